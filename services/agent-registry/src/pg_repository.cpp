@@ -1,0 +1,417 @@
+#include "agent_registry/pg_repository.h"
+
+#include <map>
+
+namespace cc::registry {
+namespace {
+
+std::string Ts(TimePoint t) { return FormatTime(t); }
+TimePoint FromMs(const pqxx::field& f) { return FromUnixMillis(f.as<std::int64_t>()); }
+
+// Columns of an agent row, in the order ReadAgent expects; $1 is "now".
+constexpr const char* kAgentColumns =
+    "a.id, a.display_name, a.sip_username, a.realm, a.ha1, a.max_calls, a.wrap_up_seconds,"
+    " a.status, a.pause_reason, (extract(epoch from a.status_changed_at) * 1000)::bigint,"
+    " a.version, (extract(epoch from a.created_at) * 1000)::bigint,"
+    " (extract(epoch from a.updated_at) * 1000)::bigint,"
+    " (SELECT count(*) FROM agent_bindings b WHERE b.agent_id = a.id"
+    "   AND b.expires_at > $1::timestamptz)::int";
+
+constexpr const char* kBindingColumns =
+    "id, agent_id, contact_uri, contact_host, contact_port, transport, source_address,"
+    " source_port, user_agent, registrar_id, sip_call_id, cseq,"
+    " (extract(epoch from expires_at) * 1000)::bigint,"
+    " (extract(epoch from registered_at) * 1000)::bigint,"
+    " (extract(epoch from updated_at) * 1000)::bigint";
+
+Agent ReadAgent(const pqxx::row& r) {
+  Agent a;
+  a.id = r[0].as<std::string>();
+  a.display_name = r[1].as<std::string>();
+  a.sip_username = r[2].as<std::string>();
+  a.realm = r[3].as<std::string>();
+  a.ha1 = r[4].as<std::string>();
+  a.max_calls = r[5].as<int>();
+  a.wrap_up_seconds = r[6].as<int>();
+  a.status = AgentStatusFromString(r[7].as<std::string>()).value_or(AgentStatus::kLoggedOut);
+  a.pause_reason = r[8].as<std::string>();
+  a.status_changed_at = FromMs(r[9]);
+  a.version = r[10].as<std::int64_t>();
+  a.created_at = FromMs(r[11]);
+  a.updated_at = FromMs(r[12]);
+  a.binding_count = r[13].as<int>();
+  return a;
+}
+
+Binding ReadBinding(const pqxx::row& r) {
+  Binding b;
+  b.id = r[0].as<std::int64_t>();
+  b.agent_id = r[1].as<std::string>();
+  b.contact_uri = r[2].as<std::string>();
+  b.contact_host = r[3].as<std::string>();
+  b.contact_port = r[4].as<int>();
+  b.transport = TransportFromString(r[5].as<std::string>()).value_or(Transport::kUdp);
+  b.source_address = r[6].as<std::string>();
+  b.source_port = r[7].as<int>();
+  b.user_agent = r[8].as<std::string>();
+  b.registrar_id = r[9].as<std::string>();
+  b.sip_call_id = r[10].as<std::string>();
+  b.cseq = static_cast<std::uint32_t>(r[11].as<std::int64_t>());
+  b.expires_at = FromMs(r[12]);
+  b.registered_at = FromMs(r[13]);
+  b.updated_at = FromMs(r[14]);
+  return b;
+}
+
+// A Postgres text[] literal; elements are quoted and escaped.
+std::string TextArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out.push_back(',');
+    out.push_back('"');
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+// Fills skills and memberships of the given agents with two queries.
+void LoadDetails(pqxx::work& tx, std::vector<Agent>& agents) {
+  if (agents.empty()) return;
+  std::map<std::string, Agent*> by_id;
+  std::vector<std::string> ids;
+  for (auto& a : agents) {
+    by_id[a.id] = &a;
+    ids.push_back(a.id);
+  }
+  const std::string arr = TextArray(ids);
+  for (const auto& r : tx.exec_params(
+           "SELECT agent_id, skill, level FROM agent_skills WHERE agent_id = ANY($1::text[])"
+           " ORDER BY agent_id, skill",
+           arr)) {
+    by_id[r[0].as<std::string>()]->skills.push_back({r[1].as<std::string>(), r[2].as<int>()});
+  }
+  for (const auto& r : tx.exec_params(
+           "SELECT agent_id, queue, position FROM agent_queue_memberships"
+           " WHERE agent_id = ANY($1::text[]) ORDER BY agent_id, position, queue",
+           arr)) {
+    by_id[r[0].as<std::string>()]->queues.push_back({r[1].as<std::string>(), r[2].as<int>()});
+  }
+}
+
+void WriteSkills(pqxx::work& tx, const std::string& id, const std::vector<Skill>& skills) {
+  tx.exec_params("DELETE FROM agent_skills WHERE agent_id = $1", id);
+  for (const auto& s : skills) {
+    tx.exec_params("INSERT INTO agent_skills (agent_id, skill, level) VALUES ($1, $2, $3)", id,
+                   s.name, s.level);
+  }
+}
+
+void WriteMemberships(pqxx::work& tx, const std::string& id, const std::vector<Membership>& qs) {
+  tx.exec_params("DELETE FROM agent_queue_memberships WHERE agent_id = $1", id);
+  for (const auto& q : qs) {
+    tx.exec_params(
+        "INSERT INTO agent_queue_memberships (agent_id, queue, position) VALUES ($1, $2, $3)", id,
+        q.queue, q.position);
+  }
+}
+
+std::optional<Agent> LoadAgent(pqxx::work& tx, const std::string& where, const std::string& key,
+                               TimePoint now, bool lock) {
+  std::string sql = std::string("SELECT ") + kAgentColumns + " FROM agents a WHERE " + where;
+  if (lock) sql += " FOR UPDATE";
+  auto rows = tx.exec_params(sql, Ts(now), key);
+  if (rows.empty()) return std::nullopt;
+  std::vector<Agent> one{ReadAgent(rows[0])};
+  LoadDetails(tx, one);
+  return std::move(one[0]);
+}
+
+Result<Agent> LoadById(pqxx::work& tx, const std::string& id, TimePoint now, bool lock) {
+  auto a = LoadAgent(tx, "a.id = $2", id, now, lock);
+  if (!a) return NotFound("agent '" + id + "' not found");
+  return std::move(*a);
+}
+
+Result<Agent> LoadByUsername(pqxx::work& tx, const std::string& u, TimePoint now, bool lock) {
+  auto a = LoadAgent(tx, "a.sip_username = $2", u, now, lock);
+  if (!a) return NotFound("no agent with sip_username '" + u + "'");
+  return std::move(*a);
+}
+
+std::vector<Binding> LiveBindings(pqxx::work& tx, const std::string& agent_id, TimePoint now) {
+  std::vector<Binding> out;
+  const std::string sql = std::string("SELECT ") + kBindingColumns +
+                          " FROM agent_bindings WHERE expires_at > $1::timestamptz" +
+                          (agent_id.empty() ? " AND $2 = ''" : " AND agent_id = $2") +
+                          " ORDER BY agent_id, id";
+  for (const auto& r : tx.exec_params(sql, Ts(now), agent_id)) out.push_back(ReadBinding(r));
+  return out;
+}
+
+// Turns a unique violation on insert into a message that names what is taken.
+Error TakenError(const Error& e, const Agent& a) {
+  if (e.message.find("agents_sip_username_unique") != std::string::npos) {
+    return AlreadyExists("sip_username '" + a.sip_username + "' is already used by another agent");
+  }
+  return AlreadyExists("agent '" + a.id + "' already exists");
+}
+
+}  // namespace
+
+PgAgentRepository::PgAgentRepository(PgPool& pool) : pool_(pool) {}
+
+Result<Agent> PgAgentRepository::insert(const Agent& agent, TimePoint now) {
+  auto r = pool_.transact([&](pqxx::work& tx) -> Result<Agent> {
+    tx.exec_params(
+        "INSERT INTO agents (id, display_name, sip_username, realm, ha1, max_calls,"
+        " wrap_up_seconds, status_changed_at, created_at, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $8::timestamptz, $8::timestamptz)",
+        agent.id, agent.display_name, agent.sip_username, agent.realm, agent.ha1, agent.max_calls,
+        agent.wrap_up_seconds, Ts(now));
+    WriteSkills(tx, agent.id, agent.skills);
+    WriteMemberships(tx, agent.id, agent.queues);
+    return LoadById(tx, agent.id, now, false);
+  });
+  if (!r.ok() && r.error().code == ErrorCode::kAlreadyExists) return TakenError(r.error(), agent);
+  return r;
+}
+
+Result<Agent> PgAgentRepository::get(const std::string& id, TimePoint now) {
+  return pool_.transact([&](pqxx::work& tx) { return LoadById(tx, id, now, false); });
+}
+
+Result<Agent> PgAgentRepository::get_by_username(const std::string& u, TimePoint now) {
+  return pool_.transact([&](pqxx::work& tx) { return LoadByUsername(tx, u, now, false); });
+}
+
+Result<AgentPage> PgAgentRepository::list(const AgentFilter& f, TimePoint now) {
+  return pool_.transact([&](pqxx::work& tx) -> Result<AgentPage> {
+    std::vector<std::string> statuses;
+    for (auto s : f.statuses) statuses.emplace_back(ToString(s));
+    const std::string sql =
+        std::string("SELECT ") + kAgentColumns +
+        " FROM agents a WHERE a.id > $2"
+        " AND (cardinality($3::text[]) = 0 OR a.status = ANY($3::text[]))"
+        " AND ($4 = '' OR EXISTS (SELECT 1 FROM agent_queue_memberships m"
+        "      WHERE m.agent_id = a.id AND m.queue = $4))"
+        " AND (NOT $5::bool OR EXISTS (SELECT 1 FROM agent_bindings b"
+        "      WHERE b.agent_id = a.id AND b.expires_at > $1::timestamptz))"
+        " ORDER BY a.id LIMIT $6";
+    AgentPage page;
+    for (const auto& r : tx.exec_params(sql, Ts(now), f.after_id, TextArray(statuses), f.queue,
+                                        f.routable_only, f.page_size + 1)) {
+      page.agents.push_back(ReadAgent(r));
+    }
+    if (static_cast<int>(page.agents.size()) > f.page_size) {
+      page.agents.pop_back();
+      page.next_page_token = page.agents.back().id;
+    }
+    LoadDetails(tx, page.agents);
+    return page;
+  });
+}
+
+Result<Agent> PgAgentRepository::update(const std::string& id, const PatchDecision& decide,
+                                        TimePoint now) {
+  return pool_.transact([&](pqxx::work& tx) -> Result<Agent> {
+    CC_ASSIGN_OR_RETURN(Agent current, LoadById(tx, id, now, true));
+    CC_ASSIGN_OR_RETURN(AgentPatch p, decide(current));
+    tx.exec_params(
+        "UPDATE agents SET"
+        " display_name = COALESCE($2, display_name), ha1 = COALESCE($3, ha1),"
+        " max_calls = COALESCE($4::int, max_calls),"
+        " wrap_up_seconds = COALESCE($5::int, wrap_up_seconds), updated_at = $6::timestamptz"
+        " WHERE id = $1",
+        id, p.display_name ? p.display_name->c_str() : nullptr,
+        p.ha1 ? p.ha1->c_str() : nullptr,
+        p.max_calls ? std::to_string(*p.max_calls).c_str() : nullptr,
+        p.wrap_up_seconds ? std::to_string(*p.wrap_up_seconds).c_str() : nullptr, Ts(now));
+    if (p.skills) WriteSkills(tx, id, *p.skills);
+    if (p.queues) WriteMemberships(tx, id, *p.queues);
+    return LoadById(tx, id, now, false);
+  });
+}
+
+Result<Agent> PgAgentRepository::remove(const std::string& id, const DeleteCheck& check,
+                                        TimePoint now) {
+  return pool_.transact([&](pqxx::work& tx) -> Result<Agent> {
+    CC_ASSIGN_OR_RETURN(Agent current, LoadById(tx, id, now, true));
+    CC_RETURN_IF_ERROR(check(current));
+    tx.exec_params("DELETE FROM agents WHERE id = $1", id);
+    return current;
+  });
+}
+
+Result<StatusChangeResult> PgAgentRepository::change_status(const std::string& id,
+                                                            const StatusDecision& decide,
+                                                            TimePoint now) {
+  return pool_.transact([&](pqxx::work& tx) -> Result<StatusChangeResult> {
+    CC_ASSIGN_OR_RETURN(Agent current, LoadById(tx, id, now, true));
+    CC_ASSIGN_OR_RETURN(std::optional<StatusChange> change, decide(current));
+    StatusChangeResult result;
+    result.from = current.status;
+    if (!change) {
+      result.agent = std::move(current);
+      return result;
+    }
+    tx.exec_params(
+        "UPDATE agents SET status = $2, pause_reason = $3, status_reason = $4,"
+        " status_call_id = $5, status_changed_at = $6::timestamptz, updated_at = $6::timestamptz"
+        " WHERE id = $1",
+        id, std::string(ToString(change->to)), change->pause_reason, change->reason,
+        change->call_id, Ts(now));
+    if (change->to != current.status) {
+      auto audit = tx.exec_params(
+          "SELECT max(id) FROM agent_status_audit WHERE agent_id = $1", id);
+      result.audit_id = audit[0][0].as<std::int64_t>();
+    }
+    result.reason = change->reason;
+    result.call_id = change->call_id;
+    CC_ASSIGN_OR_RETURN(result.agent, LoadById(tx, id, now, false));
+    return result;
+  });
+}
+
+Result<BindingUpsert> PgAgentRepository::upsert_binding(const BindingRequest& req,
+                                                        TimePoint expires_at, int max_bindings,
+                                                        TimePoint now) {
+  return pool_.transact([&](pqxx::work& tx) -> Result<BindingUpsert> {
+    auto agent = tx.exec_params("SELECT id FROM agents WHERE sip_username = $1 FOR UPDATE",
+                                req.sip_username);
+    if (agent.empty()) return NotFound("no agent with sip_username '" + req.sip_username + "'");
+    const std::string agent_id = agent[0][0].as<std::string>();
+    std::vector<Binding> live = LiveBindings(tx, agent_id, now);
+    const Binding* existing = nullptr;
+    for (const auto& b : live) {
+      if (b.contact_uri == req.contact_uri) existing = &b;
+    }
+    if (existing && !req.sip_call_id.empty() && existing->sip_call_id == req.sip_call_id &&
+        req.cseq != 0 && req.cseq <= existing->cseq) {
+      return Aborted("out-of-order REGISTER: CSeq " + std::to_string(req.cseq) +
+                     " is not higher than " + std::to_string(existing->cseq));
+    }
+    if (!existing && static_cast<int>(live.size()) >= max_bindings) {
+      return FailedPrecondition("agent " + agent_id + " already has " +
+                                std::to_string(live.size()) + " bindings (the maximum)");
+    }
+    // An expired row for the same contact that the sweep has not removed yet is replaced.
+    auto row = tx.exec_params(
+        std::string("INSERT INTO agent_bindings (agent_id, contact_uri, contact_host,"
+                    " contact_port, transport, source_address, source_port, user_agent,"
+                    " registrar_id, sip_call_id, cseq, expires_at, registered_at, updated_at)"
+                    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::timestamptz,"
+                    " $13::timestamptz,$13::timestamptz)"
+                    " ON CONFLICT (agent_id, contact_uri) DO UPDATE SET"
+                    " contact_host = EXCLUDED.contact_host, contact_port = EXCLUDED.contact_port,"
+                    " transport = EXCLUDED.transport, source_address = EXCLUDED.source_address,"
+                    " source_port = EXCLUDED.source_port, user_agent = EXCLUDED.user_agent,"
+                    " registrar_id = EXCLUDED.registrar_id, sip_call_id = EXCLUDED.sip_call_id,"
+                    " cseq = EXCLUDED.cseq, expires_at = EXCLUDED.expires_at,"
+                    " registered_at = CASE WHEN agent_bindings.expires_at > $13::timestamptz"
+                    "   THEN agent_bindings.registered_at ELSE EXCLUDED.registered_at END,"
+                    " updated_at = EXCLUDED.updated_at RETURNING ") +
+            kBindingColumns,
+        agent_id, req.contact_uri, req.contact_host, req.contact_port,
+        std::string(ToString(req.transport)), req.source_address, req.source_port, req.user_agent,
+        req.registrar_id, req.sip_call_id, static_cast<std::int64_t>(req.cseq), Ts(expires_at),
+        Ts(now));
+    BindingUpsert out;
+    out.binding = ReadBinding(row[0]);
+    out.created = existing == nullptr;
+    out.became_routable = live.empty();
+    out.bindings = LiveBindings(tx, agent_id, now);
+    return out;
+  });
+}
+
+Result<BindingRemoval> PgAgentRepository::remove_bindings(const std::string& sip_username,
+                                                          const std::string& contact_uri,
+                                                          TimePoint now) {
+  return pool_.transact([&](pqxx::work& tx) -> Result<BindingRemoval> {
+    auto agent = tx.exec_params("SELECT id FROM agents WHERE sip_username = $1 FOR UPDATE",
+                                sip_username);
+    if (agent.empty()) return NotFound("no agent with sip_username '" + sip_username + "'");
+    BindingRemoval out;
+    out.agent_id = agent[0][0].as<std::string>();
+    const bool was_routable = !LiveBindings(tx, out.agent_id, now).empty();
+    const std::string sql =
+        std::string("DELETE FROM agent_bindings WHERE agent_id = $1 AND ($2 = '*' OR contact_uri = $2)"
+                    " RETURNING ") +
+        kBindingColumns;
+    for (const auto& r : tx.exec_params(sql, out.agent_id, contact_uri)) {
+      out.removed.push_back(ReadBinding(r));
+    }
+    out.remaining = LiveBindings(tx, out.agent_id, now);
+    out.became_unroutable = was_routable && out.remaining.empty();
+    return out;
+  });
+}
+
+Result<std::vector<Binding>> PgAgentRepository::bindings(const std::string& agent_id,
+                                                         TimePoint now) {
+  return pool_.transact([&](pqxx::work& tx) -> Result<std::vector<Binding>> {
+    return LiveBindings(tx, agent_id, now);
+  });
+}
+
+Result<std::vector<ExpiredBindings>> PgAgentRepository::sweep_expired(TimePoint now, int limit) {
+  return pool_.transact([&](pqxx::work& tx) -> Result<std::vector<ExpiredBindings>> {
+    // Lock the agents first (the same order as every other writer); agents another replica
+    // is working on are skipped and swept next time.
+    auto agents = tx.exec_params(
+        "SELECT id FROM agents WHERE id IN (SELECT DISTINCT agent_id FROM agent_bindings"
+        "  WHERE expires_at <= $1::timestamptz LIMIT $2)"
+        " ORDER BY id FOR UPDATE SKIP LOCKED",
+        Ts(now), limit);
+    std::vector<ExpiredBindings> out;
+    for (const auto& a : agents) {
+      ExpiredBindings e;
+      e.agent_id = a[0].as<std::string>();
+      const std::string sql =
+          std::string("DELETE FROM agent_bindings WHERE agent_id = $1"
+                      " AND expires_at <= $2::timestamptz RETURNING ") +
+          kBindingColumns;
+      for (const auto& r : tx.exec_params(sql, e.agent_id, Ts(now))) {
+        e.removed.push_back(ReadBinding(r));
+      }
+      if (e.removed.empty()) continue;
+      e.remaining = static_cast<int>(LiveBindings(tx, e.agent_id, now).size());
+      out.push_back(std::move(e));
+    }
+    return out;
+  });
+}
+
+Result<Credentials> PgAgentRepository::credentials(const std::string& sip_username) {
+  return pool_.transact([&](pqxx::work& tx) -> Result<Credentials> {
+    auto r = tx.exec_params(
+        "SELECT id, sip_username, realm, ha1 FROM agents WHERE sip_username = $1", sip_username);
+    if (r.empty()) return NotFound("no agent with sip_username '" + sip_username + "'");
+    return Credentials{r[0][0].as<std::string>(), r[0][1].as<std::string>(),
+                       r[0][2].as<std::string>(), r[0][3].as<std::string>()};
+  });
+}
+
+Result<AgentRepository::Counts> PgAgentRepository::counts(TimePoint now) {
+  return pool_.transact([&](pqxx::work& tx) -> Result<Counts> {
+    Counts c;
+    for (auto s : kAllAgentStatuses) c.by_status[s] = 0;
+    for (const auto& r : tx.exec("SELECT status, count(*)::int FROM agents GROUP BY status")) {
+      if (auto s = AgentStatusFromString(r[0].as<std::string>())) c.by_status[*s] = r[1].as<int>();
+    }
+    auto b = tx.exec_params(
+        "SELECT count(*)::int, count(DISTINCT agent_id)::int FROM agent_bindings"
+        " WHERE expires_at > $1::timestamptz",
+        Ts(now));
+    c.bindings = b[0][0].as<int>();
+    c.routable_agents = b[0][1].as<int>();
+    return c;
+  });
+}
+
+}  // namespace cc::registry

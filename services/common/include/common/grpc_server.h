@@ -1,0 +1,81 @@
+#pragma once
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/status.h"
+
+namespace cc {
+
+grpc::StatusCode ToGrpcCode(ErrorCode code);
+grpc::Status ToGrpcStatus(const Error& error);
+Error FromGrpcStatus(const grpc::Status& status);
+
+// A gRPC server with grpc.health.v1 and reflection. start() fails cleanly if the address
+// cannot be bound. Thread-safe after start().
+class GrpcServer {
+ public:
+  GrpcServer(std::string listen, std::vector<grpc::Service*> services);
+  ~GrpcServer();
+  Status start();
+  int port() const { return port_; }
+  // Health of "" and every registered service name.
+  void set_serving(bool serving);
+  // Stops taking calls and waits up to `grace` for calls in flight, then cancels the rest.
+  void shutdown(std::chrono::milliseconds grace);
+
+ private:
+  std::string listen_;
+  std::vector<grpc::Service*> services_;
+  std::vector<std::string> service_names_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+// Runs one gRPC method body: times it, counts it by status code, logs failures, and turns
+// an escaped exception into INTERNAL instead of a crash.
+template <typename F>
+grpc::Status HandleRpc(GrpcMetrics& metrics, const char* method, F&& body) {
+  const auto start = std::chrono::steady_clock::now();
+  grpc::Status status;
+  try {
+    Status st = body();
+    status = st.ok() ? grpc::Status::OK : ToGrpcStatus(st.error());
+  } catch (const std::exception& e) {
+    log::Error("unhandled exception in rpc", {{"method", method}, {"error", e.what()}});
+    status = grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error: ") + e.what());
+  }
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  static const char* const kCodeNames[] = {
+      "OK",        "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS",    "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  const int code = static_cast<int>(status.error_code());
+  const char* code_name = (code >= 0 && code <= 16) ? kCodeNames[code] : "UNKNOWN";
+  metrics.observe(method, code_name, secs);
+  if (!status.ok()) {
+    const auto level = (status.error_code() == grpc::StatusCode::INTERNAL ||
+                        status.error_code() == grpc::StatusCode::UNAVAILABLE)
+                           ? log::Level::kWarn
+                           : log::Level::kDebug;
+    log::Write(level, "rpc failed",
+               {{"method", method}, {"code", code_name}, {"error", status.error_message()}});
+  }
+  return status;
+}
+
+// A client channel with sane defaults (keepalive, no proxy from the environment).
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);
+// A client context with a deadline.
+std::unique_ptr<grpc::ClientContext> MakeContext(std::chrono::milliseconds deadline);
+
+}  // namespace cc

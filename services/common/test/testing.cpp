@@ -1,0 +1,273 @@
+#include "testing.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "common/ids.h"
+#include "common/migrations.h"
+
+namespace cc::testing {
+namespace {
+
+std::string RequireEnv(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) {
+    throw std::runtime_error(std::string(name) +
+                             " is not set: run the tests through tools/test.sh, which starts "
+                             "PostgreSQL and NATS for them");
+  }
+  return v;
+}
+
+// Replaces the database name (the path) of a postgresql:// URL.
+std::string WithDatabase(const std::string& url, const std::string& db) {
+  const auto scheme = url.find("://");
+  const auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  const auto query = url.find('?');
+  std::string base = slash == std::string::npos ? url.substr(0, query) : url.substr(0, slash);
+  std::string rest = query == std::string::npos ? "" : url.substr(query);
+  return base + "/" + db + rest;
+}
+
+std::string TempDir() {
+  const char* t = std::getenv("TMPDIR");
+  return t ? t : "/tmp";
+}
+
+}  // namespace
+
+TestDatabase::TestDatabase(bool migrate) {
+  admin_url_ = RequireEnv("CC_TEST_PG_ADMIN_URL");
+  name_ = "cct_" + std::to_string(getpid()) + "_" + RandomHex(4);
+  {
+    pqxx::connection admin(admin_url_);
+    pqxx::nontransaction tx(admin);
+    tx.exec("CREATE DATABASE " + name_);
+  }
+  url_ = WithDatabase(admin_url_, name_);
+  if (migrate) {
+    pqxx::connection conn(url_);
+    auto r = ApplyMigrations(conn, EmbeddedMigrations());
+    if (!r.ok()) throw std::runtime_error("migrations failed: " + r.error().message);
+  }
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    pqxx::connection admin(admin_url_);
+    pqxx::nontransaction tx(admin);
+    tx.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (const std::exception& e) {
+    fprintf(stderr, "warning: could not drop test database %s: %s\n", name_.c_str(), e.what());
+  }
+}
+
+std::string TestDatabase::scalar(const std::string& sql) const {
+  pqxx::connection conn(url_);
+  pqxx::nontransaction tx(conn);
+  auto r = tx.exec(sql);
+  if (r.empty() || r[0][0].is_null()) return "";
+  return r[0][0].as<std::string>();
+}
+
+std::string NatsUrl() { return RequireEnv("CC_TEST_NATS_URL"); }
+
+std::string UniqueSubjectPrefix() { return "t" + RandomHex(6); }
+
+namespace {
+int FreePortOf(int type) {
+  int fd = socket(AF_INET, type, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    throw std::runtime_error("bind failed");
+  }
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+}  // namespace
+
+int FreePort() { return FreePortOf(SOCK_STREAM); }
+int FreeUdpPort() { return FreePortOf(SOCK_DGRAM); }
+
+ChildProcess::ChildProcess(std::string binary, std::vector<std::string> args,
+                           std::map<std::string, std::string> env) {
+  log_path_ = TempDir() + "/cc-child-" + std::to_string(getpid()) + "-" + RandomHex(4) + ".log";
+  std::vector<std::string> argv_store;
+  argv_store.push_back(binary);
+  for (auto& a : args) argv_store.push_back(a);
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      close(fd);
+    }
+    // Children start with default signal handling, whatever the test process blocked.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> argv;
+    for (auto& s : argv_store) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0 && running()) {
+    signal(SIGTERM);
+    if (wait(std::chrono::milliseconds(5000)) < 0) {
+      signal(SIGKILL);
+      wait(std::chrono::milliseconds(5000));
+    }
+  }
+  if (std::getenv("CC_KEEP_CHILD_LOGS") == nullptr) unlink(log_path_.c_str());
+}
+
+bool ChildProcess::running() {
+  if (exited_) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    exited_ = true;
+    status_ = status;
+    return false;
+  }
+  return true;
+}
+
+void ChildProcess::signal(int sig) {
+  if (pid_ > 0 && !exited_) kill(pid_, sig);
+}
+
+int ChildProcess::wait(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    if (std::chrono::steady_clock::now() > deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (WIFEXITED(status_)) return WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
+  return -1;
+}
+
+std::string ChildProcess::output() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+CommandResult RunCommand(const std::string& binary, const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env) {
+  const std::string base = TempDir() + "/cc-cmd-" + std::to_string(getpid()) + "-" + RandomHex(4);
+  const std::string out_path = base + ".out", err_path = base + ".err";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<std::string> store{binary};
+    for (const auto& a : args) store.push_back(a);
+    std::vector<char*> argv;
+    for (auto& s : store) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    unlink(p.c_str());
+    return ss.str();
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(out_path),
+          slurp(err_path)};
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+NatsServerProcess::NatsServerProcess() : port_(FreePort()) { start(); }
+
+std::string NatsServerProcess::url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+
+void NatsServerProcess::start() {
+  const char* bin = std::getenv("CC_NATS_SERVER_BIN");
+  proc_ = std::make_unique<ChildProcess>(
+      bin ? bin : "nats-server",
+      std::vector<std::string>{"-a", "127.0.0.1", "-p", std::to_string(port_)});
+  // Ready once it accepts connections.
+  WaitFor(
+      [&] {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<uint16_t>(port_));
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+        close(fd);
+        return ok;
+      },
+      std::chrono::seconds(10));
+}
+
+void NatsServerProcess::stop() { proc_.reset(); }
+
+MessageCollector::MessageCollector(NatsClient& nats, const std::string& subject) {
+  auto sub = nats.subscribe(subject, [this](NatsMessage m) {
+    std::lock_guard lock(mu_);
+    messages_.push_back(std::move(m));
+    cv_.notify_all();
+  });
+  if (!sub.ok()) throw std::runtime_error(sub.error().message);
+  sub_ = std::move(sub).value();
+  (void)nats.flush(std::chrono::milliseconds(2000));
+}
+
+std::vector<NatsMessage> MessageCollector::messages() const {
+  std::lock_guard lock(mu_);
+  return messages_;
+}
+
+bool MessageCollector::wait_for(size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return messages_.size() >= n; });
+}
+
+}  // namespace cc::testing

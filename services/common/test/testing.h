@@ -1,0 +1,103 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/nats.h"
+
+// Helpers for integration tests. The test command (tools/test.sh) starts one PostgreSQL and
+// one nats-server and exports CC_TEST_PG_ADMIN_URL and CC_TEST_NATS_URL; every test then
+// gets its own database and its own subject prefix, so tests run in parallel.
+namespace cc::testing {
+
+// A fresh database with every migration applied; dropped when destroyed.
+class TestDatabase {
+ public:
+  explicit TestDatabase(bool migrate = true);
+  ~TestDatabase();
+  const std::string& url() const { return url_; }
+  const std::string& name() const { return name_; }
+  // Runs one SQL statement and returns the first column of the first row ("" if none).
+  std::string scalar(const std::string& sql) const;
+
+ private:
+  std::string admin_url_;
+  std::string name_;
+  std::string url_;
+};
+
+std::string NatsUrl();              // the shared test server
+std::string UniqueSubjectPrefix();  // "t<random>" for one test
+int FreePort();                     // a TCP port free on 127.0.0.1 right now
+int FreeUdpPort();
+
+// A child process with its stderr/stdout captured to a file; SIGTERM then SIGKILL on
+// destruction.
+class ChildProcess {
+ public:
+  ChildProcess(std::string binary, std::vector<std::string> args,
+               std::map<std::string, std::string> env = {});
+  ~ChildProcess();
+  pid_t pid() const { return pid_; }
+  bool running();
+  void signal(int sig);
+  // Waits for exit; returns the exit code (128+signal if killed) or -1 on timeout.
+  int wait(std::chrono::milliseconds timeout);
+  std::string output() const;  // what it wrote so far
+  const std::string& log_path() const { return log_path_; }
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = 0;
+  bool exited_ = false;
+  std::string log_path_;
+};
+
+// Runs a command to completion; returns exit code and combined output.
+struct CommandResult {
+  int exit_code;
+  std::string output;   // stdout
+  std::string errors;   // stderr
+};
+CommandResult RunCommand(const std::string& binary, const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env = {});
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+// A nats-server of its own on a free port (for tests that stop or restart the bus).
+class NatsServerProcess {
+ public:
+  NatsServerProcess();
+  std::string url() const;
+  void stop();
+  void start();
+
+ private:
+  int port_;
+  std::unique_ptr<ChildProcess> proc_;
+};
+
+// Collects messages from a subject (thread-safe).
+class MessageCollector {
+ public:
+  MessageCollector(NatsClient& nats, const std::string& subject);
+  std::vector<NatsMessage> messages() const;
+  // Waits until at least n messages arrived.
+  bool wait_for(size_t n, std::chrono::milliseconds timeout) const;
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::vector<NatsMessage> messages_;
+  NatsSubscription sub_;
+};
+
+}  // namespace cc::testing
