@@ -102,8 +102,9 @@ void ThreadTimers::run() {
       continue;
     }
     auto first = queue_.begin();
-    if (first->first.first > std::chrono::steady_clock::now()) {
-      cv_.wait_until(lock, first->first.first);
+    const auto deadline = first->first.first;  // a copy: cancel() may erase the node meanwhile
+    if (deadline > std::chrono::steady_clock::now()) {
+      cv_.wait_until(lock, deadline);
       continue;
     }
     auto fn = std::move(first->second);

@@ -41,6 +41,8 @@ struct NatsSubscription::Closure {
   }
 };
 
+NatsSubscription::NatsSubscription() = default;
+
 NatsSubscription::NatsSubscription(NatsSubscription&& o) noexcept
     : sub_(std::move(o.sub_)), closure_(std::move(o.closure_)) {}
 
@@ -70,6 +72,15 @@ void NatsSubscription::reset() {
   closure_.reset();
 }
 
+struct NatsClient::CallbackState {
+  std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<std::uint64_t> disconnects{0};
+  std::atomic<bool> closing{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool closed = false;
+};
+
 Result<std::unique_ptr<NatsClient>> NatsClient::Connect(const NatsSettings& settings) {
   std::unique_ptr<NatsClient> client(new NatsClient());
   client->settings_ = settings;
@@ -85,41 +96,71 @@ Result<std::unique_ptr<NatsClient>> NatsClient::Connect(const NatsSettings& sett
   natsOptions_SetTimeout(opts.get(), 2000);
   natsOptions_SetPingInterval(opts.get(), 5000);
   natsOptions_SetMaxPingsOut(opts.get(), 3);
-  auto* self = client.get();
+  auto* state = new CallbackState();
   natsOptions_SetDisconnectedCB(
       opts.get(),
       [](natsConnection*, void* c) {
-        static_cast<NatsClient*>(c)->disconnects_++;
+        auto* st = static_cast<CallbackState*>(c);
+        if (st->closing) return;
+        st->disconnects++;
         log::Warn("nats disconnected; reconnecting");
       },
-      self);
+      state);
   natsOptions_SetReconnectedCB(
       opts.get(),
       [](natsConnection*, void* c) {
-        static_cast<NatsClient*>(c)->reconnects_++;
+        static_cast<CallbackState*>(c)->reconnects++;
         log::Info("nats reconnected");
       },
-      self);
+      state);
+  natsOptions_SetClosedCB(
+      opts.get(),
+      [](natsConnection*, void* c) {
+        auto* st = static_cast<CallbackState*>(c);
+        std::lock_guard lock(st->mu);
+        st->closed = true;
+        st->cv.notify_all();
+      },
+      state);
   if (settings.wait_for_server) {
     natsOptions_SetRetryOnFailedConnect(
-        opts.get(), true, [](natsConnection*, void*) { log::Info("nats connected"); }, self);
+        opts.get(), true, [](natsConnection*, void*) { log::Info("nats connected"); }, state);
   }
   natsConnection* conn = nullptr;
   natsStatus s = natsConnection_Connect(&conn, opts.get());
   if (s == NATS_NOT_YET_CONNECTED) {
     log::Warn("nats server not reachable yet; will keep trying", {{"url", settings.url}});
   } else if (s != NATS_OK) {
+    delete state;  // no connection, so no callback can come
     return NatsError("nats connect to " + settings.url, s);
   }
   client->conn_.reset(conn);
+  client->callbacks_ = state;
   return client;
 }
 
 NatsClient::~NatsClient() {
-  if (conn_ && natsConnection_Status(conn_.get()) == NATS_CONN_STATUS_CONNECTED) {
+  if (!conn_) return;
+  callbacks_->closing = true;
+  if (natsConnection_Status(conn_.get()) == NATS_CONN_STATUS_CONNECTED) {
     natsConnection_FlushTimeout(conn_.get(), 1000);
   }
+  natsConnection_Close(conn_.get());
+  // The closed callback is the last one nats.c delivers for a connection: after it, the
+  // callback state may go. If it never comes, keep the state alive rather than risk a
+  // callback on freed memory.
+  bool closed;
+  {
+    std::unique_lock lock(callbacks_->mu);
+    closed = callbacks_->cv.wait_for(lock, std::chrono::seconds(5),
+                                     [&] { return callbacks_->closed; });
+  }
+  conn_.reset();
+  if (closed) delete callbacks_;
 }
+
+std::uint64_t NatsClient::reconnects() const { return callbacks_->reconnects.load(); }
+std::uint64_t NatsClient::disconnects() const { return callbacks_->disconnects.load(); }
 
 std::string NatsClient::subject(std::string_view suffix) const {
   std::string s = settings_.subject_prefix;

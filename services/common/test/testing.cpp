@@ -17,7 +17,9 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "common/grpc_server.h"
 #include "common/ids.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "common/migrations.h"
 
 namespace cc::testing {
@@ -221,6 +223,44 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return condition();
+}
+
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (send(fd, req.data(), req.size(), 0) < 0) {
+    close(fd);
+    return "";
+  }
+  std::string resp;
+  char buf[8192];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, static_cast<size_t>(n));
+  close(fd);
+  const auto body = resp.find("\r\n\r\n");
+  return body == std::string::npos ? "" : resp.substr(body + 4);
+}
+
+bool WaitForServing(const std::string& target, std::chrono::milliseconds timeout) {
+  auto stub = grpc::health::v1::Health::NewStub(MakeChannel(target));
+  return WaitFor(
+      [&] {
+        grpc::health::v1::HealthCheckRequest req;
+        grpc::health::v1::HealthCheckResponse resp;
+        auto ctx = MakeContext(std::chrono::milliseconds(500));
+        ctx->set_wait_for_ready(true);
+        return stub->Check(ctx.get(), req, &resp).ok() &&
+               resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+      },
+      timeout);
 }
 
 NatsServerProcess::NatsServerProcess() : port_(FreePort()) { start(); }

@@ -72,6 +72,12 @@ CommandResult RunCommand(const std::string& binary, const std::vector<std::strin
 
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
+// GET http://127.0.0.1:port/path; returns the body ("" on any failure).
+std::string HttpGet(int port, const std::string& path);
+
+// True once grpc.health.v1 at `target` answers SERVING.
+bool WaitForServing(const std::string& target, std::chrono::milliseconds timeout);
+
 // A nats-server of its own on a free port (for tests that stop or restart the bus).
 class NatsServerProcess {
  public:

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -55,7 +57,7 @@ class NatsClient;
 // running, so the handler may safely capture objects that outlive only this Subscription.
 class NatsSubscription {
  public:
-  NatsSubscription() = default;
+  NatsSubscription();
   NatsSubscription(NatsSubscription&&) noexcept;
   NatsSubscription& operator=(NatsSubscription&&) noexcept;
   ~NatsSubscription();
@@ -89,15 +91,17 @@ class NatsClient {
                               std::chrono::milliseconds timeout);
   Status flush(std::chrono::milliseconds timeout);
   bool connected() const;
-  std::uint64_t reconnects() const { return reconnects_.load(); }
-  std::uint64_t disconnects() const { return disconnects_.load(); }
+  std::uint64_t reconnects() const;
+  std::uint64_t disconnects() const;
 
  private:
+  // What nats.c's connection callbacks touch. They run on nats.c's own thread, possibly
+  // after a close was requested, so this outlives the client until the closed callback.
+  struct CallbackState;
   NatsClient() = default;
   NatsSettings settings_;
   NatsConnectionPtr conn_;
-  std::atomic<std::uint64_t> reconnects_{0};
-  std::atomic<std::uint64_t> disconnects_{0};
+  CallbackState* callbacks_ = nullptr;
 };
 
 }  // namespace cc

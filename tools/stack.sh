@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The local stack: tools/stack.sh start | stop | status | restart
+#   start    installs what is missing, builds (build/release), starts PostgreSQL (cluster in
+#            .local/pg), nats-server and every service on 127.0.0.1 with the ports of
+#            deploy/local/stack.env, applies migrations and provisions the demo agents.
+#            Running it again only starts what is not running.
+#   stop     stops what start started (SIGTERM, services drain first).
+#   status   shows what runs where.
+set -euo pipefail
+CC_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$CC_ROOT/tools/dev/lib.sh"
+load_env_file
+
+local_dir=$CC_ROOT/.local
+run=$local_dir/run
+logs=$local_dir/logs
+build=$CC_ROOT/build/release
+bin=$build
+db_url="postgresql://postgres@127.0.0.1:$CC_PG_PORT/$CC_DB_NAME"
+nats_url="nats://127.0.0.1:$CC_NATS_PORT"
+
+# The services that exist so far, in start order.
+SERVICES=(agent-registry)
+
+service_args() {
+  local common=(--log-format="$CC_STACK_LOG_FORMAT" --drain-timeout=5s)
+  case $1 in
+    agent-registry)
+      echo "$bin/services/agent-registry/agent-registry" "${common[@]}" \
+        --grpc-listen="$CC_AGENT_REGISTRY_GRPC" --metrics-listen="$CC_AGENT_REGISTRY_METRICS" \
+        --db-url="$db_url" --nats-url="$nats_url" --sip-realm="$CC_SIP_REALM" \
+        --instance-id=agent-registry-local
+      ;;
+  esac
+}
+
+service_grpc() {
+  case $1 in
+    agent-registry) echo "$CC_AGENT_REGISTRY_GRPC" ;;
+  esac
+}
+
+build() {
+  cmake -S "$CC_ROOT" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCC_BUILD_TESTS=OFF >/dev/null
+  log "building (this takes a few minutes the first time; log: $build/build.log)"
+  cmake --build "$build" -j "$(nproc)" >"$build/build.log" 2>&1 \
+    || { tail -n 40 "$build/build.log" >&2; die "build failed"; }
+}
+
+start_database() {
+  pg_start "$local_dir/pg" "$CC_PG_PORT"
+  local psql; psql="$(pg_bindir)/psql"
+  if ! "$psql" -h 127.0.0.1 -p "$CC_PG_PORT" -U postgres -d postgres -tAc \
+      "SELECT 1 FROM pg_database WHERE datname = '$CC_DB_NAME'" | grep -q 1; then
+    "$psql" -h 127.0.0.1 -p "$CC_PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE $CC_DB_NAME"
+    log "database $CC_DB_NAME created"
+  fi
+  "$bin/tools/cc-migrate" --db-url="$db_url" --log-level=warn >/dev/null \
+    || die "migrations failed"
+}
+
+start_nats() {
+  start_bg nats-server "$run/nats.pid" "$logs/nats.log" \
+    nats-server -a 127.0.0.1 -p "$CC_NATS_PORT" -m "$CC_NATS_MONITOR_PORT"
+  wait_port "$CC_NATS_PORT" 20 || die "nats-server did not start; see $logs/nats.log"
+}
+
+start_services() {
+  local s addr
+  for s in "${SERVICES[@]}"; do
+    # shellcheck disable=SC2046
+    start_bg "$s" "$run/$s.pid" "$logs/$s.log" $(service_args "$s")
+    addr=$(service_grpc "$s")
+    wait_port "${addr##*:}" 30 || { tail -n 20 "$logs/$s.log" >&2; die "$s did not come up"; }
+  done
+}
+
+ccctl() { "$bin/tools/ccctl" "$@"; }
+
+provision_demo() {
+  # Demo agents (password = "<id>-secret"). Existing ones are left alone.
+  local a
+  for a in alice:"Alice Archer":1001 bob:"Bob Baker":1002 carol:"Carol Chen":1003; do
+    IFS=: read -r id name user <<<"$a"
+    if ! ccctl agent show "$id" >/dev/null 2>&1; then
+      ccctl agent create "$id" --name "$name" --user "$user" --password "$id-secret" \
+        --skill english=8 --queue sales --queue support:1 --wrap-up 5 >/dev/null
+      ccctl agent login "$id" >/dev/null
+      log "demo agent $id created (SIP user $user, password $id-secret)"
+    fi
+  done
+}
+
+status() {
+  local s pid state
+  printf '%-16s %-8s %s\n' COMPONENT STATE WHERE
+  if pg_running "$local_dir/pg"; then state=up; else state=down; fi
+  printf '%-16s %-8s %s\n' postgresql "$state" "127.0.0.1:$CC_PG_PORT ($local_dir/pg)"
+  for s in nats "${SERVICES[@]}"; do
+    state=down
+    if [ -f "$run/$s.pid" ] && kill -0 "$(cat "$run/$s.pid")" 2>/dev/null; then
+      state="up"; pid=$(cat "$run/$s.pid")
+    fi
+    case $s in
+      nats) printf '%-16s %-8s %s\n' nats-server "$state" "127.0.0.1:$CC_NATS_PORT" ;;
+      *) printf '%-16s %-8s %s\n' "$s" "$state" "grpc $(service_grpc "$s")  log $logs/$s.log" ;;
+    esac
+  done
+}
+
+case ${1:-} in
+  start)
+    install_deps
+    build
+    mkdir -p "$run" "$logs"
+    start_database
+    start_nats
+    start_services
+    provision_demo
+    status
+    log "stack is up. Try: $bin/tools/ccctl agent list"
+    ;;
+  stop)
+    for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_bg "${SERVICES[i]}" "$run/${SERVICES[i]}.pid"; done
+    stop_bg nats-server "$run/nats.pid"
+    pg_stop "$local_dir/pg"
+    log "stack stopped"
+    ;;
+  status) status ;;
+  restart) "$0" stop && "$0" start ;;
+  *) echo "usage: $0 start|stop|status|restart" >&2; exit 2 ;;
+esac
