@@ -67,7 +67,8 @@ std::string Skills(const v1::Agent& a) {
 std::string Queues(const v1::Agent& a) {
   std::string out;
   for (const auto& q : a.queues()) {
-    out += (out.empty() ? "" : ",") + q.queue() + (q.position() ? ":" + std::to_string(q.position()) : "");
+    out += (out.empty() ? "" : ",") + q.queue() +
+           (q.position() ? ":" + std::to_string(q.position()) : "");
   }
   return out.empty() ? "-" : out;
 }
@@ -161,8 +162,7 @@ int Show(const Globals& g, std::vector<std::string> argv) {
 
 int Update(const Globals& g, std::vector<std::string> argv) {
   Args args(argv,
-            {"name", "password", "ha1", "skill", "queue", "max-calls", "wrap-up",
-             "expect-version"},
+            {"name", "password", "ha1", "skill", "queue", "max-calls", "wrap-up", "expect-version"},
             {"clear-skills", "clear-queues"});
   args.expect_positionals(1);
   v1::UpdateAgentRequest req;

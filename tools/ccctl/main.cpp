@@ -64,8 +64,8 @@ int main(int argc, char** argv) {
       for (size_t k = 0; k < n; ++k) name += (k ? " " : "") + words[k];
       auto it = ccctl::Commands().find(name);
       if (it != ccctl::Commands().end()) {
-        return it->second.run(g, std::vector<std::string>(words.begin() + static_cast<long>(n),
-                                                           words.end()));
+        return it->second.run(
+            g, std::vector<std::string>(words.begin() + static_cast<long>(n), words.end()));
       }
     }
     throw ccctl::UsageError("unknown command '" + words[0] +

@@ -12,8 +12,9 @@ int main(int argc, char** argv) {
   cc::Config config("cc-migrate");
   config.add_string("db-url", "postgresql://callcenter@127.0.0.1:5432/callcenter",
                     "PostgreSQL connection URL");
-  config.add_string("dir", "", "read NNNN_name.sql files from this directory instead of the "
-                               "migrations built into this binary");
+  config.add_string("dir", "",
+                    "read NNNN_name.sql files from this directory instead of the "
+                    "migrations built into this binary");
   config.add_bool("status", false, "only print the applied and pending versions");
   config.add_string("log-level", "info", "debug, info, warn or error");
   if (auto code = cc::ParseOrExit(config, argc, argv)) return *code;
@@ -44,8 +45,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     for (const auto& m : migrations) {
-      const bool done =
-          std::find(applied->begin(), applied->end(), m.version) != applied->end();
+      const bool done = std::find(applied->begin(), applied->end(), m.version) != applied->end();
       std::printf("%04d  %-30s %s\n", m.version, m.name.c_str(), done ? "applied" : "pending");
     }
     return 0;

@@ -12,25 +12,38 @@ void ToProto(TimePoint t, google::protobuf::Timestamp* out) {
 
 v1::AgentStatus ToProto(AgentStatus s) {
   switch (s) {
-    case AgentStatus::kLoggedOut: return v1::AGENT_STATUS_LOGGED_OUT;
-    case AgentStatus::kAvailable: return v1::AGENT_STATUS_AVAILABLE;
-    case AgentStatus::kReserved: return v1::AGENT_STATUS_RESERVED;
-    case AgentStatus::kOnCall: return v1::AGENT_STATUS_ON_CALL;
-    case AgentStatus::kWrapUp: return v1::AGENT_STATUS_WRAP_UP;
-    case AgentStatus::kPaused: return v1::AGENT_STATUS_PAUSED;
+    case AgentStatus::kLoggedOut:
+      return v1::AGENT_STATUS_LOGGED_OUT;
+    case AgentStatus::kAvailable:
+      return v1::AGENT_STATUS_AVAILABLE;
+    case AgentStatus::kReserved:
+      return v1::AGENT_STATUS_RESERVED;
+    case AgentStatus::kOnCall:
+      return v1::AGENT_STATUS_ON_CALL;
+    case AgentStatus::kWrapUp:
+      return v1::AGENT_STATUS_WRAP_UP;
+    case AgentStatus::kPaused:
+      return v1::AGENT_STATUS_PAUSED;
   }
   return v1::AGENT_STATUS_UNSPECIFIED;
 }
 
 std::optional<AgentStatus> FromProto(v1::AgentStatus s) {
   switch (s) {
-    case v1::AGENT_STATUS_LOGGED_OUT: return AgentStatus::kLoggedOut;
-    case v1::AGENT_STATUS_AVAILABLE: return AgentStatus::kAvailable;
-    case v1::AGENT_STATUS_RESERVED: return AgentStatus::kReserved;
-    case v1::AGENT_STATUS_ON_CALL: return AgentStatus::kOnCall;
-    case v1::AGENT_STATUS_WRAP_UP: return AgentStatus::kWrapUp;
-    case v1::AGENT_STATUS_PAUSED: return AgentStatus::kPaused;
-    default: return std::nullopt;
+    case v1::AGENT_STATUS_LOGGED_OUT:
+      return AgentStatus::kLoggedOut;
+    case v1::AGENT_STATUS_AVAILABLE:
+      return AgentStatus::kAvailable;
+    case v1::AGENT_STATUS_RESERVED:
+      return AgentStatus::kReserved;
+    case v1::AGENT_STATUS_ON_CALL:
+      return AgentStatus::kOnCall;
+    case v1::AGENT_STATUS_WRAP_UP:
+      return AgentStatus::kWrapUp;
+    case v1::AGENT_STATUS_PAUSED:
+      return AgentStatus::kPaused;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -38,9 +51,12 @@ namespace {
 
 v1::SipTransport ToProto(Transport t) {
   switch (t) {
-    case Transport::kUdp: return v1::SIP_TRANSPORT_UDP;
-    case Transport::kTcp: return v1::SIP_TRANSPORT_TCP;
-    case Transport::kTls: return v1::SIP_TRANSPORT_TLS;
+    case Transport::kUdp:
+      return v1::SIP_TRANSPORT_UDP;
+    case Transport::kTcp:
+      return v1::SIP_TRANSPORT_TCP;
+    case Transport::kTls:
+      return v1::SIP_TRANSPORT_TLS;
   }
   return v1::SIP_TRANSPORT_UDP;
 }
@@ -48,10 +64,14 @@ v1::SipTransport ToProto(Transport t) {
 Result<Transport> FromProto(v1::SipTransport t) {
   switch (t) {
     case v1::SIP_TRANSPORT_UNSPECIFIED:
-    case v1::SIP_TRANSPORT_UDP: return Transport::kUdp;
-    case v1::SIP_TRANSPORT_TCP: return Transport::kTcp;
-    case v1::SIP_TRANSPORT_TLS: return Transport::kTls;
-    default: return InvalidArgument("unknown transport " + std::to_string(t));
+    case v1::SIP_TRANSPORT_UDP:
+      return Transport::kUdp;
+    case v1::SIP_TRANSPORT_TCP:
+      return Transport::kTcp;
+    case v1::SIP_TRANSPORT_TLS:
+      return Transport::kTls;
+    default:
+      return InvalidArgument("unknown transport " + std::to_string(t));
   }
 }
 

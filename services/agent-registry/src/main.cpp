@@ -1,3 +1,5 @@
 #include "agent_registry/app.h"
 
-int main(int argc, char** argv) { return cc::registry::RunAgentRegistry(argc, argv); }
+int main(int argc, char** argv) {
+  return cc::registry::RunAgentRegistry(argc, argv);
+}

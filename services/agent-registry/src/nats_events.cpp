@@ -60,10 +60,18 @@ void NatsEventSink::binding_changed(BindingEvent kind, const Binding& binding) {
   v1::BindingChanged e;
   Meta(emitter_, binding.id, e.mutable_meta());
   switch (kind) {
-    case BindingEvent::kAdded: e.set_kind(v1::BindingChanged::KIND_ADDED); break;
-    case BindingEvent::kRefreshed: e.set_kind(v1::BindingChanged::KIND_REFRESHED); break;
-    case BindingEvent::kRemoved: e.set_kind(v1::BindingChanged::KIND_REMOVED); break;
-    case BindingEvent::kExpired: e.set_kind(v1::BindingChanged::KIND_EXPIRED); break;
+    case BindingEvent::kAdded:
+      e.set_kind(v1::BindingChanged::KIND_ADDED);
+      break;
+    case BindingEvent::kRefreshed:
+      e.set_kind(v1::BindingChanged::KIND_REFRESHED);
+      break;
+    case BindingEvent::kRemoved:
+      e.set_kind(v1::BindingChanged::KIND_REMOVED);
+      break;
+    case BindingEvent::kExpired:
+      e.set_kind(v1::BindingChanged::KIND_EXPIRED);
+      break;
   }
   ToProto(binding, e.mutable_binding());
   send("binding", binding.agent_id, e.SerializeAsString());
@@ -73,9 +81,15 @@ void NatsEventSink::lifecycle(LifecycleEvent kind, const std::string& agent_id) 
   v1::AgentLifecycle e;
   Meta(emitter_, 0, e.mutable_meta());
   switch (kind) {
-    case LifecycleEvent::kCreated: e.set_kind(v1::AgentLifecycle::KIND_CREATED); break;
-    case LifecycleEvent::kUpdated: e.set_kind(v1::AgentLifecycle::KIND_UPDATED); break;
-    case LifecycleEvent::kDeleted: e.set_kind(v1::AgentLifecycle::KIND_DELETED); break;
+    case LifecycleEvent::kCreated:
+      e.set_kind(v1::AgentLifecycle::KIND_CREATED);
+      break;
+    case LifecycleEvent::kUpdated:
+      e.set_kind(v1::AgentLifecycle::KIND_UPDATED);
+      break;
+    case LifecycleEvent::kDeleted:
+      e.set_kind(v1::AgentLifecycle::KIND_DELETED);
+      break;
   }
   e.set_agent_id(agent_id);
   send("lifecycle", agent_id, e.SerializeAsString());

@@ -5,8 +5,12 @@
 namespace cc::registry {
 namespace {
 
-std::string Ts(TimePoint t) { return FormatTime(t); }
-TimePoint FromMs(const pqxx::field& f) { return FromUnixMillis(f.as<std::int64_t>()); }
+std::string Ts(TimePoint t) {
+  return FormatTime(t);
+}
+TimePoint FromMs(const pqxx::field& f) {
+  return FromUnixMillis(f.as<std::int64_t>());
+}
 
 // Columns of an agent row, in the order ReadAgent expects; $1 is "now".
 constexpr const char* kAgentColumns =
@@ -95,10 +99,10 @@ void LoadDetails(pqxx::work& tx, std::vector<Agent>& agents) {
            arr)) {
     by_id[r[0].as<std::string>()]->skills.push_back({r[1].as<std::string>(), r[2].as<int>()});
   }
-  for (const auto& r : tx.exec_params(
-           "SELECT agent_id, queue, position FROM agent_queue_memberships"
-           " WHERE agent_id = ANY($1::text[]) ORDER BY agent_id, position, queue",
-           arr)) {
+  for (const auto& r :
+       tx.exec_params("SELECT agent_id, queue, position FROM agent_queue_memberships"
+                      " WHERE agent_id = ANY($1::text[]) ORDER BY agent_id, position, queue",
+                      arr)) {
     by_id[r[0].as<std::string>()]->queues.push_back({r[1].as<std::string>(), r[2].as<int>()});
   }
 }
@@ -193,15 +197,14 @@ Result<AgentPage> PgAgentRepository::list(const AgentFilter& f, TimePoint now) {
   return pool_.transact([&](pqxx::work& tx) -> Result<AgentPage> {
     std::vector<std::string> statuses;
     for (auto s : f.statuses) statuses.emplace_back(ToString(s));
-    const std::string sql =
-        std::string("SELECT ") + kAgentColumns +
-        " FROM agents a WHERE a.id > $2"
-        " AND (cardinality($3::text[]) = 0 OR a.status = ANY($3::text[]))"
-        " AND ($4 = '' OR EXISTS (SELECT 1 FROM agent_queue_memberships m"
-        "      WHERE m.agent_id = a.id AND m.queue = $4))"
-        " AND (NOT $5::bool OR EXISTS (SELECT 1 FROM agent_bindings b"
-        "      WHERE b.agent_id = a.id AND b.expires_at > $1::timestamptz))"
-        " ORDER BY a.id LIMIT $6";
+    const std::string sql = std::string("SELECT ") + kAgentColumns +
+                            " FROM agents a WHERE a.id > $2"
+                            " AND (cardinality($3::text[]) = 0 OR a.status = ANY($3::text[]))"
+                            " AND ($4 = '' OR EXISTS (SELECT 1 FROM agent_queue_memberships m"
+                            "      WHERE m.agent_id = a.id AND m.queue = $4))"
+                            " AND (NOT $5::bool OR EXISTS (SELECT 1 FROM agent_bindings b"
+                            "      WHERE b.agent_id = a.id AND b.expires_at > $1::timestamptz))"
+                            " ORDER BY a.id LIMIT $6";
     AgentPage page;
     for (const auto& r : tx.exec_params(sql, Ts(now), f.after_id, TextArray(statuses), f.queue,
                                         f.routable_only, f.page_size + 1)) {
@@ -227,8 +230,7 @@ Result<Agent> PgAgentRepository::update(const std::string& id, const PatchDecisi
         " max_calls = COALESCE($4::int, max_calls),"
         " wrap_up_seconds = COALESCE($5::int, wrap_up_seconds), updated_at = $6::timestamptz"
         " WHERE id = $1",
-        id, p.display_name ? p.display_name->c_str() : nullptr,
-        p.ha1 ? p.ha1->c_str() : nullptr,
+        id, p.display_name ? p.display_name->c_str() : nullptr, p.ha1 ? p.ha1->c_str() : nullptr,
         p.max_calls ? std::to_string(*p.max_calls).c_str() : nullptr,
         p.wrap_up_seconds ? std::to_string(*p.wrap_up_seconds).c_str() : nullptr, Ts(now));
     if (p.skills) WriteSkills(tx, id, *p.skills);
@@ -266,8 +268,7 @@ Result<StatusChangeResult> PgAgentRepository::change_status(const std::string& i
         id, std::string(ToString(change->to)), change->pause_reason, change->reason,
         change->call_id, Ts(now));
     if (change->to != current.status) {
-      auto audit = tx.exec_params(
-          "SELECT max(id) FROM agent_status_audit WHERE agent_id = $1", id);
+      auto audit = tx.exec_params("SELECT max(id) FROM agent_status_audit WHERE agent_id = $1", id);
       result.audit_id = audit[0][0].as<std::int64_t>();
     }
     result.reason = change->reason;
@@ -333,15 +334,16 @@ Result<BindingRemoval> PgAgentRepository::remove_bindings(const std::string& sip
                                                           const std::string& contact_uri,
                                                           TimePoint now) {
   return pool_.transact([&](pqxx::work& tx) -> Result<BindingRemoval> {
-    auto agent = tx.exec_params("SELECT id FROM agents WHERE sip_username = $1 FOR UPDATE",
-                                sip_username);
+    auto agent =
+        tx.exec_params("SELECT id FROM agents WHERE sip_username = $1 FOR UPDATE", sip_username);
     if (agent.empty()) return NotFound("no agent with sip_username '" + sip_username + "'");
     BindingRemoval out;
     out.agent_id = agent[0][0].as<std::string>();
     const bool was_routable = !LiveBindings(tx, out.agent_id, now).empty();
     const std::string sql =
-        std::string("DELETE FROM agent_bindings WHERE agent_id = $1 AND ($2 = '*' OR contact_uri = $2)"
-                    " RETURNING ") +
+        std::string(
+            "DELETE FROM agent_bindings WHERE agent_id = $1 AND ($2 = '*' OR contact_uri = $2)"
+            " RETURNING ") +
         kBindingColumns;
     for (const auto& r : tx.exec_params(sql, out.agent_id, contact_uri)) {
       out.removed.push_back(ReadBinding(r));
@@ -372,10 +374,10 @@ Result<std::vector<ExpiredBindings>> PgAgentRepository::sweep_expired(TimePoint 
     for (const auto& a : agents) {
       ExpiredBindings e;
       e.agent_id = a[0].as<std::string>();
-      const std::string sql =
-          std::string("DELETE FROM agent_bindings WHERE agent_id = $1"
-                      " AND expires_at <= $2::timestamptz RETURNING ") +
-          kBindingColumns;
+      const std::string sql = std::string(
+                                  "DELETE FROM agent_bindings WHERE agent_id = $1"
+                                  " AND expires_at <= $2::timestamptz RETURNING ") +
+                              kBindingColumns;
       for (const auto& r : tx.exec_params(sql, e.agent_id, Ts(now))) {
         e.removed.push_back(ReadBinding(r));
       }

@@ -19,17 +19,19 @@ bool Matches(const std::string& s, const char* pattern) {
 }
 
 bool HasControlChars(const std::string& s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
 }
 
 }  // namespace
 
 std::string_view ToString(Transport t) {
   switch (t) {
-    case Transport::kUdp: return "UDP";
-    case Transport::kTcp: return "TCP";
-    case Transport::kTls: return "TLS";
+    case Transport::kUdp:
+      return "UDP";
+    case Transport::kTcp:
+      return "TCP";
+    case Transport::kTls:
+      return "TLS";
   }
   return "UDP";
 }
@@ -192,7 +194,8 @@ Result<Agent> AgentService::create(const NewAgent& req) {
   agent.display_name = req.display_name;
   agent.sip_username = req.sip_username;
   agent.realm = settings_.realm;
-  agent.ha1 = req.ha1.empty() ? DigestHa1(req.sip_username, settings_.realm, req.password) : req.ha1;
+  agent.ha1 =
+      req.ha1.empty() ? DigestHa1(req.sip_username, settings_.realm, req.password) : req.ha1;
   agent.skills = req.skills;
   agent.max_calls = max_calls;
   agent.wrap_up_seconds = wrap_up;
@@ -242,26 +245,27 @@ Result<Agent> AgentService::update(const AgentUpdate& req) {
   }
   const std::string realm = settings_.realm;
   CC_ASSIGN_OR_RETURN(
-      Agent updated,
-      repo_.update(
-          req.id,
-          [&](const Agent& current) -> Result<AgentPatch> {
-            if (req.expected_version && *req.expected_version != current.version) {
-              return Aborted("agent " + current.id + " changed meanwhile (version " +
-                             std::to_string(current.version) + ", expected " +
-                             std::to_string(*req.expected_version) + "); read it again");
-            }
-            AgentPatch patch;
-            patch.display_name = req.display_name;
-            if (req.password) patch.ha1 = DigestHa1(current.sip_username, realm, *req.password);
-            if (req.ha1) patch.ha1 = req.ha1;
-            patch.skills = req.skills;
-            patch.max_calls = req.max_calls;
-            patch.wrap_up_seconds = req.wrap_up_seconds;
-            patch.queues = req.queues;
-            return patch;
-          },
-          clock_.now()));
+      Agent updated, repo_.update(
+                         req.id,
+                         [&](const Agent& current) -> Result<AgentPatch> {
+                           if (req.expected_version && *req.expected_version != current.version) {
+                             return Aborted("agent " + current.id + " changed meanwhile (version " +
+                                            std::to_string(current.version) + ", expected " +
+                                            std::to_string(*req.expected_version) +
+                                            "); read it again");
+                           }
+                           AgentPatch patch;
+                           patch.display_name = req.display_name;
+                           if (req.password)
+                             patch.ha1 = DigestHa1(current.sip_username, realm, *req.password);
+                           if (req.ha1) patch.ha1 = req.ha1;
+                           patch.skills = req.skills;
+                           patch.max_calls = req.max_calls;
+                           patch.wrap_up_seconds = req.wrap_up_seconds;
+                           patch.queues = req.queues;
+                           return patch;
+                         },
+                         clock_.now()));
   log::Info("agent updated", {{"agent_id", updated.id}, {"version", updated.version}});
   events_.lifecycle(LifecycleEvent::kUpdated, updated.id);
   return updated;
@@ -269,27 +273,26 @@ Result<Agent> AgentService::update(const AgentUpdate& req) {
 
 Status AgentService::remove(const std::string& id) {
   CC_RETURN_IF_ERROR(ValidateAgentId(id));
-  CC_ASSIGN_OR_RETURN(Agent gone, repo_.remove(
-                                      id,
-                                      [](const Agent& a) -> Status {
-                                        if (a.status == AgentStatus::kReserved ||
-                                            a.status == AgentStatus::kOnCall) {
-                                          return FailedPrecondition(
-                                              "agent " + a.id + " is " +
-                                              std::string(ToString(a.status)) +
-                                              "; delete it after the call");
-                                        }
-                                        return OkStatus();
-                                      },
-                                      clock_.now()));
+  CC_ASSIGN_OR_RETURN(
+      Agent gone,
+      repo_.remove(
+          id,
+          [](const Agent& a) -> Status {
+            if (a.status == AgentStatus::kReserved || a.status == AgentStatus::kOnCall) {
+              return FailedPrecondition("agent " + a.id + " is " + std::string(ToString(a.status)) +
+                                        "; delete it after the call");
+            }
+            return OkStatus();
+          },
+          clock_.now()));
   log::Info("agent deleted", {{"agent_id", gone.id}});
   if (gone.routable()) events_.routability_changed(gone.id, false, 0, "deleted");
   events_.lifecycle(LifecycleEvent::kDeleted, gone.id);
   return OkStatus();
 }
 
-Result<StatusChangeResult> AgentService::transition(
-    const std::string& id, const AgentRepository::StatusDecision& decide) {
+Result<StatusChangeResult> AgentService::transition(const std::string& id,
+                                                    const AgentRepository::StatusDecision& decide) {
   CC_RETURN_IF_ERROR(ValidateAgentId(id));
   CC_ASSIGN_OR_RETURN(StatusChangeResult r, repo_.change_status(id, decide, clock_.now()));
   if (r.changed()) announce(r);
@@ -407,8 +410,7 @@ Result<BindingUpsert> AgentService::register_binding(BindingRequest req) {
             {{"agent_id", r->binding.agent_id},
              {"contact", r->binding.contact_uri},
              {"expires_in", GrantedExpiry(req.expires_seconds)}});
-  events_.binding_changed(r->created ? BindingEvent::kAdded : BindingEvent::kRefreshed,
-                          r->binding);
+  events_.binding_changed(r->created ? BindingEvent::kAdded : BindingEvent::kRefreshed, r->binding);
   if (r->became_routable) {
     events_.routability_changed(r->binding.agent_id, true, static_cast<int>(r->bindings.size()),
                                 "registered");

@@ -27,14 +27,13 @@ class Registry {
   Registry(const testing::TestDatabase& db, const std::string& prefix,
            std::vector<std::string> extra = {})
       : grpc_port_(testing::FreePort()), metrics_port_(testing::FreePort()) {
-    std::vector<std::string> args = {
-        "--grpc-listen=127.0.0.1:" + std::to_string(grpc_port_),
-        "--metrics-listen=127.0.0.1:" + std::to_string(metrics_port_),
-        "--db-url=" + db.url(),
-        "--nats-url=" + testing::NatsUrl(),
-        "--nats-subject-prefix=" + prefix,
-        "--sip-realm=it.test",
-        "--drain-timeout=2s"};
+    std::vector<std::string> args = {"--grpc-listen=127.0.0.1:" + std::to_string(grpc_port_),
+                                     "--metrics-listen=127.0.0.1:" + std::to_string(metrics_port_),
+                                     "--db-url=" + db.url(),
+                                     "--nats-url=" + testing::NatsUrl(),
+                                     "--nats-subject-prefix=" + prefix,
+                                     "--sip-realm=it.test",
+                                     "--drain-timeout=2s"};
     for (auto& e : extra) args.push_back(e);
     proc_ = std::make_unique<testing::ChildProcess>(CC_AGENT_REGISTRY_BIN, args);
     ready_ = testing::WaitForServing(target(), seconds(20));
@@ -81,8 +80,7 @@ class RegistryIt : public ::testing::Test {
   std::unique_ptr<NatsClient> nats_;
 };
 
-#define CALL(stub, method, req, resp) \
-  (stub)->method(MakeContext(seconds(5)).get(), (req), (resp))
+#define CALL(stub, method, req, resp) (stub)->method(MakeContext(seconds(5)).get(), (req), (resp))
 
 TEST_F(RegistryIt, ApiEndToEndWithEvents) {
   Registry reg(db_, prefix_);
@@ -326,10 +324,10 @@ TEST_F(RegistryIt, TwoReplicasStayConsistentUnderConcurrentUpdates) {
   int audit_rows = 0;
   for (const auto& id : agents) {
     std::string from = "LOGGED_OUT";
-    for (const auto& r : tx.exec_params(
-             "SELECT from_status, to_status FROM agent_status_audit WHERE agent_id = $1 "
-             "ORDER BY id",
-             id)) {
+    for (const auto& r :
+         tx.exec_params("SELECT from_status, to_status FROM agent_status_audit WHERE agent_id = $1 "
+                        "ORDER BY id",
+                        id)) {
       ++audit_rows;
       ASSERT_EQ(r[0].as<std::string>(), from) << id;
       ASSERT_TRUE(IsLegalTransition(*AgentStatusFromString(r[0].as<std::string>()),

@@ -10,8 +10,7 @@ Agent MemoryAgentRepository::view(const Agent& a, TimePoint now) const {
   return v;
 }
 
-std::vector<Binding> MemoryAgentRepository::live(const std::string& agent_id,
-                                                 TimePoint now) const {
+std::vector<Binding> MemoryAgentRepository::live(const std::string& agent_id, TimePoint now) const {
   std::vector<Binding> out;
   for (const auto& b : bindings_) {
     if ((agent_id.empty() || b.agent_id == agent_id) && b.expires_at > now) out.push_back(b);
@@ -136,8 +135,8 @@ Result<StatusChangeResult> MemoryAgentRepository::change_status(const std::strin
 }
 
 Result<BindingUpsert> MemoryAgentRepository::upsert_binding(const BindingRequest& req,
-                                                            TimePoint expires_at,
-                                                            int max_bindings, TimePoint now) {
+                                                            TimePoint expires_at, int max_bindings,
+                                                            TimePoint now) {
   std::lock_guard lock(mu_);
   Agent* a = find_by_username(req.sip_username);
   if (!a) return NotFound("no agent with sip_username '" + req.sip_username + "'");

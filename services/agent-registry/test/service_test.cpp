@@ -186,26 +186,27 @@ TEST_F(AgentServiceTest, IllegalTransitionsAreFailedPreconditionAndChangeNothing
   EXPECT_NE(r.error().message.find("LOGGED_OUT to ON_CALL"), std::string::npos);
   EXPECT_EQ(service_.unpause("alice").error().code, ErrorCode::kFailedPrecondition);
   ASSERT_TRUE(service_.login("alice", false, "").ok());
-  ASSERT_TRUE(service_.change_status("alice", AgentStatus::kReserved, "offer", AgentStatus::kAvailable,
-                                     "call-1")
+  ASSERT_TRUE(service_
+                  .change_status("alice", AgentStatus::kReserved, "offer", AgentStatus::kAvailable,
+                                 "call-1")
                   .ok());
-  ASSERT_TRUE(service_.change_status("alice", AgentStatus::kOnCall, "answered", std::nullopt,
-                                     "call-1")
-                  .ok());
+  ASSERT_TRUE(
+      service_.change_status("alice", AgentStatus::kOnCall, "answered", std::nullopt, "call-1")
+          .ok());
   // On a call: no logout, no pause, no delete.
   EXPECT_EQ(service_.logout("alice", "").error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(service_.pause("alice", "break").error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(service_.remove("alice").error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(service_.get("alice")->status, AgentStatus::kOnCall);
   // The guard on the source state protects against a stale caller.
-  auto stale = service_.change_status("alice", AgentStatus::kAvailable, "x",
-                                      AgentStatus::kReserved, "call-1");
+  auto stale = service_.change_status("alice", AgentStatus::kAvailable, "x", AgentStatus::kReserved,
+                                      "call-1");
   EXPECT_EQ(stale.error().code, ErrorCode::kFailedPrecondition);
-  ASSERT_TRUE(service_.change_status("alice", AgentStatus::kWrapUp, "ended", std::nullopt, "call-1")
-                  .ok());
-  ASSERT_TRUE(service_.change_status("alice", AgentStatus::kAvailable, "wrap-up done",
-                                     std::nullopt, "")
-                  .ok());
+  ASSERT_TRUE(
+      service_.change_status("alice", AgentStatus::kWrapUp, "ended", std::nullopt, "call-1").ok());
+  ASSERT_TRUE(
+      service_.change_status("alice", AgentStatus::kAvailable, "wrap-up done", std::nullopt, "")
+          .ok());
   EXPECT_EQ(repo_.audit().size(), 5u);
   EXPECT_EQ(sink_.statuses[2].call_id, "call-1");
 }

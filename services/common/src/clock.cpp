@@ -57,10 +57,11 @@ Periodic::~Periodic() {
   std::lock_guard run(state_->run_mu);  // wait for a run in progress
 }
 
-ThreadTimers::ThreadTimers(std::string name)
-    : name_(std::move(name)), thread_([this] { run(); }) {}
+ThreadTimers::ThreadTimers(std::string name) : name_(std::move(name)), thread_([this] { run(); }) {}
 
-ThreadTimers::~ThreadTimers() { stop(); }
+ThreadTimers::~ThreadTimers() {
+  stop();
+}
 
 void ThreadTimers::stop() {
   {

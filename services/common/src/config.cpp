@@ -48,11 +48,16 @@ std::optional<Duration> Config::ParseDuration(const std::string& text) {
   if (!n) return std::nullopt;
   const std::string unit = text.substr(i);
   std::int64_t ms;
-  if (unit.empty() || unit == "ms") ms = *n;
-  else if (unit == "s") ms = *n * 1000;
-  else if (unit == "m") ms = *n * 60'000;
-  else if (unit == "h") ms = *n * 3'600'000;
-  else return std::nullopt;
+  if (unit.empty() || unit == "ms")
+    ms = *n;
+  else if (unit == "s")
+    ms = *n * 1000;
+  else if (unit == "m")
+    ms = *n * 60'000;
+  else if (unit == "h")
+    ms = *n * 3'600'000;
+  else
+    return std::nullopt;
   return Duration{ms};
 }
 
@@ -92,8 +97,8 @@ Config& Config::add_bool(const std::string& name, bool def, std::string help) {
   return *this;
 }
 
-Config& Config::add_duration(const std::string& name, Duration def, std::string help,
-                             Duration min, Duration max) {
+Config& Config::add_duration(const std::string& name, Duration def, std::string help, Duration min,
+                             Duration max) {
   Option o{Type::kDuration, std::move(help), std::to_string(def.count()) + "ms"};
   o.min = min.count();
   o.max = max.count();
@@ -119,8 +124,7 @@ Status Config::set(const std::string& name, const std::string& raw, const std::s
   Option& o = it->second;
   const std::string value = Trim(raw);
   auto bad = [&](const std::string& why) {
-    return InvalidArgument("option '" + name + "' (from " + source + ") = '" + value +
-                           "': " + why);
+    return InvalidArgument("option '" + name + "' (from " + source + ") = '" + value + "': " + why);
   };
   switch (o.type) {
     case Type::kString:
@@ -143,8 +147,8 @@ Status Config::set(const std::string& name, const std::string& raw, const std::s
       auto d = ParseDuration(value);
       if (!d) return bad("not a duration (examples: 250ms, 30s, 5m)");
       if (d->count() < o.min || d->count() > o.max) {
-        return bad("must be between " + std::to_string(o.min) + "ms and " +
-                   std::to_string(o.max) + "ms");
+        return bad("must be between " + std::to_string(o.min) + "ms and " + std::to_string(o.max) +
+                   "ms");
       }
       break;
     }
@@ -243,7 +247,8 @@ Status Config::parse_command_line(int argc, char** argv) {
   for (char** e = environ; e && *e; ++e) {
     std::string kv = *e;
     const auto eq = kv.find('=');
-    if (eq != std::string::npos && kv.rfind("CC_", 0) == 0) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    if (eq != std::string::npos && kv.rfind("CC_", 0) == 0)
+      env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   return parse(args, env);
 }

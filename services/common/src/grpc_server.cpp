@@ -7,15 +7,24 @@ namespace cc {
 
 grpc::StatusCode ToGrpcCode(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return grpc::StatusCode::INVALID_ARGUMENT;
-    case ErrorCode::kNotFound: return grpc::StatusCode::NOT_FOUND;
-    case ErrorCode::kAlreadyExists: return grpc::StatusCode::ALREADY_EXISTS;
-    case ErrorCode::kFailedPrecondition: return grpc::StatusCode::FAILED_PRECONDITION;
-    case ErrorCode::kAborted: return grpc::StatusCode::ABORTED;
-    case ErrorCode::kResourceExhausted: return grpc::StatusCode::RESOURCE_EXHAUSTED;
-    case ErrorCode::kUnavailable: return grpc::StatusCode::UNAVAILABLE;
-    case ErrorCode::kDeadlineExceeded: return grpc::StatusCode::DEADLINE_EXCEEDED;
-    case ErrorCode::kInternal: return grpc::StatusCode::INTERNAL;
+    case ErrorCode::kInvalidArgument:
+      return grpc::StatusCode::INVALID_ARGUMENT;
+    case ErrorCode::kNotFound:
+      return grpc::StatusCode::NOT_FOUND;
+    case ErrorCode::kAlreadyExists:
+      return grpc::StatusCode::ALREADY_EXISTS;
+    case ErrorCode::kFailedPrecondition:
+      return grpc::StatusCode::FAILED_PRECONDITION;
+    case ErrorCode::kAborted:
+      return grpc::StatusCode::ABORTED;
+    case ErrorCode::kResourceExhausted:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case ErrorCode::kUnavailable:
+      return grpc::StatusCode::UNAVAILABLE;
+    case ErrorCode::kDeadlineExceeded:
+      return grpc::StatusCode::DEADLINE_EXCEEDED;
+    case ErrorCode::kInternal:
+      return grpc::StatusCode::INTERNAL;
   }
   return grpc::StatusCode::INTERNAL;
 }
@@ -28,16 +37,33 @@ Error FromGrpcStatus(const grpc::Status& status) {
   ErrorCode code;
   switch (status.error_code()) {
     case grpc::StatusCode::INVALID_ARGUMENT:
-    case grpc::StatusCode::OUT_OF_RANGE: code = ErrorCode::kInvalidArgument; break;
-    case grpc::StatusCode::NOT_FOUND: code = ErrorCode::kNotFound; break;
-    case grpc::StatusCode::ALREADY_EXISTS: code = ErrorCode::kAlreadyExists; break;
-    case grpc::StatusCode::FAILED_PRECONDITION: code = ErrorCode::kFailedPrecondition; break;
-    case grpc::StatusCode::ABORTED: code = ErrorCode::kAborted; break;
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: code = ErrorCode::kResourceExhausted; break;
-    case grpc::StatusCode::DEADLINE_EXCEEDED: code = ErrorCode::kDeadlineExceeded; break;
+    case grpc::StatusCode::OUT_OF_RANGE:
+      code = ErrorCode::kInvalidArgument;
+      break;
+    case grpc::StatusCode::NOT_FOUND:
+      code = ErrorCode::kNotFound;
+      break;
+    case grpc::StatusCode::ALREADY_EXISTS:
+      code = ErrorCode::kAlreadyExists;
+      break;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      code = ErrorCode::kFailedPrecondition;
+      break;
+    case grpc::StatusCode::ABORTED:
+      code = ErrorCode::kAborted;
+      break;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      code = ErrorCode::kResourceExhausted;
+      break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      code = ErrorCode::kDeadlineExceeded;
+      break;
     case grpc::StatusCode::UNAVAILABLE:
-    case grpc::StatusCode::CANCELLED: code = ErrorCode::kUnavailable; break;
-    default: code = ErrorCode::kInternal;
+    case grpc::StatusCode::CANCELLED:
+      code = ErrorCode::kUnavailable;
+      break;
+    default:
+      code = ErrorCode::kInternal;
   }
   return Error{code, status.error_message()};
 }

@@ -10,9 +10,15 @@ void NatsConnectionDeleter::operator()(natsConnection* c) const {
   natsConnection_Close(c);
   natsConnection_Destroy(c);
 }
-void NatsSubscriptionDeleter::operator()(natsSubscription* s) const { natsSubscription_Destroy(s); }
-void NatsMsgDeleter::operator()(natsMsg* m) const { natsMsg_Destroy(m); }
-void NatsOptionsDeleter::operator()(natsOptions* o) const { natsOptions_Destroy(o); }
+void NatsSubscriptionDeleter::operator()(natsSubscription* s) const {
+  natsSubscription_Destroy(s);
+}
+void NatsMsgDeleter::operator()(natsMsg* m) const {
+  natsMsg_Destroy(m);
+}
+void NatsOptionsDeleter::operator()(natsOptions* o) const {
+  natsOptions_Destroy(o);
+}
 
 namespace {
 
@@ -55,7 +61,9 @@ NatsSubscription& NatsSubscription::operator=(NatsSubscription&& o) noexcept {
   return *this;
 }
 
-NatsSubscription::~NatsSubscription() { reset(); }
+NatsSubscription::~NatsSubscription() {
+  reset();
+}
 
 void NatsSubscription::reset() {
   if (sub_) {
@@ -152,15 +160,19 @@ NatsClient::~NatsClient() {
   bool closed;
   {
     std::unique_lock lock(callbacks_->mu);
-    closed = callbacks_->cv.wait_for(lock, std::chrono::seconds(5),
-                                     [&] { return callbacks_->closed; });
+    closed =
+        callbacks_->cv.wait_for(lock, std::chrono::seconds(5), [&] { return callbacks_->closed; });
   }
   conn_.reset();
   if (closed) delete callbacks_;
 }
 
-std::uint64_t NatsClient::reconnects() const { return callbacks_->reconnects.load(); }
-std::uint64_t NatsClient::disconnects() const { return callbacks_->disconnects.load(); }
+std::uint64_t NatsClient::reconnects() const {
+  return callbacks_->reconnects.load();
+}
+std::uint64_t NatsClient::disconnects() const {
+  return callbacks_->disconnects.load();
+}
 
 std::string NatsClient::subject(std::string_view suffix) const {
   std::string s = settings_.subject_prefix;
@@ -182,14 +194,13 @@ Result<NatsSubscription> NatsClient::subscribe(const std::string& subject, Handl
   out.closure_ = std::make_unique<NatsSubscription::Closure>();
   out.closure_->handler = std::move(handler);
   natsSubscription* sub = nullptr;
-  natsStatus s = queue_group.empty()
-                     ? natsConnection_Subscribe(&sub, conn_.get(), subject.c_str(),
-                                                &NatsSubscription::Closure::OnMessage,
-                                                out.closure_.get())
-                     : natsConnection_QueueSubscribe(&sub, conn_.get(), subject.c_str(),
-                                                     queue_group.c_str(),
-                                                     &NatsSubscription::Closure::OnMessage,
-                                                     out.closure_.get());
+  natsStatus s =
+      queue_group.empty()
+          ? natsConnection_Subscribe(&sub, conn_.get(), subject.c_str(),
+                                     &NatsSubscription::Closure::OnMessage, out.closure_.get())
+          : natsConnection_QueueSubscribe(&sub, conn_.get(), subject.c_str(), queue_group.c_str(),
+                                          &NatsSubscription::Closure::OnMessage,
+                                          out.closure_.get());
   if (s != NATS_OK) return NatsError("nats subscribe " + subject, s);
   out.sub_.reset(sub);
   return out;

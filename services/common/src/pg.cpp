@@ -83,8 +83,7 @@ void PgPool::release(std::unique_ptr<pqxx::connection> conn, bool discard) {
 std::pair<Error, bool> PgPool::Classify(const std::exception& e, bool committing) {
   const std::string what = e.what();
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e)) {
-    return {Unavailable("database connection lost during commit; outcome unknown: " + what),
-            false};
+    return {Unavailable("database connection lost during commit; outcome unknown: " + what), false};
   }
   if (dynamic_cast<const pqxx::broken_connection*>(&e)) {
     return {Unavailable("database connection lost: " + what), !committing};

@@ -37,13 +37,14 @@ void AddCommonOptions(Config& c, const ServiceDefaults& d) {
                  Duration{600'000});
   if (d.uses_database) {
     c.add_string("db-url", "postgresql://callcenter@127.0.0.1:5432/callcenter",
-                 "PostgreSQL connection URL", [](const std::string& v) -> std::optional<std::string> {
+                 "PostgreSQL connection URL",
+                 [](const std::string& v) -> std::optional<std::string> {
                    if (v.empty()) return "must not be empty";
                    return std::nullopt;
                  });
     c.add_int("db-pool-size", 8, "database connections kept open", 1, 256);
-    c.add_duration("db-statement-timeout", Duration{5000}, "per-statement timeout",
-                   Duration{100}, Duration{600'000});
+    c.add_duration("db-statement-timeout", Duration{5000}, "per-statement timeout", Duration{100},
+                   Duration{600'000});
   }
   if (d.uses_nats) {
     c.add_string("nats-url", "nats://127.0.0.1:4222", "NATS server URL(s), comma separated",

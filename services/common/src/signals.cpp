@@ -30,6 +30,8 @@ int ShutdownSignal::Wait() {
   return sig;
 }
 
-void ShutdownSignal::RequestStop() { kill(getpid(), SIGTERM); }
+void ShutdownSignal::RequestStop() {
+  kill(getpid(), SIGTERM);
+}
 
 }  // namespace cc

@@ -23,9 +23,8 @@ TEST(NatsClientTest, PublishSubscribeAndRequestReply) {
   EXPECT_EQ(got.messages()[0].data, std::string("one\0two", 7));
   EXPECT_EQ(got.messages()[0].subject, s.subject_prefix + ".x.a");
 
-  auto responder = nats.subscribe(nats.subject("echo"), [&](NatsMessage m) {
-    (void)nats.publish(m.reply, "re:" + m.data);
-  });
+  auto responder = nats.subscribe(
+      nats.subject("echo"), [&](NatsMessage m) { (void)nats.publish(m.reply, "re:" + m.data); });
   ASSERT_TRUE(responder.ok());
   auto reply = nats.request(nats.subject("echo"), "hi", milliseconds(2000));
   ASSERT_TRUE(reply.ok()) << reply.error().message;

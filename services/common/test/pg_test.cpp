@@ -19,7 +19,8 @@ TEST_F(PgPoolTest, CommitsOnSuccessAndRollsBackOnError) {
   ASSERT_TRUE(pool.transact([](pqxx::work& tx) -> Status {
                     tx.exec("CREATE TABLE t (id int PRIMARY KEY, v int CHECK (v > 0))");
                     return OkStatus();
-                  }).ok());
+                  })
+                  .ok());
   auto ok = pool.transact([](pqxx::work& tx) -> Result<int> {
     tx.exec("INSERT INTO t VALUES (1, 1)");
     return 1;
@@ -40,7 +41,8 @@ TEST_F(PgPoolTest, MapsConstraintViolationsToTypedErrors) {
                     tx.exec("CREATE TABLE t (id int PRIMARY KEY, v int CHECK (v > 0))");
                     tx.exec("INSERT INTO t VALUES (1, 1)");
                     return OkStatus();
-                  }).ok());
+                  })
+                  .ok());
   auto dup = pool.transact([](pqxx::work& tx) -> Status {
     tx.exec("INSERT INTO t VALUES (1, 5)");
     return OkStatus();

@@ -19,8 +19,8 @@
 
 #include "common/grpc_server.h"
 #include "common/ids.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "common/migrations.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 
 namespace cc::testing {
 namespace {
@@ -86,9 +86,13 @@ std::string TestDatabase::scalar(const std::string& sql) const {
   return r[0][0].as<std::string>();
 }
 
-std::string NatsUrl() { return RequireEnv("CC_TEST_NATS_URL"); }
+std::string NatsUrl() {
+  return RequireEnv("CC_TEST_NATS_URL");
+}
 
-std::string UniqueSubjectPrefix() { return "t" + RandomHex(6); }
+std::string UniqueSubjectPrefix() {
+  return "t" + RandomHex(6);
+}
 
 namespace {
 int FreePortOf(int type) {
@@ -108,8 +112,12 @@ int FreePortOf(int type) {
 }
 }  // namespace
 
-int FreePort() { return FreePortOf(SOCK_STREAM); }
-int FreeUdpPort() { return FreePortOf(SOCK_DGRAM); }
+int FreePort() {
+  return FreePortOf(SOCK_STREAM);
+}
+int FreeUdpPort() {
+  return FreePortOf(SOCK_DGRAM);
+}
 
 ChildProcess::ChildProcess(std::string binary, std::vector<std::string> args,
                            std::map<std::string, std::string> env) {
@@ -263,9 +271,13 @@ bool WaitForServing(const std::string& target, std::chrono::milliseconds timeout
       timeout);
 }
 
-NatsServerProcess::NatsServerProcess() : port_(FreePort()) { start(); }
+NatsServerProcess::NatsServerProcess() : port_(FreePort()) {
+  start();
+}
 
-std::string NatsServerProcess::url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+std::string NatsServerProcess::url() const {
+  return "nats://127.0.0.1:" + std::to_string(port_);
+}
 
 void NatsServerProcess::start() {
   const char* bin = std::getenv("CC_NATS_SERVER_BIN");
@@ -287,7 +299,9 @@ void NatsServerProcess::start() {
       std::chrono::seconds(10));
 }
 
-void NatsServerProcess::stop() { proc_.reset(); }
+void NatsServerProcess::stop() {
+  proc_.reset();
+}
 
 MessageCollector::MessageCollector(NatsClient& nats, const std::string& subject) {
   auto sub = nats.subscribe(subject, [this](NatsMessage m) {

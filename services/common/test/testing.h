@@ -64,8 +64,8 @@ class ChildProcess {
 // Runs a command to completion; returns exit code and combined output.
 struct CommandResult {
   int exit_code;
-  std::string output;   // stdout
-  std::string errors;   // stderr
+  std::string output;  // stdout
+  std::string errors;  // stderr
 };
 CommandResult RunCommand(const std::string& binary, const std::vector<std::string>& args,
                          const std::map<std::string, std::string>& env = {});

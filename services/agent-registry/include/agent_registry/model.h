@@ -157,7 +157,7 @@ struct BindingRequest {
 struct BindingUpsert {
   Binding binding;
   bool created = false;
-  bool became_routable = false;  // the agent had no live binding before
+  bool became_routable = false;   // the agent had no live binding before
   std::vector<Binding> bindings;  // all live bindings after the change
 };
 

@@ -17,7 +17,8 @@ namespace cc::registry {
 // Thread-safe; a failed publish is logged and counted, never thrown.
 class NatsEventSink final : public EventSink {
  public:
-  NatsEventSink(NatsClient& nats, std::string emitter) : nats_(nats), emitter_(std::move(emitter)) {}
+  NatsEventSink(NatsClient& nats, std::string emitter)
+      : nats_(nats), emitter_(std::move(emitter)) {}
   void status_changed(const StatusChangeResult& change) override;
   void routability_changed(const std::string& agent_id, bool routable, int bindings,
                            const std::string& reason) override;

@@ -30,26 +30,21 @@ class AgentRepository {
 
   using DeleteCheck = std::function<Status(const Agent& current)>;
   // Returns the agent as it was just before deletion (bindings go with it).
-  virtual Result<Agent> remove(const std::string& id, const DeleteCheck& check,
-                               TimePoint now) = 0;
+  virtual Result<Agent> remove(const std::string& id, const DeleteCheck& check, TimePoint now) = 0;
 
   // `decide` returns the change to make, or nullopt for "already there, change nothing".
-  using StatusDecision =
-      std::function<Result<std::optional<StatusChange>>(const Agent& current)>;
+  using StatusDecision = std::function<Result<std::optional<StatusChange>>(const Agent& current)>;
   virtual Result<StatusChangeResult> change_status(const std::string& id,
-                                                   const StatusDecision& decide,
-                                                   TimePoint now) = 0;
+                                                   const StatusDecision& decide, TimePoint now) = 0;
 
   // Adds or refreshes the binding (agent, contact_uri). FAILED_PRECONDITION when it would
   // exceed `max_bindings` live bindings, ABORTED for an out-of-order REGISTER (same
   // Call-ID, CSeq not higher).
-  virtual Result<BindingUpsert> upsert_binding(const BindingRequest& request,
-                                               TimePoint expires_at, int max_bindings,
-                                               TimePoint now) = 0;
+  virtual Result<BindingUpsert> upsert_binding(const BindingRequest& request, TimePoint expires_at,
+                                               int max_bindings, TimePoint now) = 0;
   // contact_uri "*" removes every binding of the agent.
   virtual Result<BindingRemoval> remove_bindings(const std::string& sip_username,
-                                                 const std::string& contact_uri,
-                                                 TimePoint now) = 0;
+                                                 const std::string& contact_uri, TimePoint now) = 0;
   // Live bindings of one agent, or of all agents when agent_id is empty.
   virtual Result<std::vector<Binding>> bindings(const std::string& agent_id, TimePoint now) = 0;
   // Deletes up to `limit` bindings that expired at or before `now`.

@@ -45,12 +45,18 @@ constexpr bool IsLegalTransition(AgentStatus from, AgentStatus to) {
 // "LOGGED_OUT", "AVAILABLE", ... as stored in the database and shown to operators.
 constexpr std::string_view ToString(AgentStatus s) {
   switch (s) {
-    case AgentStatus::kLoggedOut: return "LOGGED_OUT";
-    case AgentStatus::kAvailable: return "AVAILABLE";
-    case AgentStatus::kReserved: return "RESERVED";
-    case AgentStatus::kOnCall: return "ON_CALL";
-    case AgentStatus::kWrapUp: return "WRAP_UP";
-    case AgentStatus::kPaused: return "PAUSED";
+    case AgentStatus::kLoggedOut:
+      return "LOGGED_OUT";
+    case AgentStatus::kAvailable:
+      return "AVAILABLE";
+    case AgentStatus::kReserved:
+      return "RESERVED";
+    case AgentStatus::kOnCall:
+      return "ON_CALL";
+    case AgentStatus::kWrapUp:
+      return "WRAP_UP";
+    case AgentStatus::kPaused:
+      return "PAUSED";
   }
   return "LOGGED_OUT";
 }

@@ -1,11 +1,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -44,7 +44,7 @@ struct NatsMessage {
 
 struct NatsSettings {
   std::string url = "nats://127.0.0.1:4222";
-  std::string name;            // connection name shown by the server
+  std::string name;  // connection name shown by the server
   std::string subject_prefix = "cc";
   int reconnect_buffer_bytes = 8 * 1024 * 1024;  // publishes kept while reconnecting
   std::chrono::milliseconds reconnect_wait{250};

@@ -14,9 +14,9 @@
 namespace cc {
 
 struct ServiceDefaults {
-  std::string name;             // "agent-registry"
-  std::string grpc_listen;      // "127.0.0.1:50051"
-  std::string metrics_listen;   // "127.0.0.1:9101"
+  std::string name;            // "agent-registry"
+  std::string grpc_listen;     // "127.0.0.1:50051"
+  std::string metrics_listen;  // "127.0.0.1:9101"
   bool uses_database = false;
   bool uses_nats = false;
 };

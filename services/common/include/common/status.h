@@ -27,22 +27,34 @@ struct Error {
   std::string message;
 };
 
-inline Error InvalidArgument(std::string m) { return {ErrorCode::kInvalidArgument, std::move(m)}; }
-inline Error NotFound(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
-inline Error AlreadyExists(std::string m) { return {ErrorCode::kAlreadyExists, std::move(m)}; }
+inline Error InvalidArgument(std::string m) {
+  return {ErrorCode::kInvalidArgument, std::move(m)};
+}
+inline Error NotFound(std::string m) {
+  return {ErrorCode::kNotFound, std::move(m)};
+}
+inline Error AlreadyExists(std::string m) {
+  return {ErrorCode::kAlreadyExists, std::move(m)};
+}
 inline Error FailedPrecondition(std::string m) {
   return {ErrorCode::kFailedPrecondition, std::move(m)};
 }
-inline Error Aborted(std::string m) { return {ErrorCode::kAborted, std::move(m)}; }
-inline Error Unavailable(std::string m) { return {ErrorCode::kUnavailable, std::move(m)}; }
-inline Error Internal(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
+inline Error Aborted(std::string m) {
+  return {ErrorCode::kAborted, std::move(m)};
+}
+inline Error Unavailable(std::string m) {
+  return {ErrorCode::kUnavailable, std::move(m)};
+}
+inline Error Internal(std::string m) {
+  return {ErrorCode::kInternal, std::move(m)};
+}
 
 // A value or an error; the return type of every fallible domain and repository call.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}       // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}   // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   explicit operator bool() const { return ok(); }
@@ -61,20 +73,23 @@ class [[nodiscard]] Result {
 
 struct Ok {};
 using Status = Result<Ok>;
-inline Status OkStatus() { return Ok{}; }
+inline Status OkStatus() {
+  return Ok{};
+}
 
 }  // namespace cc
 
 // Propagates the error of a Result-returning expression; binds the value otherwise.
 #define CC_CONCAT_INNER(a, b) a##b
 #define CC_CONCAT(a, b) CC_CONCAT_INNER(a, b)
-#define CC_ASSIGN_OR_RETURN(lhs, expr) CC_ASSIGN_OR_RETURN_IMPL(CC_CONCAT(_res_, __LINE__), lhs, expr)
+#define CC_ASSIGN_OR_RETURN(lhs, expr) \
+  CC_ASSIGN_OR_RETURN_IMPL(CC_CONCAT(_res_, __LINE__), lhs, expr)
 #define CC_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return tmp.error();             \
   lhs = std::move(tmp).value()
-#define CC_RETURN_IF_ERROR(expr)             \
-  do {                                       \
-    auto _st = (expr);                       \
-    if (!_st.ok()) return _st.error();       \
+#define CC_RETURN_IF_ERROR(expr)       \
+  do {                                 \
+    auto _st = (expr);                 \
+    if (!_st.ok()) return _st.error(); \
   } while (0)
