@@ -13,41 +13,8 @@
 
 namespace ccctl {
 
-namespace {
-const char* CodeName(grpc::StatusCode c) {
-  switch (c) {
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    default:
-      return "ERROR";
-  }
-}
-}  // namespace
-
 RpcError::RpcError(const grpc::Status& s)
-    : std::runtime_error(std::string(CodeName(s.error_code())) + ": " +
+    : std::runtime_error(std::string(cc::GrpcCodeName(s.error_code())) + ": " +
                          (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
                                   s.error_message().find("connect") != std::string::npos
                               ? s.error_message() + " (is the stack running? try --server)"

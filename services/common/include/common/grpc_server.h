@@ -15,6 +15,8 @@
 namespace cc {
 
 grpc::StatusCode ToGrpcCode(ErrorCode code);
+// "OK", "INVALID_ARGUMENT", ... as gRPC names them.
+const char* GrpcCodeName(grpc::StatusCode code);
 grpc::Status ToGrpcStatus(const Error& error);
 Error FromGrpcStatus(const grpc::Status& status);
 
@@ -54,25 +56,7 @@ grpc::Status HandleRpc(GrpcMetrics& metrics, const char* method, F&& body) {
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  static const char* const kCodeNames[] = {"OK",
-                                           "CANCELLED",
-                                           "UNKNOWN",
-                                           "INVALID_ARGUMENT",
-                                           "DEADLINE_EXCEEDED",
-                                           "NOT_FOUND",
-                                           "ALREADY_EXISTS",
-                                           "PERMISSION_DENIED",
-                                           "RESOURCE_EXHAUSTED",
-                                           "FAILED_PRECONDITION",
-                                           "ABORTED",
-                                           "OUT_OF_RANGE",
-                                           "UNIMPLEMENTED",
-                                           "INTERNAL",
-                                           "UNAVAILABLE",
-                                           "DATA_LOSS",
-                                           "UNAUTHENTICATED"};
-  const int code = static_cast<int>(status.error_code());
-  const char* code_name = (code >= 0 && code <= 16) ? kCodeNames[code] : "UNKNOWN";
+  const char* code_name = GrpcCodeName(status.error_code());
   metrics.observe(method, code_name, secs);
   if (!status.ok()) {
     const auto level = (status.error_code() == grpc::StatusCode::INTERNAL ||
