@@ -3,49 +3,8 @@
 namespace cc::registry {
 
 namespace v1 = callcenter::v1;
-
-void ToProto(TimePoint t, google::protobuf::Timestamp* out) {
-  const auto ms = ToUnixMillis(t);
-  out->set_seconds(ms / 1000);
-  out->set_nanos(static_cast<int>(ms % 1000) * 1'000'000);
-}
-
-v1::AgentStatus ToProto(AgentStatus s) {
-  switch (s) {
-    case AgentStatus::kLoggedOut:
-      return v1::AGENT_STATUS_LOGGED_OUT;
-    case AgentStatus::kAvailable:
-      return v1::AGENT_STATUS_AVAILABLE;
-    case AgentStatus::kReserved:
-      return v1::AGENT_STATUS_RESERVED;
-    case AgentStatus::kOnCall:
-      return v1::AGENT_STATUS_ON_CALL;
-    case AgentStatus::kWrapUp:
-      return v1::AGENT_STATUS_WRAP_UP;
-    case AgentStatus::kPaused:
-      return v1::AGENT_STATUS_PAUSED;
-  }
-  return v1::AGENT_STATUS_UNSPECIFIED;
-}
-
-std::optional<AgentStatus> FromProto(v1::AgentStatus s) {
-  switch (s) {
-    case v1::AGENT_STATUS_LOGGED_OUT:
-      return AgentStatus::kLoggedOut;
-    case v1::AGENT_STATUS_AVAILABLE:
-      return AgentStatus::kAvailable;
-    case v1::AGENT_STATUS_RESERVED:
-      return AgentStatus::kReserved;
-    case v1::AGENT_STATUS_ON_CALL:
-      return AgentStatus::kOnCall;
-    case v1::AGENT_STATUS_WRAP_UP:
-      return AgentStatus::kWrapUp;
-    case v1::AGENT_STATUS_PAUSED:
-      return AgentStatus::kPaused;
-    default:
-      return std::nullopt;
-  }
-}
+using cc::FromProto;
+using cc::ToProto;
 
 namespace {
 
@@ -89,7 +48,7 @@ std::vector<Membership> FromProto(
 }
 
 Result<AgentStatus> RequireStatus(v1::AgentStatus s, const char* field) {
-  auto st = registry::FromProto(s);
+  auto st = cc::FromProto(s);
   if (!st) return InvalidArgument(std::string(field) + " must name an agent status");
   return *st;
 }

@@ -7,6 +7,7 @@
 namespace cc::registry {
 
 namespace v1 = callcenter::v1;
+using cc::ToProto;
 
 namespace {
 void Meta(const std::string& emitter, std::int64_t seq, v1::EventMeta* m) {
@@ -15,14 +16,6 @@ void Meta(const std::string& emitter, std::int64_t seq, v1::EventMeta* m) {
   m->set_seq(seq);
 }
 }  // namespace
-
-std::string NatsEventSink::SubjectToken(const std::string& agent_id) {
-  std::string t = agent_id;
-  for (char& c : t) {
-    if (c == '.') c = '~';
-  }
-  return t;
-}
 
 void NatsEventSink::send(const std::string& kind, const std::string& agent_id,
                          const std::string& payload) {

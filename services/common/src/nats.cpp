@@ -38,6 +38,14 @@ NatsMessage ToMessage(natsMsg* msg) {
 
 }  // namespace
 
+std::string SubjectToken(std::string_view name) {
+  std::string t(name);
+  for (char& c : t) {
+    if (c == '.') c = '~';
+  }
+  return t;
+}
+
 struct NatsSubscription::Closure {
   NatsClient::Handler handler;
   static void OnMessage(natsConnection*, natsSubscription*, natsMsg* raw, void* closure) {

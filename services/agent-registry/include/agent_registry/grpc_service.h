@@ -4,6 +4,7 @@
 #include "callcenter/v1/agent_registry.grpc.pb.h"
 #include "common/grpc_server.h"
 #include "common/metrics.h"
+#include "common/proto_convert.h"
 
 // The gRPC adapter: converts protobuf to the domain and back, and nothing else.
 namespace cc::registry {
@@ -51,8 +52,5 @@ class AgentRegistryGrpc final : public callcenter::v1::AgentRegistry::Service {
 // Conversions, shared with the NATS event adapter.
 void ToProto(const Agent& a, callcenter::v1::Agent* out);
 void ToProto(const Binding& b, callcenter::v1::Binding* out);
-callcenter::v1::AgentStatus ToProto(AgentStatus s);
-std::optional<AgentStatus> FromProto(callcenter::v1::AgentStatus s);
-void ToProto(TimePoint t, google::protobuf::Timestamp* out);
 
 }  // namespace cc::registry

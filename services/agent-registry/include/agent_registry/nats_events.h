@@ -26,8 +26,6 @@ class NatsEventSink final : public EventSink {
   void lifecycle(LifecycleEvent kind, const std::string& agent_id) override;
   std::uint64_t failures() const { return failures_.load(); }
 
-  static std::string SubjectToken(const std::string& agent_id);
-
  private:
   void send(const std::string& kind, const std::string& agent_id, const std::string& payload);
   NatsClient& nats_;

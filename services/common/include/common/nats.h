@@ -53,6 +53,10 @@ struct NatsSettings {
 
 class NatsClient;
 
+// A name (agent id, queue, edge id) as one subject token: '.' would split it into two, so it
+// is written '~' (a character none of those names may contain).
+std::string SubjectToken(std::string_view name);
+
 // A live subscription. Destroying it drains the subscription and waits until no handler is
 // running, so the handler may safely capture objects that outlive only this Subscription.
 class NatsSubscription {

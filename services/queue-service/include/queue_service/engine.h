@@ -1,0 +1,117 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "queue_service/router.h"
+#include "queue_service/store.h"
+
+namespace cc::queue {
+
+// Delivers an offer to the edge that owns the call and waits for its acknowledgement.
+// Thread-safe.
+class OfferChannel {
+ public:
+  virtual ~OfferChannel() = default;
+  // OK = the edge took the offer; any error (no answer in time, refused) = withdraw it.
+  virtual Status deliver(const Offer& offer) = 0;
+};
+
+// Announces what happened after it was committed. Must not block or throw. Thread-safe.
+class EventPublisher {
+ public:
+  virtual ~EventPublisher() = default;
+  virtual void call_event(const CallEvent& e) = 0;
+  virtual void agent_changed(const AgentChange& c) = 0;
+  virtual void queue_stats(const QueueStats& s) = 0;
+};
+
+// Metrics hooks. Thread-safe if the implementation is.
+class EngineObserver {
+ public:
+  virtual ~EngineObserver() = default;
+  virtual void call_event(const CallEvent& e, TimePoint now) { (void)e, (void)now; }
+  virtual void offer(const Offer& o, bool delivered) { (void)o, (void)delivered; }
+  virtual void match_pass(double seconds, int offers) { (void)seconds, (void)offers; }
+  virtual void stats(const std::vector<QueueStats>& s) { (void)s; }
+};
+
+struct EngineSettings {
+  Duration match_interval{1000};  // fallback match even without a trigger
+  Duration sweep_interval{250};   // leases, edges, max wait, wrap-up ends
+  Duration stats_interval{5000};
+  int dispatch_threads = 4;  // 0: deliver offers inline (tests)
+};
+
+// Runs the queue: matching on triggers and on a timer, offer delivery, the sweeps, and the
+// application of every committed change's effects (events, wake-ups, new matches).
+// Thread-safe; start() spawns the matcher and dispatcher threads, stop() joins them.
+class QueueEngine {
+ public:
+  QueueEngine(QueueStore& store, OfferChannel& offers, EventPublisher& events, const Clock& clock,
+              Timers& timers, EngineSettings settings, EngineObserver* observer,
+              Router::Random random);
+  ~QueueEngine();
+
+  void start();
+  void stop();
+  // Something changed (an agent became available, a call arrived): match soon.
+  void trigger();
+
+  // Operations of the API; each applies its effects before returning.
+  Result<EnqueueResult> enqueue(const NewCall& call);
+  Result<Call> cancel(const std::string& call_id, const std::string& reason);
+  Result<Call> connected(std::int64_t assignment_id, const std::string& call_id);
+  Result<Call> failed(std::int64_t assignment_id, const std::string& call_id, OfferFailure reason,
+                      const std::string& detail);
+  Result<Call> ended(std::int64_t assignment_id, const std::string& call_id,
+                     const std::string& reason);
+
+  // One matching pass until nothing more can be assigned; returns the offers made.
+  Result<int> match_once();
+  // One run of every sweep.
+  Status sweep_once();
+  Status publish_stats();
+
+  QueueStore& store() { return store_; }
+
+ private:
+  void apply(Effects fx);
+  Result<Call> finish(Result<std::pair<Call, Effects>> r);
+  void dispatch(const Offer& offer);
+  void deliver(const Offer& offer);
+  void matcher_loop();
+  void dispatcher_loop();
+
+  QueueStore& store_;
+  OfferChannel& offers_;
+  EventPublisher& events_;
+  const Clock& clock_;
+  Timers& timers_;
+  EngineSettings settings_;
+  EngineObserver default_observer_;
+  EngineObserver* observer_;
+  Router router_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool dirty_ = false;
+  bool running_ = false;
+  std::deque<Offer> outbox_;
+  std::thread matcher_;
+  std::vector<std::thread> dispatchers_;
+  std::vector<std::unique_ptr<Periodic>> periodic_;
+  std::mutex wake_mu_;
+  Timer wake_timer_;  // the earliest pending wake-up
+  std::optional<TimePoint> next_wake_;
+  std::mutex stats_mu_;
+  std::map<std::string, QueueStats> last_stats_;
+};
+
+}  // namespace cc::queue

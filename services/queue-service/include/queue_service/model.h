@@ -1,0 +1,163 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/agent_status.h"
+#include "common/clock.h"
+
+// The queue-service's domain vocabulary. No protobuf here: adapters convert at the edge.
+namespace cc::queue {
+
+enum class Strategy {
+  kLongestIdleAgent,
+  kRoundRobin,
+  kFewestCalls,
+  kLeastTalkTime,
+  kRandom,
+  kTopDown,
+  kSkillsBased,
+};
+std::string_view ToString(Strategy s);
+std::optional<Strategy> StrategyFromString(std::string_view s);
+
+enum class AnswerMode { kAnswerImmediately, kRingUntilAgent };
+std::string_view ToString(AnswerMode m);
+std::optional<AnswerMode> AnswerModeFromString(std::string_view s);
+
+enum class CallState {
+  kWaiting,
+  kOffered,
+  kConnected,
+  kEnded,
+  kAbandoned,
+  kTimedOut,
+  kOverflowed,
+  kFailed
+};
+std::string_view ToString(CallState s);
+std::optional<CallState> CallStateFromString(std::string_view s);
+bool IsTerminal(CallState s);
+
+// Why an agent did not take an offered call.
+enum class OfferFailure { kNoAnswer, kBusy, kRejected, kUnreachable };
+std::string_view ToString(OfferFailure f);
+
+struct RequiredSkill {
+  std::string name;
+  int min_level = 1;
+  bool operator==(const RequiredSkill&) const = default;
+};
+
+struct QueueConfig {
+  std::string name;
+  std::string display_name;
+  Strategy strategy = Strategy::kLongestIdleAgent;
+  AnswerMode answer_mode = AnswerMode::kAnswerImmediately;
+  Duration ring_timeout{20000};
+  Duration max_wait{0};        // 0 = no limit
+  int max_waiting_calls = 0;   // 0 = no limit
+  int max_attempts = 0;        // 0 = no limit
+  std::string overflow_queue;  // at most one of these two
+  std::string overflow_hangup_reason;
+  int requeue_priority_boost = 0;
+  double priority_aging_per_second = 0;
+  int wrap_up_seconds = -1;  // -1 = each agent's own
+  std::vector<RequiredSkill> required_skills;
+  Duration service_level_threshold{20000};
+  Duration no_answer_delay{0};
+  Duration busy_delay{0};
+  Duration reject_delay{0};
+  int auto_pause_after_no_answers = 0;  // 0 = never
+  int weight = 1;                       // queue priority for agents serving several queues
+  std::vector<std::string> music_prompts;
+  std::int64_t version = 0;
+  bool has_overflow() const { return !overflow_queue.empty() || !overflow_hangup_reason.empty(); }
+};
+
+struct Call {
+  std::string id;
+  std::string queue;
+  std::string caller;
+  int priority = 0;
+  CallState state = CallState::kWaiting;
+  std::string edge_id;
+  std::string agent_id;
+  int attempts = 0;
+  TimePoint enqueued_at{};
+  TimePoint queue_entered_at{};
+  std::optional<TimePoint> offered_at, connected_at, ended_at;
+  std::string outcome_reason;
+  std::string overflowed_from;
+  std::int64_t assignment_id = 0;
+};
+
+// An offer committed to the database, to be delivered to the edge that owns the call.
+struct Offer {
+  std::int64_t assignment_id = 0;
+  std::string call_id;
+  std::string agent_id;
+  std::string queue;
+  std::string edge_id;
+  std::string caller;
+  int attempt = 0;
+  Duration ring_timeout{0};
+  TimePoint lease_deadline{};
+  TimePoint enqueued_at{};
+  TimePoint offered_at{};
+};
+
+struct Member {
+  std::string queue;
+  std::string agent_id;
+  int position = 0;
+  std::string display_name;
+  AgentStatus status = AgentStatus::kLoggedOut;
+  bool routable = false;
+  int active_calls = 0;
+};
+
+struct DialplanEntry {
+  std::string pattern;
+  std::string queue;
+};
+
+struct QueueStats {
+  std::string queue;
+  int waiting = 0;
+  Duration longest_wait{0};
+  int agents_available = 0;  // AVAILABLE and routable members
+  int agents_busy = 0;       // RESERVED / ON_CALL / WRAP_UP members
+  std::int64_t offered = 0;
+  std::int64_t answered = 0;
+  std::int64_t abandoned = 0;
+  double service_level = 1.0;  // answered within the threshold / calls that left the queue
+  Duration average_speed_of_answer{0};
+  Duration average_handle_time{0};
+  Duration window{0};
+};
+
+// What happened to a call, for events and metrics.
+enum class CallEventKind {
+  kEnqueued,
+  kOffered,
+  kConnected,
+  kEnded,
+  kAbandoned,
+  kOverflowed,
+  kTimedOut,
+  kFailed,
+  kRequeued,
+};
+
+struct CallEvent {
+  CallEventKind kind;
+  Call call;
+  std::string reason;
+};
+
+}  // namespace cc::queue

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <atomic>
+
+#include "common/nats.h"
+#include "queue_service/engine.h"
+
+namespace cc::queue {
+
+// Offers go to <prefix>.edge.<edge_id>.offer as a request; the edge answers an OfferAck.
+class NatsOfferChannel final : public OfferChannel {
+ public:
+  NatsOfferChannel(NatsClient& nats, std::string emitter, Duration ack_timeout)
+      : nats_(nats), emitter_(std::move(emitter)), ack_timeout_(ack_timeout) {}
+  Status deliver(const Offer& offer) override;
+  static std::string Subject(NatsClient& nats, const std::string& edge_id);
+
+ private:
+  NatsClient& nats_;
+  std::string emitter_;
+  Duration ack_timeout_;
+};
+
+// Events: <prefix>.call.<kind>.<queue> (CallEvent), <prefix>.agent.status.<agent>
+// (AgentStatusChanged, as the registry publishes them) and <prefix>.queue.stats.<queue>.
+class NatsEventPublisher final : public EventPublisher {
+ public:
+  NatsEventPublisher(NatsClient& nats, std::string emitter)
+      : nats_(nats), emitter_(std::move(emitter)) {}
+  void call_event(const CallEvent& e) override;
+  void agent_changed(const AgentChange& c) override;
+  void queue_stats(const QueueStats& s) override;
+  std::uint64_t failures() const { return failures_.load(); }
+
+ private:
+  void send(const std::string& subject, const std::string& payload);
+  NatsClient& nats_;
+  std::string emitter_;
+  std::atomic<std::uint64_t> failures_{0};
+};
+
+std::string_view EventName(CallEventKind k);  // "enqueued", "offered", ...
+
+}  // namespace cc::queue

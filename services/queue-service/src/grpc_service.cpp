@@ -1,0 +1,596 @@
+#include "queue_service/grpc_service.h"
+
+#include <set>
+
+#include "common/proto_convert.h"
+
+namespace cc::queue {
+
+namespace v1 = callcenter::v1;
+using cc::FromProto;
+using cc::ToProto;
+
+namespace {
+
+Result<Strategy> StrategyFrom(v1::RoutingStrategy s) {
+  switch (s) {
+    case v1::ROUTING_STRATEGY_UNSPECIFIED:
+    case v1::ROUTING_STRATEGY_LONGEST_IDLE_AGENT:
+      return Strategy::kLongestIdleAgent;
+    case v1::ROUTING_STRATEGY_ROUND_ROBIN:
+      return Strategy::kRoundRobin;
+    case v1::ROUTING_STRATEGY_FEWEST_CALLS:
+      return Strategy::kFewestCalls;
+    case v1::ROUTING_STRATEGY_LEAST_TALK_TIME:
+      return Strategy::kLeastTalkTime;
+    case v1::ROUTING_STRATEGY_RANDOM:
+      return Strategy::kRandom;
+    case v1::ROUTING_STRATEGY_TOP_DOWN:
+      return Strategy::kTopDown;
+    case v1::ROUTING_STRATEGY_SKILLS_BASED:
+      return Strategy::kSkillsBased;
+    default:
+      return InvalidArgument("unknown strategy " + std::to_string(s));
+  }
+}
+
+v1::RoutingStrategy ToProto(Strategy s) {
+  v1::RoutingStrategy out;
+  v1::RoutingStrategy_Parse("ROUTING_STRATEGY_" + std::string(queue::ToString(s)), &out);
+  return out;
+}
+
+Result<AnswerMode> AnswerModeFrom(v1::AnswerMode m) {
+  switch (m) {
+    case v1::ANSWER_MODE_UNSPECIFIED:
+    case v1::ANSWER_MODE_ANSWER_IMMEDIATELY:
+      return AnswerMode::kAnswerImmediately;
+    case v1::ANSWER_MODE_RING_UNTIL_AGENT:
+      return AnswerMode::kRingUntilAgent;
+    default:
+      return InvalidArgument("unknown answer mode " + std::to_string(m));
+  }
+}
+
+v1::AnswerMode ToProto(AnswerMode m) {
+  return m == AnswerMode::kRingUntilAgent ? v1::ANSWER_MODE_RING_UNTIL_AGENT
+                                          : v1::ANSWER_MODE_ANSWER_IMMEDIATELY;
+}
+
+v1::CallState ToProto(CallState s) {
+  v1::CallState out;
+  v1::CallState_Parse("CALL_STATE_" + std::string(queue::ToString(s)), &out);
+  return out;
+}
+
+Result<CallState> CallStateFrom(int s) {
+  const std::string name = v1::CallState_Name(static_cast<v1::CallState>(s));
+  const std::string prefix = "CALL_STATE_";
+  if (name.rfind(prefix, 0) != 0) return InvalidArgument("unknown call state " + std::to_string(s));
+  auto st = CallStateFromString(name.substr(prefix.size()));
+  if (!st) return InvalidArgument("states must name call states");
+  return *st;
+}
+
+Result<OfferFailure> FailureFrom(v1::OfferFailure f) {
+  switch (f) {
+    case v1::OFFER_FAILURE_NO_ANSWER:
+      return OfferFailure::kNoAnswer;
+    case v1::OFFER_FAILURE_BUSY:
+      return OfferFailure::kBusy;
+    case v1::OFFER_FAILURE_REJECTED:
+      return OfferFailure::kRejected;
+    case v1::OFFER_FAILURE_UNREACHABLE:
+      return OfferFailure::kUnreachable;
+    default:
+      return InvalidArgument("reason must be no-answer, busy, rejected or unreachable");
+  }
+}
+
+void ToProto(const Member& m, v1::Member* out) {
+  out->set_queue(m.queue);
+  out->set_agent_id(m.agent_id);
+  out->set_position(m.position);
+  out->set_display_name(m.display_name);
+  out->set_status(cc::ToProto(m.status));
+  out->set_routable(m.routable);
+  out->set_active_calls(m.active_calls);
+}
+
+}  // namespace
+
+Status ApplyMask(const v1::Queue& from, const std::vector<std::string>& mask, QueueConfig& to) {
+  if (mask.empty()) return InvalidArgument("update_mask is empty: name the fields to change");
+  for (const auto& field : mask) {
+    if (field == "display_name") {
+      to.display_name = from.display_name();
+    } else if (field == "strategy") {
+      CC_ASSIGN_OR_RETURN(to.strategy, StrategyFrom(from.strategy()));
+    } else if (field == "answer_mode") {
+      CC_ASSIGN_OR_RETURN(to.answer_mode, AnswerModeFrom(from.answer_mode()));
+    } else if (field == "ring_timeout") {
+      to.ring_timeout = from.has_ring_timeout() ? FromProto(from.ring_timeout()) : Duration{20000};
+    } else if (field == "max_wait") {
+      to.max_wait = FromProto(from.max_wait());
+    } else if (field == "max_waiting_calls") {
+      to.max_waiting_calls = from.max_waiting_calls();
+    } else if (field == "max_attempts") {
+      to.max_attempts = from.max_attempts();
+    } else if (field == "overflow") {
+      to.overflow_queue = from.overflow().queue();
+      to.overflow_hangup_reason = from.overflow().hangup_reason();
+    } else if (field == "requeue_priority_boost") {
+      to.requeue_priority_boost = from.requeue_priority_boost();
+    } else if (field == "priority_aging_per_second") {
+      to.priority_aging_per_second = from.priority_aging_per_second();
+    } else if (field == "wrap_up_seconds") {
+      to.wrap_up_seconds = from.has_wrap_up_seconds() ? from.wrap_up_seconds() : -1;
+    } else if (field == "required_skills") {
+      to.required_skills.clear();
+      for (const auto& s : from.required_skills()) {
+        to.required_skills.push_back({s.name(), s.min_level()});
+      }
+    } else if (field == "service_level_threshold") {
+      to.service_level_threshold = from.has_service_level_threshold()
+                                       ? FromProto(from.service_level_threshold())
+                                       : Duration{20000};
+    } else if (field == "no_answer_delay") {
+      to.no_answer_delay = FromProto(from.no_answer_delay());
+    } else if (field == "busy_delay") {
+      to.busy_delay = FromProto(from.busy_delay());
+    } else if (field == "reject_delay") {
+      to.reject_delay = FromProto(from.reject_delay());
+    } else if (field == "auto_pause_after_no_answers") {
+      to.auto_pause_after_no_answers = from.auto_pause_after_no_answers();
+    } else if (field == "weight") {
+      to.weight = from.weight() == 0 ? 1 : from.weight();
+    } else if (field == "music_prompts") {
+      to.music_prompts.assign(from.music_prompts().begin(), from.music_prompts().end());
+    } else {
+      return InvalidArgument("update_mask names unknown field '" + field + "'");
+    }
+  }
+  return OkStatus();
+}
+
+Result<QueueConfig> FromProto(const v1::Queue& q) {
+  QueueConfig out;
+  out.name = q.name();
+  static const std::vector<std::string> kAll = {"display_name",
+                                                "strategy",
+                                                "answer_mode",
+                                                "ring_timeout",
+                                                "max_wait",
+                                                "max_waiting_calls",
+                                                "max_attempts",
+                                                "overflow",
+                                                "requeue_priority_boost",
+                                                "priority_aging_per_second",
+                                                "wrap_up_seconds",
+                                                "required_skills",
+                                                "service_level_threshold",
+                                                "no_answer_delay",
+                                                "busy_delay",
+                                                "reject_delay",
+                                                "auto_pause_after_no_answers",
+                                                "weight",
+                                                "music_prompts"};
+  CC_RETURN_IF_ERROR(ApplyMask(q, kAll, out));
+  CC_RETURN_IF_ERROR(ValidateQueue(out));
+  return out;
+}
+
+void ToProto(const QueueConfig& q, v1::Queue* out) {
+  out->set_name(q.name);
+  out->set_display_name(q.display_name);
+  out->set_strategy(ToProto(q.strategy));
+  out->set_answer_mode(ToProto(q.answer_mode));
+  ToProto(q.ring_timeout, out->mutable_ring_timeout());
+  ToProto(q.max_wait, out->mutable_max_wait());
+  out->set_max_waiting_calls(q.max_waiting_calls);
+  out->set_max_attempts(q.max_attempts);
+  if (!q.overflow_queue.empty()) out->mutable_overflow()->set_queue(q.overflow_queue);
+  if (!q.overflow_hangup_reason.empty()) {
+    out->mutable_overflow()->set_hangup_reason(q.overflow_hangup_reason);
+  }
+  out->set_requeue_priority_boost(q.requeue_priority_boost);
+  out->set_priority_aging_per_second(q.priority_aging_per_second);
+  if (q.wrap_up_seconds >= 0) out->set_wrap_up_seconds(q.wrap_up_seconds);
+  for (const auto& s : q.required_skills) {
+    auto* r = out->add_required_skills();
+    r->set_name(s.name);
+    r->set_min_level(s.min_level);
+  }
+  ToProto(q.service_level_threshold, out->mutable_service_level_threshold());
+  ToProto(q.no_answer_delay, out->mutable_no_answer_delay());
+  ToProto(q.busy_delay, out->mutable_busy_delay());
+  ToProto(q.reject_delay, out->mutable_reject_delay());
+  out->set_auto_pause_after_no_answers(q.auto_pause_after_no_answers);
+  out->set_weight(q.weight);
+  for (const auto& p : q.music_prompts) out->add_music_prompts(p);
+  out->set_version(q.version);
+}
+
+void ToProto(const Call& c, v1::Call* out) {
+  out->set_id(c.id);
+  out->set_queue(c.queue);
+  out->set_caller(c.caller);
+  out->set_priority(c.priority);
+  out->set_state(ToProto(c.state));
+  out->set_edge_id(c.edge_id);
+  out->set_agent_id(c.agent_id);
+  out->set_attempts(c.attempts);
+  ToProto(c.enqueued_at, out->mutable_enqueued_at());
+  ToProto(c.queue_entered_at, out->mutable_queue_entered_at());
+  if (c.offered_at) ToProto(*c.offered_at, out->mutable_offered_at());
+  if (c.connected_at) ToProto(*c.connected_at, out->mutable_connected_at());
+  if (c.ended_at) ToProto(*c.ended_at, out->mutable_ended_at());
+  out->set_outcome_reason(c.outcome_reason);
+  out->set_assignment_id(c.assignment_id);
+  out->set_overflowed_from(c.overflowed_from);
+}
+
+void ToProto(const QueueStats& s, v1::QueueStats* out) {
+  out->set_queue(s.queue);
+  out->set_waiting(s.waiting);
+  ToProto(s.longest_wait, out->mutable_longest_wait());
+  out->set_agents_available(s.agents_available);
+  out->set_agents_busy(s.agents_busy);
+  out->set_offered(s.offered);
+  out->set_answered(s.answered);
+  out->set_abandoned(s.abandoned);
+  out->set_service_level(s.service_level);
+  ToProto(s.average_speed_of_answer, out->mutable_average_speed_of_answer());
+  ToProto(s.average_handle_time, out->mutable_average_handle_time());
+  ToProto(s.window, out->mutable_window());
+}
+
+void ToProto(const Offer& o, v1::Offer* out) {
+  out->set_assignment_id(o.assignment_id);
+  out->set_call_id(o.call_id);
+  out->set_agent_id(o.agent_id);
+  out->set_queue(o.queue);
+  out->set_ring_timeout_ms(static_cast<int>(o.ring_timeout.count()));
+  ToProto(o.lease_deadline, out->mutable_lease_deadline());
+  out->set_caller(o.caller);
+  out->set_attempt(o.attempt);
+}
+
+v1::CallEvent::Kind ToProto(CallEventKind k) {
+  switch (k) {
+    case CallEventKind::kEnqueued:
+      return v1::CallEvent::KIND_ENQUEUED;
+    case CallEventKind::kOffered:
+      return v1::CallEvent::KIND_OFFERED;
+    case CallEventKind::kConnected:
+      return v1::CallEvent::KIND_CONNECTED;
+    case CallEventKind::kEnded:
+      return v1::CallEvent::KIND_ENDED;
+    case CallEventKind::kAbandoned:
+      return v1::CallEvent::KIND_ABANDONED;
+    case CallEventKind::kOverflowed:
+      return v1::CallEvent::KIND_OVERFLOWED;
+    case CallEventKind::kTimedOut:
+      return v1::CallEvent::KIND_TIMED_OUT;
+    case CallEventKind::kFailed:
+      return v1::CallEvent::KIND_FAILED;
+    case CallEventKind::kRequeued:
+      return v1::CallEvent::KIND_REQUEUED;
+  }
+  return v1::CallEvent::KIND_UNSPECIFIED;
+}
+
+namespace {
+Status RequireEdge(const std::string& edge_id) {
+  if (edge_id.empty()) return InvalidArgument("edge_id is required");
+  if (edge_id.size() > 128) return InvalidArgument("edge_id is longer than 128 bytes");
+  return OkStatus();
+}
+Status RequireAssignmentId(std::int64_t id) {
+  if (id <= 0) return InvalidArgument("assignment_id is required (from the offer)");
+  return OkStatus();
+}
+Status RequireReason(const std::string& r) {
+  if (r.size() > 200) return InvalidArgument("reason is longer than 200 bytes");
+  return OkStatus();
+}
+Status RequirePattern(const std::string& p) {
+  static const std::string kAllowed =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+*#-";
+  if (p.empty() || p.size() > 64 || p.find_first_not_of(kAllowed) != std::string::npos) {
+    return InvalidArgument("dialplan pattern '" + p +
+                           "' must be 1-64 characters of letters, digits or . _ + * # -");
+  }
+  return OkStatus();
+}
+}  // namespace
+
+grpc::Status QueueServiceGrpc::CreateQueue(Ctx*, const v1::CreateQueueRequest* req,
+                                           v1::QueueResponse* resp) {
+  return HandleRpc(metrics_, "CreateQueue", [&]() -> Status {
+    CC_ASSIGN_OR_RETURN(QueueConfig q, FromProto(req->queue()));
+    CC_ASSIGN_OR_RETURN(QueueConfig created,
+                        engine_.store().create_queue(q, SystemClock::instance().now()));
+    ToProto(created, resp->mutable_queue());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::UpdateQueue(Ctx*, const v1::UpdateQueueRequest* req,
+                                           v1::QueueResponse* resp) {
+  return HandleRpc(metrics_, "UpdateQueue", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateQueueName(req->queue().name()));
+    const std::vector<std::string> mask(req->update_mask().begin(), req->update_mask().end());
+    CC_ASSIGN_OR_RETURN(QueueConfig q, engine_.store().update_queue(
+                                           req->queue().name(), req->queue().version(),
+                                           [&](QueueConfig& current) {
+                                             return ApplyMask(req->queue(), mask, current);
+                                           },
+                                           SystemClock::instance().now()));
+    ToProto(q, resp->mutable_queue());
+    engine_.trigger();  // new skills or strategy may match waiting calls now
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::GetQueue(Ctx*, const v1::GetQueueRequest* req,
+                                        v1::QueueResponse* resp) {
+  return HandleRpc(metrics_, "GetQueue", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateQueueName(req->name()));
+    CC_ASSIGN_OR_RETURN(QueueConfig q, engine_.store().get_queue(req->name()));
+    ToProto(q, resp->mutable_queue());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::ListQueues(Ctx*, const v1::ListQueuesRequest*,
+                                          v1::ListQueuesResponse* resp) {
+  return HandleRpc(metrics_, "ListQueues", [&]() -> Status {
+    CC_ASSIGN_OR_RETURN(auto qs, engine_.store().list_queues());
+    for (const auto& q : qs) ToProto(q, resp->add_queues());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::DeleteQueue(Ctx*, const v1::DeleteQueueRequest* req,
+                                           v1::DeleteQueueResponse*) {
+  return HandleRpc(metrics_, "DeleteQueue", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateQueueName(req->name()));
+    return engine_.store().delete_queue(req->name());
+  });
+}
+
+grpc::Status QueueServiceGrpc::SetDialplanEntry(Ctx*, const v1::SetDialplanEntryRequest* req,
+                                                v1::DialplanResponse* resp) {
+  return HandleRpc(metrics_, "SetDialplanEntry", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequirePattern(req->entry().pattern()));
+    CC_RETURN_IF_ERROR(ValidateQueueName(req->entry().queue()));
+    CC_ASSIGN_OR_RETURN(
+        auto e, engine_.store().set_dialplan({req->entry().pattern(), req->entry().queue()}));
+    resp->mutable_entry()->set_pattern(e.pattern);
+    resp->mutable_entry()->set_queue(e.queue);
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::DeleteDialplanEntry(Ctx*, const v1::DeleteDialplanEntryRequest* req,
+                                                   v1::DialplanResponse* resp) {
+  return HandleRpc(metrics_, "DeleteDialplanEntry", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequirePattern(req->pattern()));
+    CC_ASSIGN_OR_RETURN(auto e, engine_.store().delete_dialplan(req->pattern()));
+    resp->mutable_entry()->set_pattern(e.pattern);
+    resp->mutable_entry()->set_queue(e.queue);
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::ListDialplan(Ctx*, const v1::ListDialplanRequest*,
+                                            v1::ListDialplanResponse* resp) {
+  return HandleRpc(metrics_, "ListDialplan", [&]() -> Status {
+    CC_ASSIGN_OR_RETURN(auto entries, engine_.store().list_dialplan());
+    for (const auto& e : entries) {
+      auto* p = resp->add_entries();
+      p->set_pattern(e.pattern);
+      p->set_queue(e.queue);
+    }
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::ResolveDialed(Ctx*, const v1::ResolveDialedRequest* req,
+                                             v1::ResolveDialedResponse* resp) {
+  return HandleRpc(metrics_, "ResolveDialed", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequirePattern(req->dialed()));
+    CC_ASSIGN_OR_RETURN(auto q, engine_.store().resolve(req->dialed()));
+    ToProto(q, resp->mutable_queue());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::SetMember(Ctx*, const v1::SetMemberRequest* req,
+                                         v1::MemberResponse* resp) {
+  return HandleRpc(metrics_, "SetMember", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateQueueName(req->member().queue()));
+    if (req->member().agent_id().empty()) return InvalidArgument("agent_id is required");
+    if (req->member().position() < 0 || req->member().position() > 10000) {
+      return InvalidArgument("position must be 0..10000");
+    }
+    Member m;
+    m.queue = req->member().queue();
+    m.agent_id = req->member().agent_id();
+    m.position = req->member().position();
+    CC_ASSIGN_OR_RETURN(Member out, engine_.store().set_member(m, SystemClock::instance().now()));
+    ToProto(out, resp->mutable_member());
+    engine_.trigger();
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::RemoveMember(Ctx*, const v1::RemoveMemberRequest* req,
+                                            v1::MemberResponse* resp) {
+  return HandleRpc(metrics_, "RemoveMember", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateQueueName(req->queue()));
+    if (req->agent_id().empty()) return InvalidArgument("agent_id is required");
+    CC_ASSIGN_OR_RETURN(Member out, engine_.store().remove_member(req->queue(), req->agent_id(),
+                                                                  SystemClock::instance().now()));
+    ToProto(out, resp->mutable_member());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::ListMembers(Ctx*, const v1::ListMembersRequest* req,
+                                           v1::ListMembersResponse* resp) {
+  return HandleRpc(metrics_, "ListMembers", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateQueueName(req->queue()));
+    CC_ASSIGN_OR_RETURN(auto members,
+                        engine_.store().list_members(req->queue(), SystemClock::instance().now()));
+    for (const auto& m : members) ToProto(m, resp->add_members());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::Enqueue(Ctx*, const v1::EnqueueRequest* req,
+                                       v1::EnqueueResponse* resp) {
+  return HandleRpc(metrics_, "Enqueue", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
+    CC_RETURN_IF_ERROR(RequireEdge(req->edge_id()));
+    NewCall c;
+    c.id = req->call_id();
+    if (req->target_case() == v1::EnqueueRequest::kQueue) {
+      CC_RETURN_IF_ERROR(ValidateQueueName(req->queue()));
+      c.queue = req->queue();
+    } else if (req->target_case() == v1::EnqueueRequest::kDialed) {
+      CC_RETURN_IF_ERROR(RequirePattern(req->dialed()));
+      c.dialed = req->dialed();
+    } else {
+      return InvalidArgument("give queue or dialed");
+    }
+    if (req->caller().size() > 256) return InvalidArgument("caller is longer than 256 bytes");
+    if (req->priority() < -1000000 || req->priority() > 1000000) {
+      return InvalidArgument("priority must be within +-1000000");
+    }
+    c.caller = req->caller();
+    c.priority = req->priority();
+    c.edge_id = req->edge_id();
+    CC_ASSIGN_OR_RETURN(EnqueueResult r, engine_.enqueue(c));
+    ToProto(r.call, resp->mutable_call());
+    resp->set_queue(r.queue.name);
+    resp->set_position(r.position);
+    ToProto(r.estimated_wait, resp->mutable_estimated_wait());
+    resp->set_answer_mode(ToProto(r.queue.answer_mode));
+    for (const auto& p : r.queue.music_prompts) resp->add_music_prompts(p);
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::CancelCall(Ctx*, const v1::CancelCallRequest* req,
+                                          v1::CancelCallResponse* resp) {
+  return HandleRpc(metrics_, "CancelCall", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
+    CC_RETURN_IF_ERROR(RequireReason(req->reason()));
+    CC_ASSIGN_OR_RETURN(Call c, engine_.cancel(req->call_id(), req->reason()));
+    ToProto(c, resp->mutable_call());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::GetCall(Ctx*, const v1::GetCallRequest* req,
+                                       v1::GetCallResponse* resp) {
+  return HandleRpc(metrics_, "GetCall", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
+    CC_ASSIGN_OR_RETURN(Call c, engine_.store().get_call(req->call_id()));
+    CC_ASSIGN_OR_RETURN(auto pos, engine_.store().position(c, SystemClock::instance().now()));
+    ToProto(c, resp->mutable_call());
+    resp->set_position(pos.first);
+    ToProto(pos.second, resp->mutable_estimated_wait());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::ListCalls(Ctx*, const v1::ListCallsRequest* req,
+                                         v1::ListCallsResponse* resp) {
+  return HandleRpc(metrics_, "ListCalls", [&]() -> Status {
+    CallFilter f;
+    if (!req->queue().empty()) CC_RETURN_IF_ERROR(ValidateQueueName(req->queue()));
+    f.queue = req->queue();
+    for (int s : req->states()) {
+      CC_ASSIGN_OR_RETURN(CallState st, CallStateFrom(s));
+      f.states.push_back(st);
+    }
+    f.limit = req->limit() == 0 ? 500 : req->limit();
+    if (f.limit < 1 || f.limit > 10000) return InvalidArgument("limit must be 1..10000");
+    CC_ASSIGN_OR_RETURN(auto calls, engine_.store().list_calls(f));
+    for (const auto& c : calls) ToProto(c, resp->add_calls());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::EdgeHeartbeat(Ctx*, const v1::EdgeHeartbeatRequest* req,
+                                             v1::EdgeHeartbeatResponse* resp) {
+  return HandleRpc(metrics_, "EdgeHeartbeat", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequireEdge(req->edge_id()));
+    if (req->lease_seconds() < 0 || req->lease_seconds() > 3600) {
+      return InvalidArgument("lease_seconds must be 0..3600 (0: the default)");
+    }
+    const Duration lease =
+        req->lease_seconds() == 0 ? default_edge_lease_ : Duration{req->lease_seconds() * 1000};
+    CC_ASSIGN_OR_RETURN(
+        int calls, engine_.store().heartbeat(req->edge_id(), lease, SystemClock::instance().now()));
+    resp->set_calls(calls);
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::ReportConnected(Ctx*, const v1::ReportConnectedRequest* req,
+                                               v1::ReportResponse* resp) {
+  return HandleRpc(metrics_, "ReportConnected", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
+    CC_RETURN_IF_ERROR(RequireAssignmentId(req->assignment_id()));
+    CC_ASSIGN_OR_RETURN(Call c, engine_.connected(req->assignment_id(), req->call_id()));
+    ToProto(c, resp->mutable_call());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::ReportFailed(Ctx*, const v1::ReportFailedRequest* req,
+                                            v1::ReportResponse* resp) {
+  return HandleRpc(metrics_, "ReportFailed", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
+    CC_RETURN_IF_ERROR(RequireAssignmentId(req->assignment_id()));
+    CC_RETURN_IF_ERROR(RequireReason(req->detail()));
+    CC_ASSIGN_OR_RETURN(OfferFailure reason, FailureFrom(req->reason()));
+    CC_ASSIGN_OR_RETURN(
+        Call c, engine_.failed(req->assignment_id(), req->call_id(), reason, req->detail()));
+    ToProto(c, resp->mutable_call());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::ReportEnded(Ctx*, const v1::ReportEndedRequest* req,
+                                           v1::ReportResponse* resp) {
+  return HandleRpc(metrics_, "ReportEnded", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
+    CC_RETURN_IF_ERROR(RequireAssignmentId(req->assignment_id()));
+    CC_RETURN_IF_ERROR(RequireReason(req->reason()));
+    CC_ASSIGN_OR_RETURN(Call c, engine_.ended(req->assignment_id(), req->call_id(), req->reason()));
+    ToProto(c, resp->mutable_call());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::GetQueueStats(Ctx*, const v1::GetQueueStatsRequest* req,
+                                             v1::GetQueueStatsResponse* resp) {
+  return HandleRpc(metrics_, "GetQueueStats", [&]() -> Status {
+    if (!req->queue().empty()) CC_RETURN_IF_ERROR(ValidateQueueName(req->queue()));
+    const Duration window = req->has_window() ? FromProto(req->window()) : Duration{15 * 60 * 1000};
+    if (window.count() < 1000 || window.count() > 31LL * 24 * 3600 * 1000) {
+      return InvalidArgument("window must be between 1 second and 31 days");
+    }
+    CC_ASSIGN_OR_RETURN(auto stats,
+                        engine_.store().stats(req->queue(), window, SystemClock::instance().now()));
+    for (const auto& s : stats) ToProto(s, resp->add_stats());
+    return OkStatus();
+  });
+}
+
+}  // namespace cc::queue

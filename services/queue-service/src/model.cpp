@@ -1,0 +1,87 @@
+#include "queue_service/model.h"
+
+#include <array>
+#include <utility>
+
+namespace cc::queue {
+namespace {
+
+template <typename E, size_t N>
+std::optional<E> Lookup(const std::array<std::pair<E, std::string_view>, N>& table,
+                        std::string_view s) {
+  for (const auto& [e, name] : table) {
+    if (name == s) return e;
+  }
+  return std::nullopt;
+}
+
+template <typename E, size_t N>
+std::string_view Name(const std::array<std::pair<E, std::string_view>, N>& table, E e) {
+  for (const auto& [v, name] : table) {
+    if (v == e) return name;
+  }
+  return "";
+}
+
+constexpr std::array<std::pair<Strategy, std::string_view>, 7> kStrategies{{
+    {Strategy::kLongestIdleAgent, "LONGEST_IDLE_AGENT"},
+    {Strategy::kRoundRobin, "ROUND_ROBIN"},
+    {Strategy::kFewestCalls, "FEWEST_CALLS"},
+    {Strategy::kLeastTalkTime, "LEAST_TALK_TIME"},
+    {Strategy::kRandom, "RANDOM"},
+    {Strategy::kTopDown, "TOP_DOWN"},
+    {Strategy::kSkillsBased, "SKILLS_BASED"},
+}};
+
+constexpr std::array<std::pair<AnswerMode, std::string_view>, 2> kAnswerModes{{
+    {AnswerMode::kAnswerImmediately, "ANSWER_IMMEDIATELY"},
+    {AnswerMode::kRingUntilAgent, "RING_UNTIL_AGENT"},
+}};
+
+constexpr std::array<std::pair<CallState, std::string_view>, 8> kCallStates{{
+    {CallState::kWaiting, "WAITING"},
+    {CallState::kOffered, "OFFERED"},
+    {CallState::kConnected, "CONNECTED"},
+    {CallState::kEnded, "ENDED"},
+    {CallState::kAbandoned, "ABANDONED"},
+    {CallState::kTimedOut, "TIMED_OUT"},
+    {CallState::kOverflowed, "OVERFLOWED"},
+    {CallState::kFailed, "FAILED"},
+}};
+
+constexpr std::array<std::pair<OfferFailure, std::string_view>, 4> kFailures{{
+    {OfferFailure::kNoAnswer, "no-answer"},
+    {OfferFailure::kBusy, "busy"},
+    {OfferFailure::kRejected, "rejected"},
+    {OfferFailure::kUnreachable, "unreachable"},
+}};
+
+}  // namespace
+
+std::string_view ToString(Strategy s) {
+  return Name(kStrategies, s);
+}
+std::optional<Strategy> StrategyFromString(std::string_view s) {
+  return Lookup(kStrategies, s);
+}
+std::string_view ToString(AnswerMode m) {
+  return Name(kAnswerModes, m);
+}
+std::optional<AnswerMode> AnswerModeFromString(std::string_view s) {
+  return Lookup(kAnswerModes, s);
+}
+std::string_view ToString(CallState s) {
+  return Name(kCallStates, s);
+}
+std::optional<CallState> CallStateFromString(std::string_view s) {
+  return Lookup(kCallStates, s);
+}
+std::string_view ToString(OfferFailure f) {
+  return Name(kFailures, f);
+}
+
+bool IsTerminal(CallState s) {
+  return s != CallState::kWaiting && s != CallState::kOffered && s != CallState::kConnected;
+}
+
+}  // namespace cc::queue

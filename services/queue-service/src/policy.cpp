@@ -1,0 +1,81 @@
+#include "queue_service/policy.h"
+
+#include <algorithm>
+
+namespace cc::queue {
+
+std::string_view ToString(ExitCause c) {
+  switch (c) {
+    case ExitCause::kMaxWait:
+      return "max wait exceeded";
+    case ExitCause::kMaxAttempts:
+      return "max attempts reached";
+    case ExitCause::kNoAgents:
+      return "no agents logged in";
+    case ExitCause::kQueueFull:
+      return "queue full";
+  }
+  return "";
+}
+
+ExitDecision DecideExit(const QueueConfig& queue, ExitCause cause) {
+  ExitDecision d;
+  if (!queue.overflow_queue.empty()) {
+    d.kind = ExitDecision::Kind::kMoveToQueue;
+    d.target_queue = queue.overflow_queue;
+    d.reason = std::string(ToString(cause));
+    return d;
+  }
+  d.kind = ExitDecision::Kind::kEnd;
+  if (!queue.overflow_hangup_reason.empty()) {
+    d.end_state = CallState::kOverflowed;
+    d.reason = queue.overflow_hangup_reason;
+    return d;
+  }
+  d.end_state = cause == ExitCause::kMaxWait ? CallState::kTimedOut : CallState::kFailed;
+  d.reason = std::string(ToString(cause));
+  return d;
+}
+
+FailureDecision DecideFailure(const QueueConfig& queue, OfferFailure reason, int call_priority,
+                              int call_attempts_before, int agent_no_answers_before) {
+  FailureDecision d;
+  switch (reason) {
+    case OfferFailure::kNoAnswer:
+    case OfferFailure::kUnreachable:
+      d.agent_delay = queue.no_answer_delay;
+      break;
+    case OfferFailure::kBusy:
+      d.agent_delay = queue.busy_delay;
+      break;
+    case OfferFailure::kRejected:
+      d.agent_delay = queue.reject_delay;
+      break;
+  }
+  // Only unanswered rings count towards auto-pause; a busy or rejecting agent is present.
+  d.consecutive_no_answers = reason == OfferFailure::kNoAnswer ? agent_no_answers_before + 1 : 0;
+  if (queue.auto_pause_after_no_answers > 0 &&
+      d.consecutive_no_answers >= queue.auto_pause_after_no_answers) {
+    d.auto_pause = true;
+    d.pause_reason =
+        "auto-paused after " + std::to_string(d.consecutive_no_answers) + " unanswered calls";
+  }
+  d.call_priority = call_priority + queue.requeue_priority_boost;
+  d.call_attempts = call_attempts_before + 1;
+  d.exceeded_attempts = queue.max_attempts > 0 && d.call_attempts >= queue.max_attempts;
+  return d;
+}
+
+int WrapUpSeconds(const QueueConfig& queue, int agent_wrap_up_seconds) {
+  return queue.wrap_up_seconds >= 0 ? queue.wrap_up_seconds : agent_wrap_up_seconds;
+}
+
+Duration EstimateWait(int position, Duration average_handle_time, int serving_agents) {
+  if (position <= 0) return Duration{0};
+  const auto aht = average_handle_time.count() > 0 ? average_handle_time : Duration{60000};
+  const int agents = std::max(1, serving_agents);
+  // Callers ahead drain at `agents` per handle time; the caller waits for its own turn too.
+  return Duration{aht.count() * ((position + agents - 1) / agents)};
+}
+
+}  // namespace cc::queue
