@@ -79,5 +79,6 @@ struct CommandInfo {
 // "agent create" -> handler; filled by each *_commands.cpp.
 std::map<std::string, CommandInfo>& Commands();
 void RegisterAgentCommands();
+void RegisterQueueCommands();
 
 }  // namespace ccctl

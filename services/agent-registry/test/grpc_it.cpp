@@ -22,34 +22,24 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 // One agent-registry process on its own ports, sharing the test's database and prefix.
-class Registry {
+class Registry : public testing::ServiceProcess {
  public:
   Registry(const testing::TestDatabase& db, const std::string& prefix,
            std::vector<std::string> extra = {})
-      : grpc_port_(testing::FreePort()), metrics_port_(testing::FreePort()) {
-    std::vector<std::string> args = {"--grpc-listen=127.0.0.1:" + std::to_string(grpc_port_),
-                                     "--metrics-listen=127.0.0.1:" + std::to_string(metrics_port_),
-                                     "--db-url=" + db.url(),
-                                     "--nats-url=" + testing::NatsUrl(),
-                                     "--nats-subject-prefix=" + prefix,
-                                     "--sip-realm=it.test",
-                                     "--drain-timeout=2s"};
-    for (auto& e : extra) args.push_back(e);
-    proc_ = std::make_unique<testing::ChildProcess>(CC_AGENT_REGISTRY_BIN, args);
-    ready_ = testing::WaitForServing(target(), seconds(20));
-  }
-  bool ready() const { return ready_; }
-  std::string target() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
-  int metrics_port() const { return metrics_port_; }
-  testing::ChildProcess& process() { return *proc_; }
+      : ServiceProcess(CC_AGENT_REGISTRY_BIN, Args(db, prefix, std::move(extra))) {}
   std::unique_ptr<v1::AgentRegistry::Stub> stub() const {
     return v1::AgentRegistry::NewStub(MakeChannel(target()));
   }
 
  private:
-  int grpc_port_, metrics_port_;
-  std::unique_ptr<testing::ChildProcess> proc_;
-  bool ready_ = false;
+  static std::vector<std::string> Args(const testing::TestDatabase& db, const std::string& prefix,
+                                       std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--db-url=" + db.url(), "--nats-url=" + testing::NatsUrl(),
+                                     "--nats-subject-prefix=" + prefix, "--sip-realm=it.test",
+                                     "--drain-timeout=2s"};
+    for (auto& e : extra) args.push_back(std::move(e));
+    return args;
+  }
 };
 
 class RegistryIt : public ::testing::Test {

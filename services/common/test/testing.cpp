@@ -271,6 +271,15 @@ bool WaitForServing(const std::string& target, std::chrono::milliseconds timeout
       timeout);
 }
 
+ServiceProcess::ServiceProcess(const std::string& binary, std::vector<std::string> args,
+                               std::chrono::milliseconds ready_timeout)
+    : grpc_port_(FreePort()), metrics_port_(FreePort()) {
+  args.insert(args.begin(), {"--grpc-listen=127.0.0.1:" + std::to_string(grpc_port_),
+                             "--metrics-listen=127.0.0.1:" + std::to_string(metrics_port_)});
+  proc_ = std::make_unique<ChildProcess>(binary, args);
+  ready_ = WaitForServing(target(), ready_timeout);
+}
+
 NatsServerProcess::NatsServerProcess() : port_(FreePort()) {
   start();
 }

@@ -91,6 +91,24 @@ class NatsServerProcess {
   std::unique_ptr<ChildProcess> proc_;
 };
 
+// One of our service binaries on free gRPC and metrics ports; ready() once grpc.health.v1
+// answers SERVING. `args` come after --grpc-listen / --metrics-listen.
+class ServiceProcess {
+ public:
+  ServiceProcess(const std::string& binary, std::vector<std::string> args,
+                 std::chrono::milliseconds ready_timeout = std::chrono::seconds(20));
+  bool ready() const { return ready_; }
+  std::string target() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
+  int grpc_port() const { return grpc_port_; }
+  int metrics_port() const { return metrics_port_; }
+  ChildProcess& process() { return *proc_; }
+
+ private:
+  int grpc_port_, metrics_port_;
+  std::unique_ptr<ChildProcess> proc_;
+  bool ready_ = false;
+};
+
 // Collects messages from a subject (thread-safe).
 class MessageCollector {
  public:

@@ -62,7 +62,7 @@ class QueueMetrics final : public EngineObserver {
   void offer(const Offer& o, bool delivered) override {
     offers_.Add({{"queue", o.queue}, {"result", delivered ? "delivered" : "withdrawn"}})
         .Increment();
-    if (o.attempt == 1) {
+    if (delivered && o.attempt == 1) {  // the time until the first offer that reached an edge
       to_offer_.Observe(std::chrono::duration<double>(o.offered_at - o.enqueued_at).count());
     }
   }

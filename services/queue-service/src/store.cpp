@@ -1041,8 +1041,7 @@ Result<std::pair<Call, Effects>> QueueStore::failed(std::int64_t assignment_id,
     Call c = *call;
     if (c.state == CallState::kOffered) {
       if (d.exceeded_attempts && queue) {
-        tx.exec_params("UPDATE calls SET attempts = $2, agent_id = NULL WHERE id = $1", c.id,
-                       d.call_attempts);
+        tx.exec_params("UPDATE calls SET attempts = $2 WHERE id = $1", c.id, d.call_attempts);
         Exit(tx, c, *queue, ExitCause::kMaxAttempts, now, fx);
       } else {
         Requeue(tx, c, d.call_priority, d.call_attempts, Duration{0}, "offer failed: " + outcome,

@@ -1,1 +1,479 @@
+// The queue-service's rules against a real PostgreSQL, driven synchronously on a simulated
+// clock: the engine's matcher and sweeps are called by the test, offers go to a recording
+// channel.
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
+#include "agent_registry/pg_repository.h"
+#include "agent_registry/service.h"
+#include "queue_service/engine.h"
+#include "testing.h"
+
+namespace cc::queue {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class NullAgentEvents final : public registry::EventSink {
+ public:
+  void status_changed(const registry::StatusChangeResult&) override {}
+  void routability_changed(const std::string&, bool, int, const std::string&) override {}
+  void binding_changed(registry::BindingEvent, const registry::Binding&) override {}
+  void lifecycle(registry::LifecycleEvent, const std::string&) override {}
+};
+
+class RecordingChannel final : public OfferChannel {
+ public:
+  Status deliver(const Offer& o) override {
+    std::lock_guard lock(mu);
+    offers.push_back(o);
+    if (!accept) return Unavailable("edge gone (test)");
+    return OkStatus();
+  }
+  std::mutex mu;
+  std::vector<Offer> offers;
+  bool accept = true;
+};
+
+class RecordingPublisher final : public EventPublisher {
+ public:
+  void call_event(const CallEvent& e) override {
+    std::lock_guard lock(mu);
+    calls.push_back(e);
+  }
+  void agent_changed(const AgentChange& c) override {
+    std::lock_guard lock(mu);
+    agents.push_back(c);
+  }
+  void queue_stats(const QueueStats&) override {}
+  int count(CallEventKind k) {
+    std::lock_guard lock(mu);
+    return static_cast<int>(
+        std::count_if(calls.begin(), calls.end(), [&](const CallEvent& e) { return e.kind == k; }));
+  }
+  std::mutex mu;
+  std::vector<CallEvent> calls;
+  std::vector<AgentChange> agents;
+};
+
+class QueueStoreIt : public ::testing::Test {
+ protected:
+  QueueStoreIt()
+      : pool_({db_.url(), 8}),
+        agent_repo_(pool_),
+        agents_(agent_repo_, agent_events_, clock_, {}),
+        store_(pool_, StoreSettings()),
+        engine_(store_, channel_, events_, clock_, timers_,
+                EngineSettings{Duration{1000}, Duration{250}, Duration{5000}, 0}, nullptr,
+                [this] { return rng_++; }) {}
+
+  static Settings StoreSettings() {
+    Settings s;
+    s.lease_grace = milliseconds(2000);
+    s.edge_lease = seconds(600);
+    s.offer_retry_backoff = milliseconds(500);
+    return s;
+  }
+
+  void AddAgent(const std::string& id, std::vector<registry::Membership> queues = {{"sales", 0}},
+                int wrap_up = 0, int max_calls = 1) {
+    registry::NewAgent n;
+    n.id = id;
+    n.display_name = id;
+    n.sip_username = id;
+    n.password = "pw";
+    n.queues = std::move(queues);
+    n.wrap_up_seconds = wrap_up;
+    n.max_calls = max_calls;
+    ASSERT_TRUE(agents_.create(n).ok());
+    ASSERT_TRUE(agents_.login(id, false, "").ok());
+    registry::BindingRequest b;
+    b.sip_username = id;
+    b.contact_uri = "sip:" + id + "@127.0.0.1:5999";
+    b.expires_seconds = 3600;
+    ASSERT_TRUE(agents_.register_binding(b).ok());
+  }
+
+  QueueConfig AddQueue(const std::string& name,
+                       const std::function<void(QueueConfig&)>& tweak = nullptr) {
+    QueueConfig q;
+    q.name = name;
+    q.ring_timeout = milliseconds(10000);
+    if (tweak) tweak(q);
+    auto r = store_.create_queue(q, clock_.now());
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return *r;
+  }
+
+  Call Enqueue(const std::string& id, const std::string& queue = "sales", int priority = 0,
+               const std::string& edge = "edge-1") {
+    NewCall c{id, queue, "", "+4930" + id, priority, edge};
+    auto r = engine_.enqueue(c);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    clock_.advance(milliseconds(1));  // a clear arrival order
+    return r.ok() ? r->call : Call{};
+  }
+
+  int Match() {
+    auto r = engine_.match_once();
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? *r : -1;
+  }
+
+  void Sweep() { ASSERT_TRUE(engine_.sweep_once().ok()); }
+
+  const Offer& OfferFor(const std::string& call_id) {
+    std::lock_guard lock(channel_.mu);
+    for (auto it = channel_.offers.rbegin(); it != channel_.offers.rend(); ++it) {
+      if (it->call_id == call_id) return *it;
+    }
+    static Offer none;
+    ADD_FAILURE() << "no offer for " << call_id;
+    return none;
+  }
+
+  AgentStatus StatusOf(const std::string& agent) { return agents_.get(agent)->status; }
+  CallState StateOf(const std::string& call) { return store_.get_call(call)->state; }
+
+  testing::TestDatabase db_;
+  PgPool pool_;
+  SimulatedClock clock_;
+  ManualTimers timers_{clock_};
+  registry::PgAgentRepository agent_repo_;
+  NullAgentEvents agent_events_;
+  registry::AgentService agents_;
+  QueueStore store_;
+  RecordingChannel channel_;
+  RecordingPublisher events_;
+  std::uint64_t rng_ = 1;
+  QueueEngine engine_;
+};
+
+// The scenario the previous implementation failed: 2 agents, 5 simultaneous calls. All five
+// connect in priority/arrival order, two at a time, the others as agents leave wrap-up.
+TEST_F(QueueStoreIt, TwoAgentsFiveCallsAllConnectInOrder) {
+  AddQueue("sales", [](QueueConfig& q) { q.wrap_up_seconds = 10; });
+  AddAgent("alice");
+  AddAgent("bob");
+  Enqueue("c1");
+  Enqueue("c2");
+  Enqueue("c3", "sales", 5);  // a VIP, arriving third
+  Enqueue("c4");
+  Enqueue("c5");
+  std::vector<std::string> connected_order;
+  for (int round = 0; round < 3; ++round) {
+    const size_t before = channel_.offers.size();
+    const int made = Match();
+    EXPECT_EQ(made, round < 2 ? 2 : 1) << "round " << round;
+    EXPECT_EQ(Match(), 0);  // nobody left to take more
+    std::vector<Offer> offered(channel_.offers.begin() + static_cast<long>(before),
+                               channel_.offers.end());
+    for (const auto& o : offered) {
+      ASSERT_TRUE(engine_.connected(o.assignment_id, o.call_id).ok());
+      connected_order.push_back(o.call_id);
+    }
+    clock_.advance(seconds(30));  // talk
+    for (const auto& o : offered) {
+      ASSERT_TRUE(engine_.ended(o.assignment_id, o.call_id, "hangup").ok());
+      EXPECT_EQ(StatusOf(o.agent_id), AgentStatus::kWrapUp);
+    }
+    EXPECT_EQ(Match(), 0);  // both in wrap-up
+    clock_.advance(seconds(9));
+    Sweep();
+    EXPECT_EQ(Match(), 0);  // still wrapping up
+    clock_.advance(seconds(2));
+    Sweep();
+    EXPECT_EQ(StatusOf("alice"), AgentStatus::kAvailable);
+    EXPECT_EQ(StatusOf("bob"), AgentStatus::kAvailable);
+  }
+  EXPECT_EQ(connected_order, (std::vector<std::string>{"c3", "c1", "c2", "c4", "c5"}));
+  for (const char* c : {"c1", "c2", "c3", "c4", "c5"}) EXPECT_EQ(StateOf(c), CallState::kEnded);
+  EXPECT_EQ(events_.count(CallEventKind::kEnded), 5);
+  EXPECT_EQ(db_.scalar("SELECT count(*) FROM calls WHERE state = 'ENDED'"), "5");
+  EXPECT_EQ(db_.scalar("SELECT max(active_calls) FROM agents"), "0");
+}
+
+TEST_F(QueueStoreIt, AFailedOfferGoesToTheOtherAgentAndTheAgentWaitsOutItsDelay) {
+  AddQueue("sales", [](QueueConfig& q) {
+    q.no_answer_delay = seconds(30);
+    q.busy_delay = seconds(20);
+    q.requeue_priority_boost = 2;
+  });
+  AddAgent("alice");
+  clock_.advance(seconds(1));
+  AddAgent("bob");  // alice has idled longer: she gets the first offer
+  Enqueue("c1");
+  ASSERT_EQ(Match(), 1);
+  const Offer first = OfferFor("c1");
+  EXPECT_EQ(first.agent_id, "alice");
+  auto r = engine_.failed(first.assignment_id, "c1", OfferFailure::kNoAnswer, "408");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->state, CallState::kWaiting);
+  EXPECT_EQ(r->attempts, 1);
+  EXPECT_EQ(r->priority, 2);
+  EXPECT_EQ(StatusOf("alice"), AgentStatus::kAvailable);
+  ASSERT_EQ(Match(), 1);
+  EXPECT_EQ(OfferFor("c1").agent_id, "bob");
+  // Both now wait out their delays: nobody is offered the call.
+  ASSERT_TRUE(engine_.failed(OfferFor("c1").assignment_id, "c1", OfferFailure::kBusy, "").ok());
+  EXPECT_EQ(Match(), 0);
+  clock_.advance(seconds(21));
+  ASSERT_EQ(Match(), 1);
+  EXPECT_EQ(OfferFor("c1").agent_id, "bob");  // bob's 20 s are over, alice's 30 s are not
+  EXPECT_EQ(db_.scalar("SELECT count(*) FROM assignments WHERE call_id = 'c1'"), "3");
+  // Repeated reports are harmless; a report for the wrong call is refused.
+  EXPECT_TRUE(engine_.failed(first.assignment_id, "c1", OfferFailure::kNoAnswer, "").ok());
+  EXPECT_EQ(engine_.failed(first.assignment_id, "c2", OfferFailure::kNoAnswer, "").error().code,
+            ErrorCode::kInvalidArgument);
+}
+
+TEST_F(QueueStoreIt, ConsecutiveNoAnswersAutoPauseTheAgent) {
+  AddQueue("sales", [](QueueConfig& q) { q.auto_pause_after_no_answers = 2; });
+  AddAgent("alice");
+  Enqueue("c1");
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(Match(), 1);
+    ASSERT_TRUE(
+        engine_.failed(OfferFor("c1").assignment_id, "c1", OfferFailure::kNoAnswer, "").ok());
+  }
+  EXPECT_EQ(StatusOf("alice"), AgentStatus::kPaused);
+  EXPECT_NE(agents_.get("alice")->pause_reason.find("2 unanswered"), std::string::npos);
+  EXPECT_EQ(Match(), 0);
+  EXPECT_EQ(StateOf("c1"), CallState::kWaiting);
+}
+
+TEST_F(QueueStoreIt, AbandonWhileOfferedFreesTheAgentAtOnce) {
+  AddQueue("sales", [](QueueConfig& q) { q.no_answer_delay = seconds(60); });
+  AddAgent("alice");
+  Enqueue("c1");
+  ASSERT_EQ(Match(), 1);
+  EXPECT_EQ(StatusOf("alice"), AgentStatus::kReserved);
+  clock_.advance(seconds(4));
+  auto r = engine_.cancel("c1", "");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->state, CallState::kAbandoned);
+  EXPECT_EQ(r->outcome_reason, "caller hung up");
+  EXPECT_EQ(StatusOf("alice"), AgentStatus::kAvailable);
+  EXPECT_EQ(db_.scalar("SELECT state FROM assignments WHERE call_id = 'c1'"), "WITHDRAWN");
+  Enqueue("c2");
+  EXPECT_EQ(Match(), 1);  // no delay after a caller's abandon
+  // The agent now reports an answer for the abandoned offer: refused, so the edge hangs up.
+  EXPECT_EQ(engine_.connected(r->assignment_id, "c1").error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_TRUE(engine_.cancel("c1", "").ok());  // idempotent
+}
+
+TEST_F(QueueStoreIt, AnExpiredLeaseRequeuesAtTheOldPlaceAndFreesTheAgent) {
+  AddQueue("sales");  // ring 10 s + grace 2 s
+  AddAgent("alice");
+  const Call c1 = Enqueue("c1");
+  Enqueue("c2");
+  ASSERT_EQ(Match(), 1);
+  clock_.advance(seconds(11));
+  Sweep();
+  EXPECT_EQ(StateOf("c1"), CallState::kOffered);  // lease not over yet
+  clock_.advance(seconds(2));
+  Sweep();
+  EXPECT_EQ(StateOf("c1"), CallState::kWaiting);
+  EXPECT_EQ(store_.get_call("c1")->queue_entered_at, c1.queue_entered_at);
+  EXPECT_EQ(StatusOf("alice"), AgentStatus::kAvailable);
+  EXPECT_EQ(db_.scalar("SELECT state FROM assignments WHERE call_id = 'c1'"), "EXPIRED");
+  ASSERT_EQ(Match(), 1);
+  EXPECT_EQ(channel_.offers.back().call_id, "c1");  // still ahead of c2
+}
+
+TEST_F(QueueStoreIt, AnUndeliverableOfferIsWithdrawnAtOnce) {
+  AddQueue("sales");
+  AddAgent("alice");
+  channel_.accept = false;
+  Enqueue("c1");
+  ASSERT_EQ(Match(), 1);
+  EXPECT_EQ(StateOf("c1"), CallState::kWaiting);
+  EXPECT_EQ(StatusOf("alice"), AgentStatus::kAvailable);
+  EXPECT_EQ(db_.scalar("SELECT state FROM assignments"), "WITHDRAWN");
+  EXPECT_EQ(Match(), 0);  // back-off before the next try
+  clock_.advance(seconds(1));
+  channel_.accept = true;
+  EXPECT_EQ(Match(), 1);
+}
+
+TEST_F(QueueStoreIt, MaxWaitOverflowsToAnotherQueueOrEnds) {
+  AddQueue("backup");
+  AddQueue("sales", [](QueueConfig& q) {
+    q.max_wait = seconds(60);
+    q.overflow_queue = "backup";
+  });
+  AddQueue("closing", [](QueueConfig& q) {
+    q.max_wait = seconds(30);
+    q.overflow_hangup_reason = "we are closed";
+  });
+  AddQueue("plain", [](QueueConfig& q) { q.max_wait = seconds(30); });
+  AddAgent("alice", {{"sales", 0}, {"backup", 0}, {"closing", 0}, {"plain", 0}});
+  ASSERT_TRUE(agents_.pause("alice", "meeting").ok());  // logged in, but taking no calls
+  Enqueue("s1", "sales");
+  Enqueue("k1", "closing");
+  Enqueue("p1", "plain");
+  clock_.advance(seconds(31));
+  Sweep();
+  EXPECT_EQ(StateOf("k1"), CallState::kOverflowed);
+  EXPECT_EQ(store_.get_call("k1")->outcome_reason, "we are closed");
+  EXPECT_EQ(StateOf("p1"), CallState::kTimedOut);
+  EXPECT_EQ(StateOf("s1"), CallState::kWaiting);
+  clock_.advance(seconds(30));
+  Sweep();
+  auto s1 = store_.get_call("s1");
+  EXPECT_EQ(s1->state, CallState::kWaiting);
+  EXPECT_EQ(s1->queue, "backup");
+  EXPECT_EQ(s1->overflowed_from, "sales");
+  EXPECT_EQ(events_.count(CallEventKind::kOverflowed), 2);
+}
+
+TEST_F(QueueStoreIt, MaxAttemptsEndTheCall) {
+  AddQueue("sales", [](QueueConfig& q) { q.max_attempts = 2; });
+  AddAgent("alice");
+  Enqueue("c1");
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(Match(), 1);
+    ASSERT_TRUE(
+        engine_.failed(OfferFor("c1").assignment_id, "c1", OfferFailure::kRejected, "").ok());
+  }
+  auto c = store_.get_call("c1");
+  EXPECT_EQ(c->state, CallState::kFailed);
+  EXPECT_EQ(c->attempts, 2);
+  EXPECT_EQ(c->outcome_reason, "max attempts reached");
+}
+
+TEST_F(QueueStoreIt, NoAgentLoggedInOrAFullQueueEndOrOverflowAtEntry) {
+  AddQueue("empty");
+  AddQueue("spill", [](QueueConfig& q) { q.overflow_queue = "sales"; });
+  AddQueue("sales", [](QueueConfig& q) { q.max_waiting_calls = 1; });
+  AddAgent("alice");
+  ASSERT_TRUE(agents_.pause("alice", "busy elsewhere").ok());
+  auto e1 = engine_.enqueue({"e1", "empty", "", "", 0, "edge-1"});
+  ASSERT_TRUE(e1.ok());
+  EXPECT_EQ(e1->call.state, CallState::kFailed);
+  EXPECT_EQ(e1->call.outcome_reason, "no agents logged in");
+  auto x1 = engine_.enqueue({"x1", "spill", "", "", 0, "edge-1"});  // nobody in spill: to sales
+  ASSERT_TRUE(x1.ok());
+  EXPECT_EQ(x1->call.queue, "sales");
+  EXPECT_EQ(x1->call.state, CallState::kWaiting);
+  EXPECT_EQ(x1->position, 1);
+  auto s2 = engine_.enqueue({"s2", "sales", "", "", 0, "edge-1"});
+  ASSERT_TRUE(s2.ok());
+  EXPECT_EQ(s2->call.state, CallState::kFailed);
+  EXPECT_EQ(s2->call.outcome_reason, "queue full");
+  // Unknown queue or dialled number: NOT_FOUND, and nothing is written.
+  EXPECT_EQ(engine_.enqueue({"z", "nope", "", "", 0, "edge-1"}).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(engine_.enqueue({"z", "", "0800", "", 0, "edge-1"}).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(db_.scalar("SELECT count(*) FROM calls WHERE id = 'z'"), "0");
+}
+
+TEST_F(QueueStoreIt, DialplanAndRetriedEnqueue) {
+  AddQueue("sales");
+  AddAgent("alice");
+  ASSERT_TRUE(store_.set_dialplan({"4930123", "sales"}).ok());
+  auto r = engine_.enqueue({"c1", "", "4930123", "+1", 0, "edge-1"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->call.queue, "sales");
+  auto again = engine_.enqueue({"c1", "", "4930123", "+1", 0, "edge-1"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->existing);
+  EXPECT_EQ(engine_.enqueue({"c1", "sales", "", "+1", 0, "edge-2"}).error().code,
+            ErrorCode::kAlreadyExists);
+}
+
+TEST_F(QueueStoreIt, ASilentEdgeLosesItsCallsAndTheAgentsAreFreed) {
+  AddQueue("sales", [](QueueConfig& q) { q.wrap_up_seconds = 0; });
+  AddAgent("alice");
+  Enqueue("talking", "sales", 0, "edge-dead");
+  Enqueue("waiting", "sales", 0, "edge-dead");
+  ASSERT_EQ(Match(), 1);
+  ASSERT_TRUE(engine_.connected(OfferFor("talking").assignment_id, "talking").ok());
+  ASSERT_TRUE(store_.heartbeat("edge-alive", seconds(600), clock_.now()).ok());
+  clock_.advance(seconds(601));
+  Sweep();
+  EXPECT_EQ(StateOf("talking"), CallState::kEnded);
+  EXPECT_EQ(StateOf("waiting"), CallState::kAbandoned);
+  EXPECT_NE(store_.get_call("waiting")->outcome_reason.find("edge-dead lost"), std::string::npos);
+  EXPECT_EQ(StatusOf("alice"), AgentStatus::kAvailable);
+}
+
+TEST_F(QueueStoreIt, TheDatabaseRefusesDoubleAssignmentsWhateverTheCode) {
+  AddQueue("sales");
+  AddAgent("alice");
+  AddAgent("bob");
+  Enqueue("c1");
+  Enqueue("c2");
+  ASSERT_EQ(Match(), 2);
+  const Offer o = OfferFor("c1");
+  const std::string other = o.agent_id == "alice" ? "bob" : "alice";
+  auto insert = [&](const std::string& call, const std::string& agent, const std::string& state) {
+    db_.scalar(
+        "INSERT INTO assignments (call_id, agent_id, queue, edge_id, state, attempt,"
+        " lease_deadline, offered_at) VALUES ('" +
+        call + "', '" + agent + "', 'sales', 'x', '" + state + "', 1, now(), now())");
+  };
+  // A second live offer of the same call (to the other agent): unique index.
+  EXPECT_THROW(insert("c1", other, "CONNECTED"), std::exception);
+  // A second ringing offer for the same agent.
+  EXPECT_THROW(insert("c2", o.agent_id, "OFFERED"), std::exception);
+  // More live calls than max_calls (1): the counter's CHECK.
+  Enqueue("c3");
+  EXPECT_THROW(insert("c3", o.agent_id, "CONNECTED"), std::exception);
+  EXPECT_EQ(db_.scalar("SELECT count(*) FROM assignments"), "2");
+}
+
+TEST_F(QueueStoreIt, AnAgentWithTwoLinesTakesTwoCallsButNotThree) {
+  AddQueue("sales", [](QueueConfig& q) { q.wrap_up_seconds = 0; });
+  AddAgent("multi", {{"sales", 0}}, 0, 2);
+  Enqueue("c1");
+  Enqueue("c2");
+  Enqueue("c3");
+  ASSERT_EQ(Match(), 1);  // one ringing offer at a time
+  ASSERT_TRUE(engine_.connected(OfferFor("c1").assignment_id, "c1").ok());
+  ASSERT_EQ(Match(), 1);
+  ASSERT_TRUE(engine_.connected(OfferFor("c2").assignment_id, "c2").ok());
+  EXPECT_EQ(Match(), 0);
+  EXPECT_EQ(StatusOf("multi"), AgentStatus::kOnCall);
+  ASSERT_TRUE(engine_.ended(OfferFor("c1").assignment_id, "c1", "").ok());
+  EXPECT_EQ(StatusOf("multi"), AgentStatus::kOnCall);  // still on c2
+  ASSERT_EQ(Match(), 1);
+  ASSERT_TRUE(engine_.ended(OfferFor("c2").assignment_id, "c2", "").ok());
+  ASSERT_TRUE(engine_.connected(OfferFor("c3").assignment_id, "c3").ok());
+  ASSERT_TRUE(engine_.ended(OfferFor("c3").assignment_id, "c3", "").ok());
+  EXPECT_EQ(StatusOf("multi"), AgentStatus::kAvailable);
+}
+
+TEST_F(QueueStoreIt, StatisticsOfAQueue) {
+  AddQueue("sales", [](QueueConfig& q) {
+    q.service_level_threshold = seconds(20);
+    q.wrap_up_seconds = 0;
+  });
+  AddAgent("alice");
+  Enqueue("fast");
+  Enqueue("slow");
+  Enqueue("gone");
+  ASSERT_EQ(Match(), 1);  // "fast" after ~0 s
+  ASSERT_TRUE(engine_.connected(OfferFor("fast").assignment_id, "fast").ok());
+  clock_.advance(seconds(60));
+  ASSERT_TRUE(engine_.ended(OfferFor("fast").assignment_id, "fast", "").ok());
+  ASSERT_EQ(Match(), 1);  // "slow" after 60 s
+  ASSERT_TRUE(engine_.connected(OfferFor("slow").assignment_id, "slow").ok());
+  ASSERT_TRUE(engine_.cancel("gone", "").ok());
+  auto stats = store_.stats("sales", Duration{15 * 60 * 1000}, clock_.now());
+  ASSERT_TRUE(stats.ok());
+  ASSERT_EQ(stats->size(), 1u);
+  const auto& s = (*stats)[0];
+  EXPECT_EQ(s.waiting, 0);
+  EXPECT_EQ(s.answered, 2);
+  EXPECT_EQ(s.abandoned, 1);
+  EXPECT_EQ(s.offered, 2);
+  EXPECT_EQ(s.agents_busy, 1);
+  EXPECT_NEAR(s.service_level, 1.0 / 3.0, 0.01);  // 1 of 3 within 20 s
+  EXPECT_NEAR(static_cast<double>(s.average_handle_time.count()), 60000, 10);
+  EXPECT_NEAR(static_cast<double>(s.average_speed_of_answer.count()), 30000, 100);
+  EXPECT_EQ(store_.stats("nope", Duration{1000}, clock_.now()).error().code, ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace cc::queue

@@ -1,0 +1,455 @@
+// ccctl queue / dialplan / calls: the QueueService commands.
+#include <cmath>
+#include <iostream>
+
+#include "callcenter/v1/queue_service.grpc.pb.h"
+#include "cli.h"
+#include "common/config.h"
+#include "common/proto_convert.h"
+
+namespace ccctl {
+namespace {
+
+namespace v1 = callcenter::v1;
+
+std::unique_ptr<v1::QueueService::Stub> Stub(const Globals& g) {
+  return v1::QueueService::NewStub(Channel(g, "CC_QUEUE_SERVICE_GRPC", "127.0.0.1:50052"));
+}
+
+std::string Strip(const std::string& enum_name, const std::string& prefix) {
+  return enum_name.rfind(prefix, 0) == 0 ? enum_name.substr(prefix.size()) : enum_name;
+}
+
+std::string Upper(const std::string& s) {
+  std::string out;
+  for (char c : s) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  return out;
+}
+
+cc::Duration ParseDuration(const std::string& flag, const std::string& text) {
+  auto d = cc::Config::ParseDuration(text);
+  if (!d) throw UsageError("--" + flag + " expects a duration such as 30s, 500ms or 5m");
+  return *d;
+}
+
+std::string Secs(const google::protobuf::Duration& d) {
+  const auto ms = cc::FromProto(d).count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+// Queue flags -> fields of `q`, and the names of the fields they set (the update mask).
+const std::vector<std::string> kQueueFlags = {"name",
+                                              "strategy",
+                                              "answer-mode",
+                                              "ring-timeout",
+                                              "max-wait",
+                                              "max-waiting",
+                                              "max-attempts",
+                                              "overflow-queue",
+                                              "overflow-hangup",
+                                              "boost",
+                                              "aging",
+                                              "wrap-up",
+                                              "skill",
+                                              "sla",
+                                              "no-answer-delay",
+                                              "busy-delay",
+                                              "reject-delay",
+                                              "auto-pause",
+                                              "weight",
+                                              "music",
+                                              "expect-version"};
+
+std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
+  std::vector<std::string> mask;
+  // Takes the field's accessor, not the field: mutable_x() would mark it present.
+  auto dur = [&](const char* flag, const char* field, auto mutable_field) {
+    if (auto v = a.get(flag)) {
+      cc::ToProto(ParseDuration(flag, *v), mutable_field());
+      mask.push_back(field);
+    }
+  };
+  auto num = [&](const char* flag, const char* field, auto setter) {
+    if (a.has(flag)) {
+      setter(a.get_int(flag, 0));
+      mask.push_back(field);
+    }
+  };
+  if (auto v = a.get("name")) {
+    q->set_display_name(*v);
+    mask.push_back("display_name");
+  }
+  if (auto v = a.get("strategy")) {
+    v1::RoutingStrategy s;
+    if (!v1::RoutingStrategy_Parse("ROUTING_STRATEGY_" + Upper(*v), &s)) {
+      throw UsageError("unknown strategy '" + *v +
+                       "' (longest-idle-agent, round-robin, fewest-calls, least-talk-time, "
+                       "random, top-down, skills-based)");
+    }
+    q->set_strategy(s);
+    mask.push_back("strategy");
+  }
+  if (auto v = a.get("answer-mode")) {
+    v1::AnswerMode m;
+    if (!v1::AnswerMode_Parse("ANSWER_MODE_" + Upper(*v), &m)) {
+      throw UsageError("unknown answer mode '" + *v + "' (answer-immediately, ring-until-agent)");
+    }
+    q->set_answer_mode(m);
+    mask.push_back("answer_mode");
+  }
+  dur("ring-timeout", "ring_timeout", [&] { return q->mutable_ring_timeout(); });
+  dur("max-wait", "max_wait", [&] { return q->mutable_max_wait(); });
+  num("max-waiting", "max_waiting_calls", [&](int v) { q->set_max_waiting_calls(v); });
+  num("max-attempts", "max_attempts", [&](int v) { q->set_max_attempts(v); });
+  if (auto v = a.get("overflow-queue")) q->mutable_overflow()->set_queue(*v);
+  if (auto v = a.get("overflow-hangup")) q->mutable_overflow()->set_hangup_reason(*v);
+  if (a.has("overflow-queue") || a.has("overflow-hangup")) mask.push_back("overflow");
+  num("boost", "requeue_priority_boost", [&](int v) { q->set_requeue_priority_boost(v); });
+  if (auto v = a.get("aging")) {
+    try {
+      q->set_priority_aging_per_second(std::stod(*v));
+    } catch (const std::exception&) {
+      throw UsageError("--aging expects a number (priority points per second waited)");
+    }
+    mask.push_back("priority_aging_per_second");
+  }
+  if (auto v = a.get("wrap-up")) {
+    if (*v != "agent") q->set_wrap_up_seconds(a.get_int("wrap-up", 0));
+    mask.push_back("wrap_up_seconds");
+  }
+  if (a.has("skill")) {
+    for (const auto& s : a.all("skill")) {
+      const auto eq = s.find('=');
+      if (eq == std::string::npos) throw UsageError("--skill expects name=min_level");
+      auto* r = q->add_required_skills();
+      r->set_name(s.substr(0, eq));
+      try {
+        r->set_min_level(std::stoi(s.substr(eq + 1)));
+      } catch (const std::exception&) {
+        throw UsageError("--skill expects name=min_level");
+      }
+    }
+    mask.push_back("required_skills");
+  }
+  dur("sla", "service_level_threshold", [&] { return q->mutable_service_level_threshold(); });
+  dur("no-answer-delay", "no_answer_delay", [&] { return q->mutable_no_answer_delay(); });
+  dur("busy-delay", "busy_delay", [&] { return q->mutable_busy_delay(); });
+  dur("reject-delay", "reject_delay", [&] { return q->mutable_reject_delay(); });
+  num("auto-pause", "auto_pause_after_no_answers",
+      [&](int v) { q->set_auto_pause_after_no_answers(v); });
+  num("weight", "weight", [&](int v) { q->set_weight(v); });
+  if (a.has("music")) {
+    for (const auto& m : a.all("music")) q->add_music_prompts(m);
+    mask.push_back("music_prompts");
+  }
+  if (a.has("expect-version")) q->set_version(a.get_int("expect-version", 0));
+  return mask;
+}
+
+void PrintQueue(const Globals& g, const v1::Queue& q) {
+  if (g.json) {
+    PrintJson(q);
+    return;
+  }
+  std::string skills;
+  for (const auto& s : q.required_skills()) {
+    skills += (skills.empty() ? "" : ",") + s.name() + ">=" + std::to_string(s.min_level());
+  }
+  std::string overflow = q.overflow().queue().empty()
+                             ? (q.overflow().hangup_reason().empty()
+                                    ? "-"
+                                    : "hang up (" + q.overflow().hangup_reason() + ")")
+                             : "queue " + q.overflow().queue();
+  std::cout << "name:             " << q.name()
+            << (q.display_name().empty() ? "" : " (" + q.display_name() + ")") << "\n"
+            << "strategy:         "
+            << Strip(v1::RoutingStrategy_Name(q.strategy()), "ROUTING_STRATEGY_") << "\n"
+            << "answer mode:      " << Strip(v1::AnswerMode_Name(q.answer_mode()), "ANSWER_MODE_")
+            << "\n"
+            << "ring timeout:     " << Secs(q.ring_timeout()) << "\n"
+            << "max wait:         "
+            << (cc::FromProto(q.max_wait()).count() ? Secs(q.max_wait()) : "-") << "\n"
+            << "max waiting:      "
+            << (q.max_waiting_calls() ? std::to_string(q.max_waiting_calls()) : "-") << "\n"
+            << "max attempts:     " << (q.max_attempts() ? std::to_string(q.max_attempts()) : "-")
+            << "\n"
+            << "overflow:         " << overflow << "\n"
+            << "re-queue boost:   " << q.requeue_priority_boost() << "\n"
+            << "aging:            " << q.priority_aging_per_second() << "/s\n"
+            << "wrap-up:          "
+            << (q.has_wrap_up_seconds() ? std::to_string(q.wrap_up_seconds()) + "s" : "agent's own")
+            << "\n"
+            << "required skills:  " << (skills.empty() ? "-" : skills) << "\n"
+            << "service level:    " << Secs(q.service_level_threshold()) << "\n"
+            << "delays:           no-answer " << Secs(q.no_answer_delay()) << ", busy "
+            << Secs(q.busy_delay()) << ", reject " << Secs(q.reject_delay()) << "\n"
+            << "auto-pause after: "
+            << (q.auto_pause_after_no_answers()
+                    ? std::to_string(q.auto_pause_after_no_answers()) + " no-answers"
+                    : "-")
+            << "\n"
+            << "weight:           " << q.weight() << "\n"
+            << "version:          " << q.version() << "\n";
+}
+
+int Create(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, kQueueFlags, {});
+  a.expect_positionals(1);
+  v1::CreateQueueRequest req;
+  req.mutable_queue()->set_name(a.positional(0, "queue name"));
+  FillQueue(a, req.mutable_queue());
+  v1::QueueResponse resp;
+  Check(Stub(g)->CreateQueue(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp.queue());
+  } else {
+    std::cout << "created queue " << resp.queue().name() << "\n";
+  }
+  return 0;
+}
+
+int Update(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, kQueueFlags, {});
+  a.expect_positionals(1);
+  v1::UpdateQueueRequest req;
+  req.mutable_queue()->set_name(a.positional(0, "queue name"));
+  for (const auto& f : FillQueue(a, req.mutable_queue())) req.add_update_mask(f);
+  if (req.update_mask_size() == 0) throw UsageError("nothing to change: give at least one flag");
+  v1::QueueResponse resp;
+  Check(Stub(g)->UpdateQueue(Context(g).get(), req, &resp));
+  PrintQueue(g, resp.queue());
+  return 0;
+}
+
+int List(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {}, {});
+  a.expect_positionals(0);
+  v1::ListQueuesResponse resp;
+  Check(Stub(g)->ListQueues(Context(g).get(), {}, &resp));
+  if (g.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  Table t({"NAME", "STRATEGY", "ANSWER", "RING", "MAX WAIT", "OVERFLOW", "SKILLS"});
+  for (const auto& q : resp.queues()) {
+    std::string skills;
+    for (const auto& s : q.required_skills()) {
+      skills += (skills.empty() ? "" : ",") + s.name() + ">=" + std::to_string(s.min_level());
+    }
+    t.row({q.name(), Strip(v1::RoutingStrategy_Name(q.strategy()), "ROUTING_STRATEGY_"),
+           Strip(v1::AnswerMode_Name(q.answer_mode()), "ANSWER_MODE_"), Secs(q.ring_timeout()),
+           cc::FromProto(q.max_wait()).count() ? Secs(q.max_wait()) : "-",
+           !q.overflow().queue().empty() ? q.overflow().queue()
+                                         : (q.overflow().hangup_reason().empty() ? "-" : "hangup"),
+           skills.empty() ? "-" : skills});
+  }
+  t.print();
+  return 0;
+}
+
+int Show(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {}, {});
+  a.expect_positionals(1);
+  v1::GetQueueRequest req;
+  req.set_name(a.positional(0, "queue name"));
+  v1::QueueResponse resp;
+  Check(Stub(g)->GetQueue(Context(g).get(), req, &resp));
+  PrintQueue(g, resp.queue());
+  return 0;
+}
+
+int Delete(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {}, {});
+  a.expect_positionals(1);
+  v1::DeleteQueueRequest req;
+  req.set_name(a.positional(0, "queue name"));
+  v1::DeleteQueueResponse resp;
+  Check(Stub(g)->DeleteQueue(Context(g).get(), req, &resp));
+  if (!g.json) std::cout << "deleted queue " << req.name() << "\n";
+  if (g.json) PrintJson(resp);
+  return 0;
+}
+
+int Stats(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {"window"}, {});
+  a.expect_positionals(1);
+  v1::GetQueueStatsRequest req;
+  if (a.positional_count() == 1) req.set_queue(a.positional(0, "queue name"));
+  if (auto w = a.get("window")) cc::ToProto(ParseDuration("window", *w), req.mutable_window());
+  v1::GetQueueStatsResponse resp;
+  Check(Stub(g)->GetQueueStats(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  Table t({"QUEUE", "WAITING", "LONGEST", "AVAIL", "BUSY", "OFFERED", "ANSWERED", "ABANDONED",
+           "SL%", "ASA", "AHT"});
+  for (const auto& s : resp.stats()) {
+    t.row({s.queue(), std::to_string(s.waiting()), Secs(s.longest_wait()),
+           std::to_string(s.agents_available()), std::to_string(s.agents_busy()),
+           std::to_string(s.offered()), std::to_string(s.answered()), std::to_string(s.abandoned()),
+           std::to_string(static_cast<int>(std::round(s.service_level() * 100))),
+           Secs(s.average_speed_of_answer()), Secs(s.average_handle_time())});
+  }
+  t.print();
+  return 0;
+}
+
+int Members(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {}, {});
+  a.expect_positionals(1);
+  v1::ListMembersRequest req;
+  req.set_queue(a.positional(0, "queue name"));
+  v1::ListMembersResponse resp;
+  Check(Stub(g)->ListMembers(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  Table t({"AGENT", "NAME", "POSITION", "STATUS", "ROUTABLE", "CALLS"});
+  for (const auto& m : resp.members()) {
+    t.row({m.agent_id(), m.display_name(), std::to_string(m.position()),
+           Strip(v1::AgentStatus_Name(m.status()), "AGENT_STATUS_"), m.routable() ? "yes" : "no",
+           std::to_string(m.active_calls())});
+  }
+  t.print();
+  return 0;
+}
+
+int MemberAdd(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {"position"}, {});
+  a.expect_positionals(2);
+  v1::SetMemberRequest req;
+  req.mutable_member()->set_queue(a.positional(0, "queue name"));
+  req.mutable_member()->set_agent_id(a.positional(1, "agent id"));
+  req.mutable_member()->set_position(a.get_int("position", 0));
+  v1::MemberResponse resp;
+  Check(Stub(g)->SetMember(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp.member());
+  } else {
+    std::cout << resp.member().agent_id() << " serves " << resp.member().queue() << " at position "
+              << resp.member().position() << "\n";
+  }
+  return 0;
+}
+
+int MemberRemove(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {}, {});
+  a.expect_positionals(2);
+  v1::RemoveMemberRequest req;
+  req.set_queue(a.positional(0, "queue name"));
+  req.set_agent_id(a.positional(1, "agent id"));
+  v1::MemberResponse resp;
+  Check(Stub(g)->RemoveMember(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp.member());
+  } else {
+    std::cout << req.agent_id() << " no longer serves " << req.queue() << "\n";
+  }
+  return 0;
+}
+
+int DialplanSet(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {}, {});
+  a.expect_positionals(2);
+  v1::SetDialplanEntryRequest req;
+  req.mutable_entry()->set_pattern(a.positional(0, "number or name"));
+  req.mutable_entry()->set_queue(a.positional(1, "queue name"));
+  v1::DialplanResponse resp;
+  Check(Stub(g)->SetDialplanEntry(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp.entry());
+  } else {
+    std::cout << resp.entry().pattern() << " -> " << resp.entry().queue() << "\n";
+  }
+  return 0;
+}
+
+int DialplanDelete(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {}, {});
+  a.expect_positionals(1);
+  v1::DeleteDialplanEntryRequest req;
+  req.set_pattern(a.positional(0, "number or name"));
+  v1::DialplanResponse resp;
+  Check(Stub(g)->DeleteDialplanEntry(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp.entry());
+  } else {
+    std::cout << "deleted " << resp.entry().pattern() << "\n";
+  }
+  return 0;
+}
+
+int DialplanList(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {}, {});
+  a.expect_positionals(0);
+  v1::ListDialplanResponse resp;
+  Check(Stub(g)->ListDialplan(Context(g).get(), {}, &resp));
+  if (g.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  Table t({"NUMBER/NAME", "QUEUE"});
+  for (const auto& e : resp.entries()) t.row({e.pattern(), e.queue()});
+  t.print();
+  return 0;
+}
+
+int Calls(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {"queue", "state", "limit"}, {});
+  a.expect_positionals(0);
+  v1::ListCallsRequest req;
+  req.set_queue(a.get("queue").value_or(""));
+  for (const auto& s : a.all("state")) {
+    v1::CallState st;
+    if (!v1::CallState_Parse("CALL_STATE_" + Upper(s), &st)) {
+      throw UsageError("unknown call state '" + s + "'");
+    }
+    req.add_states(st);
+  }
+  req.set_limit(a.get_int("limit", 0));
+  v1::ListCallsResponse resp;
+  Check(Stub(g)->ListCalls(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  Table t({"CALL", "QUEUE", "STATE", "CALLER", "PRIO", "AGENT", "ATTEMPTS", "WAITING", "EDGE"});
+  for (const auto& c : resp.calls()) {
+    t.row({c.id(), c.queue(), Strip(v1::CallState_Name(c.state()), "CALL_STATE_"), c.caller(),
+           std::to_string(c.priority()), c.agent_id().empty() ? "-" : c.agent_id(),
+           std::to_string(c.attempts()), Ago(c.enqueued_at().seconds()), c.edge_id()});
+  }
+  t.print();
+  return 0;
+}
+
+}  // namespace
+
+void RegisterQueueCommands() {
+  auto& c = Commands();
+  const std::string flags =
+      "[--name N] [--strategy S] [--answer-mode M] [--ring-timeout D] [--max-wait D] "
+      "[--max-waiting N] [--max-attempts N] [--overflow-queue Q | --overflow-hangup REASON] "
+      "[--boost N] [--aging X] [--wrap-up S|agent] [--skill name=min]... [--sla D] "
+      "[--no-answer-delay D] [--busy-delay D] [--reject-delay D] [--auto-pause N] [--weight N] "
+      "[--music PROMPT]...";
+  c["queue create"] = {"queue create NAME " + flags, Create};
+  c["queue update"] = {"queue update NAME " + flags + " [--expect-version V]", Update};
+  c["queue list"] = {"queue list", List};
+  c["queue show"] = {"queue show NAME", Show};
+  c["queue delete"] = {"queue delete NAME", Delete};
+  c["queue stats"] = {"queue stats [NAME] [--window D]", Stats};
+  c["queue members"] = {"queue members NAME", Members};
+  c["queue members add"] = {"queue members add NAME AGENT [--position N]", MemberAdd};
+  c["queue members remove"] = {"queue members remove NAME AGENT", MemberRemove};
+  c["dialplan set"] = {"dialplan set NUMBER|NAME QUEUE", DialplanSet};
+  c["dialplan delete"] = {"dialplan delete NUMBER|NAME", DialplanDelete};
+  c["dialplan list"] = {"dialplan list", DialplanList};
+  c["calls"] = {"calls [--queue Q] [--state S]... [--limit N]  (default: waiting and active)",
+                Calls};
+}
+
+}  // namespace ccctl
