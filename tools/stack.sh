@@ -20,7 +20,7 @@ db_url="postgresql://postgres@127.0.0.1:$CC_PG_PORT/$CC_DB_NAME"
 nats_url="nats://127.0.0.1:$CC_NATS_PORT"
 
 # The services that exist so far, in start order.
-SERVICES=(agent-registry)
+SERVICES=(agent-registry queue-service)
 
 service_args() {
   local common=(--log-format="$CC_STACK_LOG_FORMAT" --drain-timeout=5s)
@@ -31,12 +31,18 @@ service_args() {
         --db-url="$db_url" --nats-url="$nats_url" --sip-realm="$CC_SIP_REALM" \
         --instance-id=agent-registry-local
       ;;
+    queue-service)
+      echo "$bin/services/queue-service/queue-service" "${common[@]}" \
+        --grpc-listen="$CC_QUEUE_SERVICE_GRPC" --metrics-listen="$CC_QUEUE_SERVICE_METRICS" \
+        --db-url="$db_url" --nats-url="$nats_url" --instance-id=queue-service-local
+      ;;
   esac
 }
 
 service_grpc() {
   case $1 in
     agent-registry) echo "$CC_AGENT_REGISTRY_GRPC" ;;
+    queue-service) echo "$CC_QUEUE_SERVICE_GRPC" ;;
   esac
 }
 
@@ -79,6 +85,24 @@ start_services() {
 ccctl() { "$bin/tools/ccctl" "$@"; }
 
 provision_demo() {
+  # Demo queues and numbers: sales (answered at once, music) and support (rings until an
+  # agent answers), dialled as "sales"/"1000" and "support"/"2000". Existing ones are kept.
+  if ! ccctl queue show sales >/dev/null 2>&1; then
+    ccctl queue create sales --name "Sales" --ring-timeout 20s --max-wait 10m \
+      --overflow-queue support --wrap-up 5 --sla 20s --no-answer-delay 10s \
+      --auto-pause 3 --music moh >/dev/null
+    log "demo queue sales created"
+  fi
+  if ! ccctl queue show support >/dev/null 2>&1; then
+    ccctl queue create support --name "Support" --answer-mode ring-until-agent \
+      --strategy round-robin --ring-timeout 15s --max-wait 15m \
+      --overflow-hangup "support is closed" --wrap-up 10 >/dev/null
+    log "demo queue support created"
+  fi
+  local entry
+  for entry in sales:sales 1000:sales support:support 2000:support; do
+    ccctl dialplan set "${entry%%:*}" "${entry##*:}" >/dev/null
+  done
   # Demo agents (password = "<id>-secret"). Existing ones are left alone.
   local a
   for a in alice:"Alice Archer":1001 bob:"Bob Baker":1002 carol:"Carol Chen":1003; do

@@ -5,8 +5,8 @@
 
 namespace cc::relay {
 
-Result<PromptPacer> PromptPacer::Create(const PacerConfig& config,
-                                        std::vector<PromptAudio> prompts, TimePoint start) {
+Result<PromptPacer> PromptPacer::Create(const PacerConfig& config, std::vector<PromptAudio> prompts,
+                                        TimePoint start) {
   if (config.ptime < kMinPtime || config.ptime > kMaxPtime) {
     return InvalidArgument("ptime must be 10..60 ms, got " + std::to_string(config.ptime.count()));
   }

@@ -140,8 +140,7 @@ bool IsRtcp(std::span<const std::uint8_t> bytes) noexcept {
 }
 
 SequenceRewriter::SequenceRewriter(std::uint32_t ssrc, std::uint16_t first_sequence,
-                                   std::uint32_t first_timestamp,
-                                   std::uint32_t clock_rate) noexcept
+                                   std::uint32_t first_timestamp, std::uint32_t clock_rate) noexcept
     : ssrc_(ssrc),
       clock_rate_(clock_rate),
       first_sequence_(first_sequence),

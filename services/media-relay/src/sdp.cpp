@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <iterator>
 #include <memory>
 #include <set>
 
@@ -25,7 +26,8 @@ constexpr std::string_view kDefaultEventRange = "0-15";
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -48,6 +50,85 @@ std::string_view Text(const char* s) {
   return s == nullptr ? std::string_view() : std::string_view(s);
 }
 
+// Debian's Sofia-SIP 1.12.11 (a 2011 snapshot) loops forever on an m= line whose format list
+// holds a character outside the token set or trailing tabs (fixed upstream in 2022, "fix parse
+// m-line"), and reads past its buffer on a one-character line. So every line is checked to be
+// "<letter>=..." and m= lines are checked field by field and rejoined with single spaces before
+// Sofia sees them.
+constexpr std::string_view kTokenChars =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-!#$%&'*+.^_`{|}~";
+constexpr std::string_view kProtoChars =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-!#$%&'*+.^_`{|}~/";
+
+// What each field of "m=<media> <port>[/<count>] <proto> <fmt> ..." may hold.
+struct MediaField {
+  const char* name;
+  std::string_view allowed;
+};
+constexpr MediaField kMediaFields[] = {{"media", kTokenChars},
+                                       {"port", "0123456789/"},
+                                       {"protocol", kProtoChars},
+                                       {"format", kTokenChars}};
+
+std::string_view TrimBlanks(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+}
+
+bool OnlyChars(std::string_view s, std::string_view allowed) {
+  return !s.empty() && s.find_first_not_of(allowed) == std::string_view::npos;
+}
+
+std::string Quoted(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s.substr(0, 60)) out += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+  return out + (s.size() > 60 ? "...\"" : "\"");
+}
+
+Result<std::string> CheckedMediaLine(std::string_view value) {
+  std::vector<std::string_view> fields;
+  while (!(value = TrimBlanks(value)).empty()) {
+    const auto end = std::min(value.find_first_of(" \t"), value.size());
+    fields.push_back(value.substr(0, end));
+    value.remove_prefix(end);
+  }
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const MediaField& rule = kMediaFields[std::min(i, std::size(kMediaFields) - 1)];
+    if (!OnlyChars(fields[i], rule.allowed)) {
+      return InvalidArgument(std::string("m= line has an invalid ") + rule.name + " " +
+                             Quoted(fields[i]));
+    }
+  }
+  std::string line = "m=";
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) line += ' ';
+    line += fields[i];
+  }
+  return line;
+}
+
+// The text Sofia gets: CRLF lines, blank lines dropped, m= lines normalised.
+Result<std::string> CheckedForSofia(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  while (!text.empty()) {
+    const auto end = std::min(text.find_first_of("\r\n"), text.size());
+    const std::string_view line = TrimBlanks(text.substr(0, end));
+    text.remove_prefix(std::min(end + 1, text.size()));
+    if (line.empty()) continue;
+    if (line.size() < 2 || line[1] != '=') return InvalidArgument("malformed line " + Quoted(line));
+    if (line[0] == 'm') {
+      CC_ASSIGN_OR_RETURN(const std::string media, CheckedMediaLine(line.substr(2)));
+      out += media;
+    } else {
+      out += line;
+    }
+    out += "\r\n";
+  }
+  return out;
+}
+
 Direction FromMode(unsigned mode) {
   switch (mode) {
     case sdp_sendonly:
@@ -62,8 +143,8 @@ Direction FromMode(unsigned mode) {
 }
 
 std::optional<Direction> DirectionNamed(std::string_view name) {
-  for (Direction d : {Direction::kSendRecv, Direction::kSendOnly, Direction::kRecvOnly,
-                      Direction::kInactive}) {
+  for (Direction d :
+       {Direction::kSendRecv, Direction::kSendOnly, Direction::kRecvOnly, Direction::kInactive}) {
     if (EqualsIgnoreCase(name, ToString(d))) return d;
   }
   return std::nullopt;
@@ -86,7 +167,8 @@ Status ConvertRtpMaps(const sdp_media_t& m, MediaDescription& out) {
     RtpMap map{rm->rm_encoding, static_cast<std::uint32_t>(rm->rm_rate), 1};
     if (rm->rm_params != nullptr) {
       const auto channels = ParseNumber(Text(rm->rm_params), 255);
-      if (!channels || *channels == 0) return InvalidArgument(where + " has an invalid channel count");
+      if (!channels || *channels == 0)
+        return InvalidArgument(where + " has an invalid channel count");
       map.channels = static_cast<std::uint32_t>(*channels);
     }
     out.rtpmaps[pt] = std::move(map);
@@ -191,8 +273,8 @@ void AppendMedia(std::string& out, const MediaDescription& m) {
 
 SessionDescription SessionFor(const LocalMedia& local) {
   SessionDescription s;
-  s.origin = {local.username, local.session_id, local.session_version,
-              {local.address_type, local.address}};
+  s.origin = {
+      local.username, local.session_id, local.session_version, {local.address_type, local.address}};
   s.session_name = local.session_name;
   s.connection = Connection{local.address_type, local.address};
   return s;
@@ -245,8 +327,8 @@ std::optional<NegotiatedAudio> Accept(const SessionDescription& offer, const Med
   audio.remote_rtp_port = m.port;
   audio.remote_rtcp_port = m.rtcp_port.value_or(static_cast<std::uint16_t>(m.port + 1));
   audio.remote_direction = m.direction;
-  audio.remote_hold = m.direction == Direction::kSendOnly ||
-                      m.direction == Direction::kInactive || remote->is_unspecified();
+  audio.remote_hold = m.direction == Direction::kSendOnly || m.direction == Direction::kInactive ||
+                      remote->is_unspecified();
   audio.remote_ptime = m.ptime;
   return audio;
 }
@@ -274,6 +356,7 @@ MediaDescription RejectedMedia(const MediaDescription& offered) {
   m.type = offered.type;
   m.proto = offered.proto;
   m.payload_types = offered.payload_types;
+  m.rtpmaps = offered.rtpmaps;
   m.formats = offered.formats;
   m.direction = Direction::kInactive;
   return m;
@@ -327,11 +410,13 @@ Result<SessionDescription> ParseSdp(std::string_view text) {
   if (text.find('\0') != std::string_view::npos) {
     return InvalidArgument("invalid SDP: contains a NUL byte");
   }
+  auto checked = CheckedForSofia(text);
+  if (!checked.ok()) return InvalidArgument("invalid SDP: " + checked.error().message);
   std::unique_ptr<su_home_t, HomeDeleter> home(
       static_cast<su_home_t*>(su_home_new(sizeof(su_home_t))));
   if (!home) return Internal("SDP parser: out of memory");
   std::unique_ptr<sdp_parser_t, ParserDeleter> parser(
-      sdp_parse(home.get(), text.data(), static_cast<issize_t>(text.size()), 0));
+      sdp_parse(home.get(), checked->data(), static_cast<issize_t>(checked->size()), 0));
   const sdp_session_t* session = sdp_session(parser.get());
   if (session == nullptr) {
     return InvalidArgument("invalid SDP: " + std::string(Text(sdp_parsing_error(parser.get()))));

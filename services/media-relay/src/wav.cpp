@@ -68,7 +68,8 @@ Result<WavEncoding> CheckFormat(const Format& f) {
       encoding = WavEncoding::kMuLaw;
       break;
     case kFormatExtensible:
-      return InvalidArgument("WAV uses WAVE_FORMAT_EXTENSIBLE; save it as plain PCM, A-law or mu-law");
+      return InvalidArgument(
+          "WAV uses WAVE_FORMAT_EXTENSIBLE; save it as plain PCM, A-law or mu-law");
     default:
       return InvalidArgument("unsupported WAV format tag " + std::to_string(f.tag) +
                              " (want 1 = PCM, 6 = A-law or 7 = mu-law)");
@@ -180,7 +181,7 @@ Result<StereoWavWriter> StereoWavWriter::Open(const std::string& path) {
   std::memcpy(header + 8, "WAVEfmt ", 8);
   PutLe32(header + 16, 16);
   PutLe16(header + 20, kFormatPcm);
-  PutLe16(header + 22, 2);                    // channels
+  PutLe16(header + 22, 2);  // channels
   PutLe32(header + 24, kSampleRate);
   PutLe32(header + 28, kSampleRate * 2 * 2);  // byte rate
   PutLe16(header + 32, 4);                    // block align
@@ -211,7 +212,8 @@ Status StereoWavWriter::write(std::span<const std::int16_t> caller,
   if (!file_) return FailedPrecondition("recording " + path_ + " is closed");
   const std::size_t frames = std::max(caller.size(), agent.size());
   if ((frames_ + frames) * 4 > kMaxRiffData) {
-    return Error{ErrorCode::kResourceExhausted, "recording " + path_ + " reached the WAV size limit"};
+    return Error{ErrorCode::kResourceExhausted,
+                 "recording " + path_ + " reached the WAV size limit"};
   }
   buffer_.resize(frames * 4);
   for (std::size_t i = 0; i < frames; ++i) {

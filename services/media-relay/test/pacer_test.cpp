@@ -57,9 +57,9 @@ class PromptPacerTest : public ::testing::Test {
   }
   static void ExpectContinuous(const std::vector<PacedPacket>& packets, std::uint32_t step) {
     for (std::size_t i = 1; i < packets.size(); ++i) {
-      EXPECT_EQ(static_cast<std::uint16_t>(packets[i].header.sequence -
-                                           packets[i - 1].header.sequence),
-                1)
+      EXPECT_EQ(
+          static_cast<std::uint16_t>(packets[i].header.sequence - packets[i - 1].header.sequence),
+          1)
           << i;
       EXPECT_EQ(packets[i].header.timestamp - packets[i - 1].header.timestamp, step) << i;
       EXPECT_EQ(packets[i].header.ssrc, packets[0].header.ssrc) << i;

@@ -80,8 +80,9 @@ TEST(RtpParseTest, RefusesOtherVersions) {
 }
 
 TEST(RtpParseTest, ReadsCsrcList) {
-  const auto bytes = Packet({0x82, 0x08, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3,  // CC = 2
-                             0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0xAA, 0xBB});
+  const auto bytes =
+      Packet({0x82, 0x08, 0,    1,    0,    0,    0,    2,    0,    0,   0, 3,  // CC = 2
+              0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0xAA, 0xBB});
   const auto packet = ParseRtp(bytes);
   ASSERT_TRUE(packet.ok());
   EXPECT_EQ(packet->header.csrc_count, 2);
@@ -92,18 +93,19 @@ TEST(RtpParseTest, ReadsCsrcList) {
 }
 
 TEST(RtpParseTest, RefusesCsrcCountPastTheEnd) {
-  const auto bytes = Packet({0x83, 0x08, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3,  // CC = 3, only 2 present
-                             0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88});
+  const auto bytes =
+      Packet({0x83, 0x08, 0,    1,    0,    0,    0,    2,   0, 0, 0, 3,  // CC = 3, only 2 present
+              0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88});
   const auto packet = ParseRtp(bytes);
   ASSERT_FALSE(packet.ok());
   EXPECT_EQ(packet.error(), PacketError::kTruncatedCsrc);
 }
 
 TEST(RtpParseTest, ReadsHeaderExtension) {
-  const auto bytes = Packet({0x90, 0x00, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3,  // X = 1
-                             0xBE, 0xDE, 0x00, 0x01,                    // profile, 1 word
-                             0x10, 0x20, 0x30, 0x40,                    // extension data
-                             0x99});                                    // payload
+  const auto bytes = Packet({0x90, 0x00, 0,    1,    0, 0, 0, 2, 0, 0, 0, 3,  // X = 1
+                             0xBE, 0xDE, 0x00, 0x01,                          // profile, 1 word
+                             0x10, 0x20, 0x30, 0x40,                          // extension data
+                             0x99});                                          // payload
   const auto packet = ParseRtp(bytes);
   ASSERT_TRUE(packet.ok());
   EXPECT_TRUE(packet->header.extension);
@@ -231,9 +233,9 @@ TEST(RtpWriteTest, RefusesSmallBufferAndInconsistentCsrcs) {
 }
 
 TEST(RtpWriteTest, RewriteKeepsEverythingButTheIdentity) {
-  auto bytes = Packet({0x92, 0x00, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3,  // X = 1, CC = 2
-                       1, 1, 1, 1, 2, 2, 2, 2,                    // CSRCs
-                       0xBE, 0xDE, 0x00, 0x01, 9, 9, 9, 9,        // extension
+  auto bytes = Packet({0x92, 0x00, 0,    1,    0, 0, 0, 2, 0, 0, 0, 3,  // X = 1, CC = 2
+                       1,    1,    1,    1,    2, 2, 2, 2,              // CSRCs
+                       0xBE, 0xDE, 0x00, 0x01, 9, 9, 9, 9,              // extension
                        0x55, 0x66});
   const auto before = bytes;
   RtpHeader h;
@@ -388,7 +390,8 @@ TEST_F(SequenceRewriterTest, OutputSequenceWrapsAround) {
   SequenceRewriter rewriter(1, 65534, 0);
   Source caller{0x2222, 10, 0};
   std::vector<std::uint16_t> seqs;
-  for (int i = 0; i < 4; ++i) seqs.push_back(rewriter.rewrite(caller.next(), clock_.now())->sequence);
+  for (int i = 0; i < 4; ++i)
+    seqs.push_back(rewriter.rewrite(caller.next(), clock_.now())->sequence);
   EXPECT_EQ(seqs, (std::vector<std::uint16_t>{65534, 65535, 0, 1}));
 }
 

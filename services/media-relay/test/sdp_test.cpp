@@ -1,11 +1,18 @@
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <random>
 #include <string>
 
 #include "media_relay/sdp.h"
 
 namespace cc::relay {
+
+// Failed comparisons show the SDP rather than bytes.
+void PrintTo(const SessionDescription& sdp, std::ostream* os) {
+  *os << "\n" << WriteSdp(sdp);
+}
+
 namespace {
 
 // Test SDP is written with \n for readability; phones send CRLF.
@@ -260,8 +267,8 @@ c=IN IP6 2001:db8::2
 }
 
 TEST(SdpParseTest, AcceptsBareLineFeeds) {
-  const SessionDescription sdp =
-      Parse("v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\n");
+  const SessionDescription sdp = Parse(
+      "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\n");
   ASSERT_EQ(sdp.media.size(), 1u);
   EXPECT_EQ(sdp.media[0].port, 4000);
 }
@@ -307,7 +314,8 @@ TEST(SdpParseTest, LargeDescriptionsAreNotTruncated) {
 
 // ---- malformed input ----
 
-const std::string kHeader = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n";
+const std::string kHeader =
+    "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n";
 
 TEST(SdpParseTest, RefusesEmptyAndGarbage) {
   ExpectInvalid("", "empty");
@@ -352,6 +360,30 @@ TEST(SdpParseTest, RefusesBadAttributes) {
   ExpectInvalid(kHeader + "m=audio 4000 RTP/AVP 0\r\na=rtcp:\r\n", "a=rtcp");
 }
 
+// Inputs that hang or overrun the Sofia-SIP 1.12.11 parser Debian ships, if they reach it.
+TEST(SdpParseTest, RefusesLinesThatBreakSofia) {
+  ExpectInvalid(kHeader + "m=image 5000 udptl [t38\r\n", "invalid format \"[t38\"");
+  ExpectInvalid(kHeader + "m=audio 8000 RTP/\xF3[P 0 8\r\n", "invalid protocol");
+  ExpectInvalid(kHeader + "m=au(dio 8000 RTP/AVP 0\r\n", "invalid media");
+  ExpectInvalid(kHeader + "m=audio 4000 RTP/AVP 0\r\nx", "malformed line \"x\"");
+  ExpectInvalid(kHeader + "m=audio 4000 RTP/AVP 0\r\nab\r\n", "malformed line");
+  // Trailing tabs used to leave Sofia's format loop spinning on blanks.
+  ExpectInvalid(kHeader + "m=image 5000 udptl\t \t\r\n", "no formats");
+}
+
+TEST(SdpParseTest, ToleratesBlanksAndTabs) {
+  const SessionDescription sdp = Parse(kHeader +
+                                       "m=audio\t4000  RTP/AVP\t0 8 \t\r\n"
+                                       "   \r\n"  // a blank line must not end the description
+                                       "\r\n"
+                                       "a=ptime:30 \r\n"
+                                       "m=image 5002 udptl t38\t\r\n");
+  ASSERT_EQ(sdp.media.size(), 2u);
+  EXPECT_EQ(sdp.media[0].payload_types, (std::vector<std::uint8_t>{0, 8}));
+  EXPECT_EQ(sdp.media[0].ptime, 30u);
+  EXPECT_EQ(sdp.media[1].formats, (std::vector<std::string>{"t38"}));
+}
+
 TEST(SdpParseTest, EveryTruncationIsHandled) {
   for (const std::string* sample : {&kLinphone, &kBria, &kAudioAndVideo}) {
     for (std::size_t n = 0; n <= sample->size(); ++n) {
@@ -365,8 +397,8 @@ TEST(SdpParseTest, EveryTruncationIsHandled) {
 
 TEST(SdpParseTest, CorruptedBytesNeverCrash) {
   std::mt19937 rng(7);
-  for (int i = 0; i < 3000; ++i) {
-    std::string text = kZoiper;
+  for (int i = 0; i < 5000; ++i) {
+    std::string text = i % 2 ? kZoiper : kAudioAndVideo;
     for (int k = 0; k < 4; ++k) text[rng() % text.size()] = static_cast<char>(rng() % 256);
     const auto sdp = ParseSdp(text);
     if (!sdp.ok()) {
@@ -422,8 +454,8 @@ TEST(SdpWriteTest, WritesEverythingTheModelHolds) {
 }
 
 TEST(SdpWriteTest, ParseWriteParseRoundTrips) {
-  const std::string samples[] = {kLinphone,        kZoiper,           kBria,         kPolycom, kSipp,
-                                 kHoldSendonly,    kHoldZeroAddress,  kAudioAndVideo};
+  const std::string samples[] = {kLinphone,     kZoiper,          kBria,         kPolycom, kSipp,
+                                 kHoldSendonly, kHoldZeroAddress, kAudioAndVideo};
   for (const std::string& sample : samples) {
     const SessionDescription first = Parse(sample);
     const std::string written = WriteSdp(first);
@@ -554,9 +586,9 @@ TEST(NegotiateTest, AcceptsAudioAfterARefusedStream) {
 }
 
 TEST(NegotiateTest, RecognisesG711ByRtpmapOnADynamicType) {
-  const Negotiation n =
-      NegotiateOk(kHeader + "m=audio 4000 RTP/AVP 96 97\r\na=rtpmap:96 G729/8000\r\n"
-                            "a=rtpmap:97 pcma/8000\r\n");
+  const Negotiation n = NegotiateOk(kHeader +
+                                    "m=audio 4000 RTP/AVP 96 97\r\na=rtpmap:96 G729/8000\r\n"
+                                    "a=rtpmap:97 pcma/8000\r\n");
   EXPECT_EQ(n.audio.payload_type, 97);
   EXPECT_EQ(n.audio.law, G711Law::kALaw);
 }

@@ -79,7 +79,8 @@ std::string TempPath(const std::string& name) {
 
 void WriteFile(const std::string& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 Bytes ReadFile(const std::string& path) {
@@ -207,7 +208,8 @@ TEST(WavReadTest, RefusesBrokenFiles) {
 }
 
 TEST(WavReadTest, TruncatedFilesNeverCrash) {
-  const Bytes whole = Riff({{"LIST", Bytes(5, 1)}, {"fmt ", FmtChunkBody({})}, {"data", Pcm(kSamples)}});
+  const Bytes whole =
+      Riff({{"LIST", Bytes(5, 1)}, {"fmt ", FmtChunkBody({})}, {"data", Pcm(kSamples)}});
   for (std::size_t n = 0; n <= whole.size(); ++n) {
     const auto audio = ParseWav(std::span(whole).first(n));
     if (audio.ok()) {
@@ -268,8 +270,8 @@ TEST(StereoWavWriterTest, WritesInterleavedStereoAndPatchesSizes) {
   EXPECT_EQ(std::string(bytes.begin() + 36, bytes.begin() + 40), "data");
   EXPECT_EQ(Le32At(bytes, 40), 24u);
   for (std::size_t i = 0; i < 4; ++i) {
-    EXPECT_EQ(SampleAt(bytes, 44 + 4 * i), caller[i]) << i;      // left
-    EXPECT_EQ(SampleAt(bytes, 44 + 4 * i + 2), agent[i]) << i;   // right
+    EXPECT_EQ(SampleAt(bytes, 44 + 4 * i), caller[i]) << i;     // left
+    EXPECT_EQ(SampleAt(bytes, 44 + 4 * i + 2), agent[i]) << i;  // right
   }
   EXPECT_EQ(SampleAt(bytes, 44 + 16), 1);
   EXPECT_EQ(SampleAt(bytes, 44 + 22), 200);

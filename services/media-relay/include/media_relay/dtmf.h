@@ -87,8 +87,8 @@ class DtmfDetector {
     std::uint32_t timestamp = 0;        // of the current segment
     std::uint8_t event = 0;
     std::uint8_t volume = 0;
-    std::uint16_t duration = 0;        // of the current segment
-    std::uint32_t earlier_samples = 0; // of the segments before it (long events)
+    std::uint16_t duration = 0;         // of the current segment
+    std::uint32_t earlier_samples = 0;  // of the segments before it (long events)
   };
 
   bool is_stale(std::uint32_t rtp_timestamp) const noexcept;

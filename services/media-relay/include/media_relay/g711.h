@@ -81,8 +81,10 @@ extern const std::array<std::uint8_t, 256> kMuLawToALaw;
 extern const std::array<std::uint8_t, 256> kALawToMuLaw;
 
 // Buffer forms: convert min(in.size(), out.size()) samples.
-void DecodeG711(G711Law law, std::span<const std::uint8_t> in, std::span<std::int16_t> out) noexcept;
-void EncodeG711(G711Law law, std::span<const std::int16_t> in, std::span<std::uint8_t> out) noexcept;
+void DecodeG711(G711Law law, std::span<const std::uint8_t> in,
+                std::span<std::int16_t> out) noexcept;
+void EncodeG711(G711Law law, std::span<const std::int16_t> in,
+                std::span<std::uint8_t> out) noexcept;
 // Transcodes in place from `from` to the other law; a no-op when the laws are equal.
 void TranscodeG711(G711Law from, G711Law to, std::span<std::uint8_t> payload) noexcept;
 

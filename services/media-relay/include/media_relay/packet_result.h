@@ -7,11 +7,11 @@ namespace cc::relay {
 // Why bytes off the wire were refused. Packet-path parsers report these instead of cc::Error so
 // that a flood of garbage costs no allocation.
 enum class PacketError : std::uint8_t {
-  kTooShort,           // fewer bytes than the fixed header
-  kBadVersion,         // RTP version is not 2
-  kTruncatedCsrc,      // the CSRC count points past the end
-  kTruncatedExtension, // the header extension points past the end
-  kBadPadding,         // padding count is 0 or longer than the payload
+  kTooShort,            // fewer bytes than the fixed header
+  kBadVersion,          // RTP version is not 2
+  kTruncatedCsrc,       // the CSRC count points past the end
+  kTruncatedExtension,  // the header extension points past the end
+  kBadPadding,          // padding count is 0 or longer than the payload
 };
 
 const char* ToString(PacketError error) noexcept;

@@ -67,8 +67,8 @@ bool IsRtcp(std::span<const std::uint8_t> bytes) noexcept;
 // Not thread-safe: one rewriter per outgoing stream, used by its owner loop.
 class SequenceRewriter {
  public:
-  SequenceRewriter(std::uint32_t ssrc, std::uint16_t first_sequence,
-                   std::uint32_t first_timestamp, std::uint32_t clock_rate = 8000) noexcept;
+  SequenceRewriter(std::uint32_t ssrc, std::uint16_t first_sequence, std::uint32_t first_timestamp,
+                   std::uint32_t clock_rate = 8000) noexcept;
 
   // The header to send for `in` at `now`; nullopt for a late packet that predates the current
   // source (sending it would reuse numbers the previous source already had).

@@ -55,12 +55,12 @@ struct MediaDescription {
   std::vector<std::string> formats;         // non-RTP media (e.g. "t38"); empty for RTP
   std::map<std::uint8_t, RtpMap> rtpmaps;   // static types too, even without an a=rtpmap line
   std::map<std::uint8_t, std::string> fmtps;
-  std::optional<std::uint32_t> ptime;        // milliseconds
+  std::optional<std::uint32_t> ptime;          // milliseconds
   Direction direction = Direction::kSendRecv;  // effective: a=<dir> here, else session level
   std::optional<Connection> connection;        // media-level c=
   std::optional<std::uint16_t> rtcp_port;      // a=rtcp
 
-  bool is_rtp() const;    // RTP/AVP, RTP/SAVP, ...
+  bool is_rtp() const;  // RTP/AVP, RTP/SAVP, ...
   bool is_audio() const { return type == "audio"; }
   friend bool operator==(const MediaDescription&, const MediaDescription&) = default;
 };
@@ -110,7 +110,7 @@ struct NegotiatedAudio {
   std::optional<std::uint8_t> telephone_event_payload_type;
   Connection remote;  // where to send RTP
   std::uint16_t remote_rtp_port = 0;
-  std::uint16_t remote_rtcp_port = 0;   // a=rtcp, else RTP + 1
+  std::uint16_t remote_rtcp_port = 0;  // a=rtcp, else RTP + 1
   Direction remote_direction = Direction::kSendRecv;
   bool remote_hold = false;  // sendonly/inactive or c=0.0.0.0: the remote end does not listen
   std::optional<std::uint32_t> remote_ptime;
