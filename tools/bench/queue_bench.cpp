@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -195,6 +196,7 @@ class Bench {
                 lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()), offers.load(),
                 offers.load() / tp_secs, Percentile(tp_lat, 0.5), Percentile(tp_lat, 0.99));
     std::fflush(stdout);
+    if (config_.boolean("verbose")) print_breakdown(*procs[0]);
     procs.clear();
     nats.reset();
     try {
@@ -207,6 +209,35 @@ class Bench {
   }
 
  private:
+  // Average time per gRPC method and per matching pass on the first instance.
+  static void print_breakdown(cc::testing::ServiceProcess& p) {
+    const std::string text = cc::testing::HttpGet(p.metrics_port(), "/metrics");
+    std::map<std::string, std::pair<double, double>> sums;  // series -> (sum, count)
+    size_t pos = 0;
+    while (pos < text.size()) {
+      const size_t end = text.find('\n', pos);
+      const std::string line = text.substr(pos, end - pos);
+      pos = end == std::string::npos ? text.size() : end + 1;
+      if (line.empty() || line[0] == '#') continue;
+      const size_t space = line.rfind(' ');
+      std::string name = line.substr(0, space);
+      const double v = std::atof(line.c_str() + space + 1);
+      for (const char* suffix : {"_sum", "_count"}) {
+        const auto at = name.find(suffix);
+        if (at == std::string::npos) continue;
+        std::string key = name.substr(0, at) + name.substr(at + std::strlen(suffix));
+        (std::string(suffix) == "_sum" ? sums[key].first : sums[key].second) = v;
+      }
+    }
+    for (const auto& [key, sc] : sums) {
+      if (sc.second > 0 && (key.find("handling_seconds") != std::string::npos ||
+                            key.find("match_pass") != std::string::npos)) {
+        std::printf("    %-90s avg %.2f ms over %.0f\n", key.c_str(), 1000 * sc.first / sc.second,
+                    sc.second);
+      }
+    }
+  }
+
   void provision(const std::string& url, cc::testing::ServiceProcess& svc) {
     auto stub = v1::QueueService::NewStub(cc::MakeChannel(svc.target()));
     v1::CreateQueueRequest q;
@@ -252,6 +283,7 @@ int main(int argc, char** argv) {
   config.add_int("latency-calls", 1000, "calls in the latency run", 1, 1000000);
   config.add_int("latency-rate", 100, "calls per second in the latency run", 1, 100000);
   config.add_int("throughput-calls", 3000, "calls in the throughput run", 1, 1000000);
+  config.add_bool("verbose", false, "print per-method averages of the first instance");
   config.add_int("concurrency", 16, "concurrent callers in the throughput run", 1, 1000);
   if (auto code = cc::ParseOrExit(config, argc, argv)) return *code;
   cc::log::Configure("queue-bench", "", cc::log::Level::kWarn, false);

@@ -261,16 +261,13 @@ Result<StatusChangeResult> PgAgentRepository::change_status(const std::string& i
       result.agent = std::move(current);
       return result;
     }
-    tx.exec_params(
+    auto updated = tx.exec_params(
         "UPDATE agents SET status = $2, pause_reason = $3, status_reason = $4,"
         " status_call_id = $5, status_changed_at = $6::timestamptz, updated_at = $6::timestamptz"
-        " WHERE id = $1",
+        " WHERE id = $1 RETURNING status_audit_id",
         id, std::string(ToString(change->to)), change->pause_reason, change->reason,
         change->call_id, Ts(now));
-    if (change->to != current.status) {
-      auto audit = tx.exec_params("SELECT max(id) FROM agent_status_audit WHERE agent_id = $1", id);
-      result.audit_id = audit[0][0].as<std::int64_t>();
-    }
+    if (change->to != current.status) result.audit_id = updated[0][0].as<std::int64_t>();
     result.reason = change->reason;
     result.call_id = change->call_id;
     CC_ASSIGN_OR_RETURN(result.agent, LoadById(tx, id, now, false));

@@ -27,15 +27,18 @@ Result<std::unique_ptr<pqxx::connection>> PgPool::open() {
       setup.exec("SET application_name = " + setup.quote(settings_.application_name));
       setup.exec("SET TIME ZONE 'UTC'");
     }
-    std::vector<std::pair<std::string, std::string>> statements;
-    {
-      std::lock_guard lock(mu_);
-      statements = statements_;
-    }
-    for (const auto& [name, sql] : statements) conn->prepare(name, sql);
     return conn;
   } catch (const std::exception& e) {
     return Unavailable(std::string("database connection failed: ") + e.what());
+  }
+}
+
+void PgPool::declare_statements(pqxx::connection& conn) {
+  // Statements registered after this connection was opened are declared now; libpqxx sends
+  // the PREPARE on first use.
+  size_t& done = declared_[&conn];
+  for (; done < statements_.size(); ++done) {
+    conn.prepare(statements_[done].first, statements_[done].second);
   }
 }
 
@@ -46,18 +49,20 @@ Result<PgPool::Lease> PgPool::acquire() {
     if (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
+      declare_statements(*conn);
       return Lease(this, std::move(conn));
     }
     if (open_ < settings_.pool_size) {
       ++open_;
       lock.unlock();
       auto conn = open();
+      lock.lock();
       if (!conn.ok()) {
-        lock.lock();
         --open_;
         cv_.notify_one();
         return conn.error();
       }
+      declare_statements(**conn);
       return Lease(this, std::move(conn).value());
     }
     if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
@@ -73,6 +78,7 @@ void PgPool::release(std::unique_ptr<pqxx::connection> conn, bool discard) {
   std::lock_guard lock(mu_);
   if (discard || !conn->is_open()) {
     --open_;
+    declared_.erase(conn.get());
     conn.reset();
   } else {
     idle_.push_back(std::move(conn));

@@ -242,14 +242,12 @@ void SetAgentStatus(pqxx::work& tx, const AgentRow& agent, AgentStatus to,
                            std::string(ToString(agent.status)) + " -> " +
                            std::string(ToString(to)) + " for agent " + agent.id);
   }
-  tx.exec_params(
+  auto r = tx.exec_params(
       "UPDATE agents SET status = $2, status_reason = $3, status_call_id = $4,"
-      " pause_reason = $5, status_changed_at = $6::timestamptz WHERE id = $1",
+      " pause_reason = $5, status_changed_at = $6::timestamptz WHERE id = $1"
+      " RETURNING status_audit_id",
       agent.id, std::string(ToString(to)), reason, call_id, pause_reason, Ts(now));
-  auto audit =
-      tx.exec_params("SELECT max(id) FROM agent_status_audit WHERE agent_id = $1", agent.id);
-  fx.agents.push_back({agent.id, agent.status, to, reason, call_id,
-                       audit[0][0].is_null() ? 0 : audit[0][0].as<std::int64_t>()});
+  fx.agents.push_back({agent.id, agent.status, to, reason, call_id, r[0][0].as<std::int64_t>()});
 }
 
 int CountAssignments(pqxx::work& tx, const std::string& agent_id, const char* state) {
@@ -426,15 +424,16 @@ void SetAssignmentState(pqxx::work& tx, std::int64_t id, const std::string& stat
       id, state, outcome, Ts(now));
 }
 
+// Every request from an edge is a sign of life. The edge row is shared by all of that edge's
+// calls, so it is written (and locked) only when less than half of its lease is left;
+// otherwise every transaction of the edge would queue behind that one row lock.
 void TouchEdge(pqxx::work& tx, const std::string& edge_id, Duration lease, TimePoint now) {
-  tx.exec_params(
-      "INSERT INTO edges (id, last_seen, lease_until) VALUES ($1, $2::timestamptz, $3::timestamptz)"
-      " ON CONFLICT (id) DO UPDATE SET last_seen = EXCLUDED.last_seen,"
-      " lease_until = GREATEST(edges.lease_until, EXCLUDED.lease_until)",
-      edge_id, Ts(now), Ts(now + lease));
+  auto fresh = tx.exec_prepared("edge_lease_fresh", edge_id, Ts(now + lease / 2));
+  if (!fresh.empty()) return;
+  tx.exec_prepared("edge_touch", edge_id, Ts(now), Ts(now + lease));
 }
 
-Result<std::pair<int, Duration>> PositionOf(pqxx::work& tx, const Call& call, TimePoint now) {
+Result<std::pair<int, Duration>> PositionOf(pqxx::work& tx, const Call& call, Duration aht) {
   if (call.state != CallState::kWaiting) return std::make_pair(0, Duration{0});
   const int ahead =
       tx.exec_params(
@@ -442,16 +441,132 @@ Result<std::pair<int, Duration>> PositionOf(pqxx::work& tx, const Call& call, Ti
             " AND (priority > $3 OR (priority = $3 AND queue_entered_at < $4::timestamptz))",
             call.queue, call.id, call.priority, Ts(call.queue_entered_at))[0][0]
           .as<int>();
-  auto r = tx.exec_params(
-      "SELECT COALESCE(avg(extract(epoch from ended_at - connected_at) * 1000), 0)::bigint,"
-      " (SELECT count(*)::int FROM agent_queue_memberships m JOIN agents a ON a.id = m.agent_id"
-      "   WHERE m.queue = $1 AND a.status NOT IN ('LOGGED_OUT', 'PAUSED'))"
-      " FROM calls WHERE queue = $1 AND state = 'ENDED' AND connected_at IS NOT NULL"
-      " AND ended_at > $2::timestamptz",
-      call.queue, Ts(now - std::chrono::hours(1)));
+  const int serving = tx.exec_params(
+                            "SELECT count(*)::int FROM agent_queue_memberships m JOIN agents a"
+                            " ON a.id = m.agent_id WHERE m.queue = $1"
+                            " AND a.status NOT IN ('LOGGED_OUT', 'PAUSED')",
+                            call.queue)[0][0]
+                          .as<int>();
   const int position = ahead + 1;
-  return std::make_pair(
-      position, EstimateWait(position, Duration{r[0][0].as<std::int64_t>()}, r[0][1].as<int>()));
+  return std::make_pair(position, EstimateWait(position, aht, serving));
+}
+
+// Statements of the hot paths (enqueue, match, outcomes), prepared once per connection:
+// planning them on every call cost a third of the database time.
+const std::vector<std::pair<std::string, std::string>>& HotStatements() {
+  static const std::vector<std::pair<std::string, std::string>> kStatements = {
+      {"dialplan_lookup", "SELECT queue FROM dialplan WHERE pattern = $1"},
+      {"insert_call",
+       "INSERT INTO calls (id, queue, caller, priority, state, edge_id, enqueued_at,"
+       " queue_entered_at) VALUES ($1, $2, $3, $4, 'WAITING', $5, $6::timestamptz,"
+       " $6::timestamptz) ON CONFLICT (id) DO NOTHING RETURNING " +
+           kCallColumns},
+      {"entry_checks",
+       "SELECT (SELECT count(*)::int FROM calls WHERE queue = $1 AND state = 'WAITING'"
+       "   AND id <> $2),"
+       " (SELECT count(*)::int FROM calls WHERE queue = $1 AND state = 'WAITING' AND id <> $2"
+       "   AND priority >= $3),"
+       " EXISTS (SELECT 1 FROM agent_queue_memberships m JOIN agents a ON a.id = m.agent_id"
+       "   WHERE m.queue = $1 AND a.status <> 'LOGGED_OUT'),"
+       " (SELECT count(*)::int FROM agent_queue_memberships m JOIN agents a ON a.id = m.agent_id"
+       "   WHERE m.queue = $1 AND a.status NOT IN ('LOGGED_OUT', 'PAUSED'))"},
+      {"snapshot_calls", "SELECT id, queue, priority, " + EpochMs("queue_entered_at") +
+                             " FROM calls WHERE state = 'WAITING' AND not_before <= $1::timestamptz"
+                             " ORDER BY priority DESC, queue_entered_at LIMIT $2"},
+      {"snapshot_queues", "SELECT " + kQueueColumns + " FROM queues WHERE name = ANY($1::text[])"},
+      {"snapshot_agents",
+       "SELECT a.id, " + EpochMs("a.idle_since") +
+           ", a.calls_answered, a.talk_time_ms, m.queue, m.position, " +
+           EpochMs("m.last_offered_at") +
+           " FROM agents a JOIN agent_queue_memberships m ON m.agent_id = a.id"
+           " WHERE m.queue = ANY($1::text[])"
+           " AND (a.status = 'AVAILABLE' OR (a.status = 'ON_CALL' AND a.max_calls > 1))"
+           " AND a.active_calls < a.max_calls"
+           " AND a.routing_not_before <= $2::timestamptz"
+           " AND EXISTS (SELECT 1 FROM agent_bindings b WHERE b.agent_id = a.id"
+           "   AND b.expires_at > $2::timestamptz)"
+           " AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.agent_id = a.id"
+           "   AND x.state = 'OFFERED')"},
+      {"snapshot_skills",
+       "SELECT agent_id, skill, level FROM agent_skills WHERE agent_id = ANY($1::text[])"},
+      {"lock_waiting_call", "SELECT " + kCallColumns +
+                                " FROM calls WHERE id = $1 AND state = 'WAITING'"
+                                " AND not_before <= $2::timestamptz"
+                                " FOR UPDATE SKIP LOCKED"},
+      {"lock_eligible_agent",
+       "SELECT a.status FROM agents a WHERE a.id = $1"
+       " AND EXISTS (SELECT 1 FROM agent_queue_memberships m WHERE m.agent_id = a.id"
+       "   AND m.queue = $2)"
+       " AND (a.status = 'AVAILABLE' OR (a.status = 'ON_CALL' AND a.max_calls > 1))"
+       " AND a.active_calls < a.max_calls AND a.routing_not_before <= $3::timestamptz"
+       " AND EXISTS (SELECT 1 FROM agent_bindings b WHERE b.agent_id = a.id"
+       "   AND b.expires_at > $3::timestamptz)"
+       " FOR UPDATE OF a SKIP LOCKED"},
+      {"insert_offer",
+       "INSERT INTO assignments (call_id, agent_id, queue, edge_id, state, attempt,"
+       " lease_deadline, offered_at) VALUES ($1, $2, $3, $4, 'OFFERED', $5, $6::timestamptz,"
+       " $7::timestamptz) RETURNING id"},
+      {"call_offered",
+       "UPDATE calls SET state = 'OFFERED', agent_id = $2, offered_at = $3::timestamptz,"
+       " assignment_id = $4, version = version + 1 WHERE id = $1 RETURNING " +
+           kCallColumns},
+      {"reserve_agent",
+       "WITH seat AS (UPDATE agent_queue_memberships SET last_offered_at = $3::timestamptz"
+       "   WHERE agent_id = $1 AND queue = $2)"
+       " UPDATE agents SET status = 'RESERVED', status_reason = 'call offered',"
+       " status_call_id = $4, pause_reason = '', status_changed_at = $3::timestamptz"
+       " WHERE id = $1 AND status = 'AVAILABLE' RETURNING status_audit_id"},
+      {"offer_connected",
+       "UPDATE assignments SET state = 'CONNECTED', connected_at = $3::timestamptz,"
+       " lease_deadline = 'infinity' WHERE id = $1 AND call_id = $2 AND state = 'OFFERED'"
+       " RETURNING agent_id"},
+      {"call_connected",
+       "UPDATE calls SET state = 'CONNECTED', connected_at = $2::timestamptz,"
+       " version = version + 1 WHERE id = $1 RETURNING " +
+           kCallColumns},
+      {"agent_answered",
+       "WITH cur AS (SELECT status FROM agents WHERE id = $1 FOR UPDATE)"
+       " UPDATE agents a SET consecutive_no_answers = 0,"
+       " status = CASE WHEN cur.status = 'RESERVED' THEN 'ON_CALL' ELSE a.status END,"
+       " status_reason = 'agent answered', status_call_id = $2,"
+       " status_changed_at = CASE WHEN cur.status = 'RESERVED' THEN $3::timestamptz"
+       "   ELSE a.status_changed_at END"
+       " FROM cur WHERE a.id = $1 RETURNING cur.status, a.status_audit_id"},
+      {"assignment_ended",
+       "UPDATE assignments SET state = 'ENDED', outcome = $3, ended_at = $4::timestamptz"
+       " WHERE id = $1 AND call_id = $2 AND state = 'CONNECTED'"
+       " RETURNING agent_id, queue, " +
+           EpochMs("connected_at")},
+      {"call_ended",
+       "UPDATE calls SET state = 'ENDED', ended_at = $2::timestamptz, outcome_reason = $3,"
+       " version = version + 1 WHERE id = $1 RETURNING " +
+           kCallColumns},
+      {"agent_after_call",
+       "WITH cur AS (SELECT id, status, active_calls,"
+       "   CASE WHEN $4::int >= 0 THEN $4::int ELSE wrap_up_seconds END AS wrap"
+       "   FROM agents WHERE id = $1 FOR UPDATE),"
+       " next AS (SELECT id, CASE WHEN status <> 'ON_CALL' OR active_calls > 0 THEN status"
+       "   WHEN wrap > 0 THEN 'WRAP_UP' ELSE 'AVAILABLE' END AS status, wrap FROM cur)"
+       " UPDATE agents a SET calls_answered = calls_answered + 1,"
+       " talk_time_ms = talk_time_ms + $2, status = next.status,"
+       " status_reason = CASE WHEN next.status <> a.status THEN 'call ended'"
+       "   ELSE a.status_reason END,"
+       " status_call_id = CASE WHEN next.status <> a.status THEN $3 ELSE a.status_call_id END,"
+       " status_changed_at = CASE WHEN next.status <> a.status THEN $5::timestamptz"
+       "   ELSE a.status_changed_at END,"
+       " wrap_up_until = CASE WHEN next.status = 'WRAP_UP' AND a.status <> 'WRAP_UP'"
+       "   THEN $5::timestamptz + next.wrap * interval '1 second' ELSE a.wrap_up_until END"
+       " FROM cur, next WHERE a.id = $1"
+       " RETURNING cur.status, a.status, a.status_audit_id, " +
+           EpochMs("a.wrap_up_until")},
+      {"edge_lease_fresh", "SELECT 1 FROM edges WHERE id = $1 AND lease_until >= $2::timestamptz"},
+      {"edge_touch",
+       "INSERT INTO edges (id, last_seen, lease_until) VALUES ($1, $2::timestamptz, "
+       "$3::timestamptz)"
+       " ON CONFLICT (id) DO UPDATE SET last_seen = EXCLUDED.last_seen,"
+       " lease_until = GREATEST(edges.lease_until, EXCLUDED.lease_until)"},
+  };
+  return kStatements;
 }
 
 const std::regex& NameRegex() {
@@ -540,7 +655,70 @@ Status ValidateQueue(const QueueConfig& q) {
   return OkStatus();
 }
 
-QueueStore::QueueStore(PgPool& pool, Settings settings) : pool_(pool), settings_(settings) {}
+QueueStore::QueueStore(PgPool& pool, Settings settings) : pool_(pool), settings_(settings) {
+  for (const auto& [name, sql] : HotStatements()) pool_.prepare(name, sql);
+}
+
+std::optional<QueueConfig> QueueStore::queue(pqxx::work& tx, const std::string& name) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = queues_.find(name);
+    if (it != queues_.end() && now - it->second.second < settings_.queue_cache_ttl) {
+      return it->second.first;
+    }
+  }
+  auto q = LoadQueue(tx, name);
+  std::lock_guard lock(cache_mu_);
+  if (q) {
+    queues_[name] = {*q, now};
+  } else {
+    queues_.erase(name);
+  }
+  return q;
+}
+
+Duration QueueStore::handle_time(pqxx::work& tx, const std::string& queue, TimePoint now) {
+  const auto steady = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = handle_times_.find(queue);
+    if (it != handle_times_.end() && steady - it->second.second < std::chrono::seconds(10)) {
+      return it->second.first;
+    }
+  }
+  const Duration aht{
+      tx.exec_params("SELECT COALESCE(avg(extract(epoch from ended_at - connected_at) * 1000),"
+                     " 0)::bigint FROM calls WHERE queue = $1 AND state = 'ENDED'"
+                     " AND connected_at IS NOT NULL AND ended_at > $2::timestamptz",
+                     queue, Ts(now - std::chrono::hours(1)))[0][0]
+          .as<std::int64_t>()};
+  std::lock_guard lock(cache_mu_);
+  handle_times_[queue] = {aht, steady};
+  return aht;
+}
+
+void QueueStore::forget_queue(const std::string& name) {
+  std::lock_guard lock(cache_mu_);
+  queues_.erase(name);
+}
+
+void QueueStore::touch_edge(pqxx::work& tx, const std::string& edge_id, TimePoint now) {
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = edges_touched_.find(edge_id);
+    if (it != edges_touched_.end() && now >= it->second &&
+        now - it->second < settings_.edge_lease / 4) {
+      return;
+    }
+  }
+  TouchEdge(tx, edge_id, settings_.edge_lease, now);
+  // Remembered when the transaction has not failed yet; a rollback only means the next
+  // request of this edge within the quarter skips a refresh that the lease still covers.
+  std::lock_guard lock(cache_mu_);
+  if (edges_touched_.size() > 10000) edges_touched_.clear();
+  edges_touched_[edge_id] = now;
+}
 
 // ---------------------------------------------------------------------------------------
 // Queues, members, dialplan
@@ -586,6 +764,7 @@ Result<QueueConfig> QueueStore::update_queue(const std::string& name, std::int64
     q.name = name;
     CC_RETURN_IF_ERROR(ValidateQueue(q));
     WriteQueue(tx, q, false, now);
+    forget_queue(name);
     return RequireQueue(tx, name);
   });
 }
@@ -605,6 +784,7 @@ Status QueueStore::delete_queue(const std::string& name) {
     tx.exec_params("UPDATE queues SET overflow_queue = '' WHERE overflow_queue = $1", name);
     tx.exec_params("DELETE FROM agent_queue_memberships WHERE queue = $1", name);
     tx.exec_params("DELETE FROM queues WHERE name = $1", name);
+    forget_queue(name);
     return OkStatus();
   });
 }
@@ -717,45 +897,51 @@ Result<EnqueueResult> QueueStore::enqueue(const NewCall& nc, TimePoint now) {
     EnqueueResult out;
     std::string queue_name = nc.queue;
     if (queue_name.empty()) {
-      auto r = tx.exec_params("SELECT queue FROM dialplan WHERE pattern = $1", nc.dialed);
+      auto r = tx.exec_prepared("dialplan_lookup", nc.dialed);
       if (r.empty()) return NotFound("no dialplan entry for '" + nc.dialed + "'");
       queue_name = r[0][0].as<std::string>();
     }
-    CC_ASSIGN_OR_RETURN(QueueConfig queue, RequireQueue(tx, queue_name));
-    TouchEdge(tx, nc.edge_id, settings_.edge_lease, now);
-    if (auto existing = LoadCall(tx, nc.id, true)) {
-      if (existing->edge_id != nc.edge_id) {
+    auto queue = this->queue(tx, queue_name);
+    if (!queue) return NotFound("queue '" + queue_name + "' not found");
+    touch_edge(tx, nc.edge_id, now);
+    auto inserted = tx.exec_prepared("insert_call", nc.id, queue->name, nc.caller, nc.priority,
+                                     nc.edge_id, Ts(now));
+    if (inserted.empty()) {  // a retried enqueue
+      Call existing = *LoadCall(tx, nc.id, true);
+      if (existing.edge_id != nc.edge_id) {
         return AlreadyExists("call '" + nc.id + "' already exists (owned by edge " +
-                             existing->edge_id + ")");
+                             existing.edge_id + ")");
       }
-      out.call = *existing;
+      out.call = existing;
       out.existing = true;
-      out.queue = LoadQueue(tx, existing->queue).value_or(queue);
-      CC_ASSIGN_OR_RETURN(auto pos, PositionOf(tx, out.call, now));
+      out.queue = this->queue(tx, existing.queue).value_or(*queue);
+      CC_ASSIGN_OR_RETURN(auto pos, PositionOf(tx, out.call, handle_time(tx, out.call.queue, now)));
       std::tie(out.position, out.estimated_wait) = pos;
       return out;
     }
-    const int waiting =
-        tx.exec_params("SELECT count(*)::int FROM calls WHERE queue = $1 AND state = 'WAITING'",
-                       queue.name)[0][0]
-            .as<int>();
-    tx.exec_params(
-        "INSERT INTO calls (id, queue, caller, priority, state, edge_id, enqueued_at,"
-        " queue_entered_at) VALUES ($1, $2, $3, $4, 'WAITING', $5, $6::timestamptz,"
-        " $6::timestamptz)",
-        nc.id, queue.name, nc.caller, nc.priority, nc.edge_id, Ts(now));
-    Call call = ReloadCall(tx, nc.id);
+    Call call = ReadCall(inserted[0]);
     out.effects.calls.push_back(Event(CallEventKind::kEnqueued, call));
     out.effects.capacity_freed = true;
-    if (queue.max_waiting_calls > 0 && waiting >= queue.max_waiting_calls) {
-      Exit(tx, call, queue, ExitCause::kQueueFull, now, out.effects);
-    } else if (!AnyoneLoggedIn(tx, queue.name)) {
-      Exit(tx, call, queue, ExitCause::kNoAgents, now, out.effects);
+    // Everything the entry checks and the caller's position need, in one round trip. A new
+    // call is behind every waiting call of its priority or higher.
+    auto r = tx.exec_prepared("entry_checks", queue->name, call.id, call.priority);
+    const int waiting = r[0][0].as<int>();
+    if (queue->max_waiting_calls > 0 && waiting >= queue->max_waiting_calls) {
+      Exit(tx, call, *queue, ExitCause::kQueueFull, now, out.effects);
+    } else if (!r[0][2].as<bool>()) {
+      Exit(tx, call, *queue, ExitCause::kNoAgents, now, out.effects);
     }
     out.call = call;
-    out.queue = call.queue == queue.name ? queue : LoadQueue(tx, call.queue).value_or(queue);
-    CC_ASSIGN_OR_RETURN(auto pos, PositionOf(tx, call, now));
-    std::tie(out.position, out.estimated_wait) = pos;
+    if (call.queue == queue->name && call.state == CallState::kWaiting) {
+      out.queue = *queue;
+      out.position = r[0][1].as<int>() + 1;
+      out.estimated_wait =
+          EstimateWait(out.position, handle_time(tx, queue->name, now), r[0][3].as<int>());
+    } else {
+      out.queue = this->queue(tx, call.queue).value_or(*queue);
+      CC_ASSIGN_OR_RETURN(auto pos, PositionOf(tx, call, handle_time(tx, call.queue, now)));
+      std::tie(out.position, out.estimated_wait) = pos;
+    }
     return out;
   });
 }
@@ -769,7 +955,8 @@ Result<Call> QueueStore::get_call(const std::string& id) {
 }
 
 Result<std::pair<int, Duration>> QueueStore::position(const Call& call, TimePoint now) {
-  return pool_.transact([&](pqxx::work& tx) { return PositionOf(tx, call, now); });
+  return pool_.transact(
+      [&](pqxx::work& tx) { return PositionOf(tx, call, handle_time(tx, call.queue, now)); });
 }
 
 Result<std::vector<Call>> QueueStore::list_calls(const CallFilter& f) {
@@ -800,7 +987,7 @@ Result<std::pair<Call, Effects>> QueueStore::cancel(const std::string& call_id,
     if (!assignment.empty()) live = LockAssignment(tx, assignment[0][0].as<std::int64_t>());
     auto call = LoadCall(tx, call_id, true);
     if (!call) return NotFound("call '" + call_id + "' not found");
-    TouchEdge(tx, call->edge_id, settings_.edge_lease, now);
+    touch_edge(tx, call->edge_id, now);
     if (IsTerminal(call->state)) return std::make_pair(*call, fx);  // already over
     if (call->state == CallState::kConnected) {
       return FailedPrecondition("call " + call_id + " is connected; report it ended instead");
@@ -845,38 +1032,20 @@ Result<RoutingSnapshot> QueueStore::snapshot(TimePoint now) {
   return pool_.transact([&](pqxx::work& tx) -> Result<RoutingSnapshot> {
     RoutingSnapshot s;
     std::set<std::string> queue_names;
-    for (const auto& r :
-         tx.exec_params("SELECT id, queue, priority, " + EpochMs("queue_entered_at") +
-                            " FROM calls WHERE state = 'WAITING' AND not_before <= $1::timestamptz"
-                            " ORDER BY priority DESC, queue_entered_at LIMIT $2",
-                        Ts(now), settings_.snapshot_calls)) {
+    for (const auto& r : tx.exec_prepared("snapshot_calls", Ts(now), settings_.snapshot_calls)) {
       s.calls.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<int>(), Ms(r[3])});
       queue_names.insert(r[1].as<std::string>());
     }
     if (s.calls.empty()) return s;
     const std::string names =
         TextArray(std::vector<std::string>(queue_names.begin(), queue_names.end()));
-    for (const auto& r : tx.exec_params(
-             "SELECT " + kQueueColumns + " FROM queues WHERE name = ANY($1::text[])", names)) {
+    for (const auto& r : tx.exec_prepared("snapshot_queues", names)) {
       QueueConfig q = ReadQueue(r);
       s.queues[q.name] = q;
     }
     LoadSkills(tx, s.queues);
     std::map<std::string, AgentCandidate> agents;
-    for (const auto& r : tx.exec_params(
-             "SELECT a.id, " + EpochMs("a.idle_since") +
-                 ", a.calls_answered, a.talk_time_ms, m.queue, m.position, " +
-                 EpochMs("m.last_offered_at") +
-                 " FROM agents a JOIN agent_queue_memberships m ON m.agent_id = a.id"
-                 " WHERE m.queue = ANY($1::text[])"
-                 " AND (a.status = 'AVAILABLE' OR (a.status = 'ON_CALL' AND a.max_calls > 1))"
-                 " AND a.active_calls < a.max_calls"
-                 " AND a.routing_not_before <= $2::timestamptz"
-                 " AND EXISTS (SELECT 1 FROM agent_bindings b WHERE b.agent_id = a.id"
-                 "   AND b.expires_at > $2::timestamptz)"
-                 " AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.agent_id = a.id"
-                 "   AND x.state = 'OFFERED')",
-             names, Ts(now))) {
+    for (const auto& r : tx.exec_prepared("snapshot_agents", names, Ts(now))) {
       AgentCandidate& a = agents[r[0].as<std::string>()];
       a.id = r[0].as<std::string>();
       a.idle_since = Ms(r[1]);
@@ -887,9 +1056,7 @@ Result<RoutingSnapshot> QueueStore::snapshot(TimePoint now) {
     if (!agents.empty()) {
       std::vector<std::string> ids;
       for (auto& [id, a] : agents) ids.push_back(id);
-      for (const auto& r : tx.exec_params(
-               "SELECT agent_id, skill, level FROM agent_skills WHERE agent_id = ANY($1::text[])",
-               TextArray(ids))) {
+      for (const auto& r : tx.exec_prepared("snapshot_skills", TextArray(ids))) {
         agents[r[0].as<std::string>()].skills[r[1].as<std::string>()] = r[2].as<int>();
       }
     }
@@ -902,48 +1069,28 @@ Result<std::optional<std::pair<Offer, Effects>>> QueueStore::try_assign(const Pr
                                                                         TimePoint now) {
   using Out = std::optional<std::pair<Offer, Effects>>;
   return pool_.transact([&](pqxx::work& tx) -> Result<Out> {
-    auto call_rows = tx.exec_params("SELECT " + kCallColumns +
-                                        " FROM calls WHERE id = $1 AND state = 'WAITING'"
-                                        " AND not_before <= $2::timestamptz"
-                                        " FOR UPDATE SKIP LOCKED",
-                                    p.call_id, Ts(now));
+    auto call_rows = tx.exec_prepared("lock_waiting_call", p.call_id, Ts(now));
     if (call_rows.empty()) return Out{};
     Call call = ReadCall(call_rows[0]);
-    auto queue = LoadQueue(tx, call.queue);
+    auto queue = this->queue(tx, call.queue);
     if (!queue) return Out{};
     // The same eligibility as the snapshot, now under the agent's row lock.
-    auto agent_rows = tx.exec_params(
-        "SELECT a.id FROM agents a WHERE a.id = $1"
-        " AND EXISTS (SELECT 1 FROM agent_queue_memberships m WHERE m.agent_id = a.id"
-        "   AND m.queue = $2)"
-        " AND (a.status = 'AVAILABLE' OR (a.status = 'ON_CALL' AND a.max_calls > 1))"
-        " AND a.active_calls < a.max_calls AND a.routing_not_before <= $3::timestamptz"
-        " AND EXISTS (SELECT 1 FROM agent_bindings b WHERE b.agent_id = a.id"
-        "   AND b.expires_at > $3::timestamptz)"
-        " FOR UPDATE OF a SKIP LOCKED",
-        p.agent_id, call.queue, Ts(now));
+    auto agent_rows = tx.exec_prepared("lock_eligible_agent", p.agent_id, call.queue, Ts(now));
     if (agent_rows.empty()) return Out{};
-    auto agent = LockAgent(tx, p.agent_id);
+    const AgentStatus agent_status =
+        AgentStatusFromString(agent_rows[0][0].as<std::string>()).value_or(AgentStatus::kAvailable);
     const TimePoint lease = now + queue->ring_timeout + settings_.lease_grace;
-    auto ins = tx.exec_params(
-        "INSERT INTO assignments (call_id, agent_id, queue, edge_id, state, attempt,"
-        " lease_deadline, offered_at) VALUES ($1, $2, $3, $4, 'OFFERED', $5, $6::timestamptz,"
-        " $7::timestamptz) RETURNING id",
-        call.id, p.agent_id, call.queue, call.edge_id, call.attempts + 1, Ts(lease), Ts(now));
+    auto ins = tx.exec_prepared("insert_offer", call.id, p.agent_id, call.queue, call.edge_id,
+                                call.attempts + 1, Ts(lease), Ts(now));
     const std::int64_t assignment_id = ins[0][0].as<std::int64_t>();
-    tx.exec_params(
-        "UPDATE calls SET state = 'OFFERED', agent_id = $2, offered_at = $3::timestamptz,"
-        " assignment_id = $4, version = version + 1 WHERE id = $1",
-        call.id, p.agent_id, Ts(now), assignment_id);
-    tx.exec_params(
-        "UPDATE agent_queue_memberships SET last_offered_at = $3::timestamptz"
-        " WHERE agent_id = $1 AND queue = $2",
-        p.agent_id, call.queue, Ts(now));
+    auto updated = tx.exec_prepared("call_offered", call.id, p.agent_id, Ts(now), assignment_id);
+    // The round-robin mark and the agent's status (RESERVED unless already on another call).
+    auto reserved = tx.exec_prepared("reserve_agent", p.agent_id, call.queue, Ts(now), call.id);
     Effects fx;
-    SetAgentStatus(
-        tx, *agent,
-        agent->status == AgentStatus::kAvailable ? AgentStatus::kReserved : agent->status,
-        "call offered", call.id, now, fx);
+    if (!reserved.empty()) {
+      fx.agents.push_back({p.agent_id, agent_status, AgentStatus::kReserved, "call offered",
+                           call.id, reserved[0][0].as<std::int64_t>()});
+    }
     Offer offer{assignment_id,
                 call.id,
                 p.agent_id,
@@ -955,8 +1102,7 @@ Result<std::optional<std::pair<Offer, Effects>>> QueueStore::try_assign(const Pr
                 lease,
                 call.enqueued_at,
                 now};
-    call = ReloadCall(tx, call.id);
-    fx.calls.push_back(Event(CallEventKind::kOffered, call));
+    fx.calls.push_back(Event(CallEventKind::kOffered, ReadCall(updated[0])));
     return Out{std::make_pair(offer, fx)};
   });
 }
@@ -987,29 +1133,23 @@ Result<std::pair<Call, Effects>> QueueStore::connected(std::int64_t assignment_i
                                                        const std::string& call_id, TimePoint now) {
   return pool_.transact([&](pqxx::work& tx) -> Result<std::pair<Call, Effects>> {
     Effects fx;
-    CC_ASSIGN_OR_RETURN(AssignmentRow a, RequireAssignment(tx, assignment_id, call_id));
-    auto call = LoadCall(tx, call_id, true);
-    TouchEdge(tx, call->edge_id, settings_.edge_lease, now);
-    if (a.state == "CONNECTED") return std::make_pair(*call, fx);  // repeated report
-    if (a.state != "OFFERED") {
-      return FailedPrecondition("the offer of call " + call_id + " to " + a.agent_id +
-                                " is no longer valid (" + a.state + "); hang up the agent leg");
+    // The usual case in three statements: assignment, call, agent (the lock order).
+    auto a = tx.exec_prepared("offer_connected", assignment_id, call_id, Ts(now));
+    if (a.empty()) {
+      CC_ASSIGN_OR_RETURN(AssignmentRow row, RequireAssignment(tx, assignment_id, call_id));
+      if (row.state == "CONNECTED") return std::make_pair(*LoadCall(tx, call_id, false), fx);
+      return FailedPrecondition("the offer of call " + call_id + " to " + row.agent_id +
+                                " is no longer valid (" + row.state + "); hang up the agent leg");
     }
-    tx.exec_params(
-        "UPDATE assignments SET state = 'CONNECTED', connected_at = $2::timestamptz,"
-        " lease_deadline = 'infinity' WHERE id = $1",
-        a.id, Ts(now));
-    tx.exec_params(
-        "UPDATE calls SET state = 'CONNECTED', connected_at = $2::timestamptz,"
-        " version = version + 1 WHERE id = $1",
-        call_id, Ts(now));
-    if (auto agent = LockAgent(tx, a.agent_id)) {
-      tx.exec_params("UPDATE agents SET consecutive_no_answers = 0 WHERE id = $1", a.agent_id);
-      if (agent->status == AgentStatus::kReserved) {
-        SetAgentStatus(tx, *agent, AgentStatus::kOnCall, "agent answered", call_id, now, fx);
-      }
+    const std::string agent_id = a[0][0].as<std::string>();
+    auto c = tx.exec_prepared("call_connected", call_id, Ts(now));
+    Call done = ReadCall(c[0]);
+    touch_edge(tx, done.edge_id, now);
+    auto agent = tx.exec_prepared("agent_answered", agent_id, call_id, Ts(now));
+    if (!agent.empty() && agent[0][0].as<std::string>() == "RESERVED") {
+      fx.agents.push_back({agent_id, AgentStatus::kReserved, AgentStatus::kOnCall, "agent answered",
+                           call_id, agent[0][1].as<std::int64_t>()});
     }
-    Call done = ReloadCall(tx, call_id);
     fx.calls.push_back(Event(CallEventKind::kConnected, done));
     return std::make_pair(done, fx);
   });
@@ -1022,13 +1162,13 @@ Result<std::pair<Call, Effects>> QueueStore::failed(std::int64_t assignment_id,
     Effects fx;
     CC_ASSIGN_OR_RETURN(AssignmentRow a, RequireAssignment(tx, assignment_id, call_id));
     auto call = LoadCall(tx, call_id, true);
-    TouchEdge(tx, call->edge_id, settings_.edge_lease, now);
+    touch_edge(tx, call->edge_id, now);
     if (a.state == "FAILED") return std::make_pair(*call, fx);  // repeated report
     if (a.state != "OFFERED") {
       return FailedPrecondition("the offer of call " + call_id + " is no longer pending (" +
                                 a.state + ")");
     }
-    auto queue = LoadQueue(tx, a.queue);
+    auto queue = this->queue(tx, a.queue);
     QueueConfig q = queue ? *queue : QueueConfig{};
     auto agent = LockAgent(tx, a.agent_id);
     const FailureDecision d = DecideFailure(q, reason, call->priority, call->attempts,
@@ -1057,28 +1197,38 @@ Result<std::pair<Call, Effects>> QueueStore::ended(std::int64_t assignment_id,
                                                    const std::string& reason, TimePoint now) {
   return pool_.transact([&](pqxx::work& tx) -> Result<std::pair<Call, Effects>> {
     Effects fx;
-    CC_ASSIGN_OR_RETURN(AssignmentRow a, RequireAssignment(tx, assignment_id, call_id));
-    auto call = LoadCall(tx, call_id, true);
-    TouchEdge(tx, call->edge_id, settings_.edge_lease, now);
-    if (a.state == "ENDED") return std::make_pair(*call, fx);  // repeated report
-    if (a.state != "CONNECTED") {
-      return FailedPrecondition("call " + call_id + " is not connected (" + a.state +
+    const std::string why = reason.empty() ? "hangup" : reason;
+    auto a = tx.exec_prepared("assignment_ended", assignment_id, call_id, why, Ts(now));
+    if (a.empty()) {
+      CC_ASSIGN_OR_RETURN(AssignmentRow row, RequireAssignment(tx, assignment_id, call_id));
+      if (row.state == "ENDED") return std::make_pair(*LoadCall(tx, call_id, false), fx);
+      return FailedPrecondition("call " + call_id + " is not connected (" + row.state +
                                 "); report a failed offer or cancel the call instead");
     }
-    const std::string why = reason.empty() ? "hangup" : reason;
-    SetAssignmentState(tx, a.id, "ENDED", why, now);
-    const auto talk = a.connected_at ? now - *a.connected_at : Duration{0};
-    tx.exec_params(
-        "UPDATE agents SET calls_answered = calls_answered + 1, talk_time_ms = talk_time_ms + $2"
-        " WHERE id = $1",
-        a.agent_id, static_cast<std::int64_t>(std::chrono::duration_cast<Duration>(talk).count()));
-    tx.exec_params(
-        "UPDATE calls SET state = 'ENDED', ended_at = $2::timestamptz, outcome_reason = $3,"
-        " version = version + 1 WHERE id = $1",
-        call_id, Ts(now), why);
-    auto queue = LoadQueue(tx, a.queue);
-    ReleaseAfterCall(tx, a.agent_id, call_id, queue ? &*queue : nullptr, now, fx);
-    Call done = ReloadCall(tx, call_id);
+    const std::string agent_id = a[0][0].as<std::string>();
+    const auto talk_ms = std::max<std::int64_t>(0, ToUnixMillis(now) - a[0][2].as<std::int64_t>());
+    auto c = tx.exec_prepared("call_ended", call_id, Ts(now), why);
+    Call done = ReadCall(c[0]);
+    touch_edge(tx, done.edge_id, now);
+    auto queue = this->queue(tx, a[0][1].as<std::string>());
+    const int queue_wrap = queue ? queue->wrap_up_seconds : -1;
+    // Counters, and wrap-up (or back to available) once the agent has no call left; the
+    // trigger has already taken this call off active_calls.
+    auto agent =
+        tx.exec_prepared("agent_after_call", agent_id, talk_ms, call_id, queue_wrap, Ts(now));
+    if (!agent.empty()) {
+      const auto from = AgentStatusFromString(agent[0][0].as<std::string>());
+      const auto to = AgentStatusFromString(agent[0][1].as<std::string>());
+      if (from && to && *from != *to) {
+        fx.agents.push_back(
+            {agent_id, *from, *to, "call ended", call_id, agent[0][2].as<std::int64_t>()});
+        if (*to == AgentStatus::kWrapUp && !agent[0][3].is_null()) {
+          fx.wake_at = Ms(agent[0][3]);
+        } else if (*to == AgentStatus::kAvailable) {
+          fx.capacity_freed = true;
+        }
+      }
+    }
     fx.calls.push_back(Event(CallEventKind::kEnded, done, why));
     return std::make_pair(done, fx);
   });

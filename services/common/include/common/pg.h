@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,7 +35,7 @@ class PgPool {
   PgPool(const PgPool&) = delete;
   PgPool& operator=(const PgPool&) = delete;
 
-  // Declares a prepared statement on every connection; call before the first transaction.
+  // Declares a prepared statement on every connection (run it with tx.exec_prepared(name)).
   void prepare(std::string name, std::string sql);
 
   class Lease {
@@ -95,6 +96,7 @@ class PgPool {
   static std::pair<Error, bool> Classify(const std::exception& e, bool committing);
   Result<std::unique_ptr<pqxx::connection>> open();
   void release(std::unique_ptr<pqxx::connection> conn, bool discard);
+  void declare_statements(pqxx::connection& conn);  // with mu_ held
 
   PgSettings settings_;
   mutable std::mutex mu_;
@@ -102,6 +104,7 @@ class PgPool {
   std::vector<std::unique_ptr<pqxx::connection>> idle_;
   int open_ = 0;
   std::vector<std::pair<std::string, std::string>> statements_;
+  std::map<const pqxx::connection*, size_t> declared_;  // statements declared per connection
 };
 
 }  // namespace cc

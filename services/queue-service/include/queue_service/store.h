@@ -1,6 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +61,7 @@ struct Settings {
   Duration lease_grace{5000};         // added to the ring timeout for an offer's lease
   Duration edge_lease{30000};         // how long an edge's calls outlive its last sign of life
   Duration offer_retry_backoff{500};  // after an undeliverable offer
+  Duration queue_cache_ttl{1000};      // queue configs read by hot paths (0: always read)
   int snapshot_calls = 1000;
   int sweep_batch = 200;
 };
@@ -124,8 +128,21 @@ class QueueStore {
   const Settings& settings() const { return settings_; }
 
  private:
+  // Queue configuration as hot paths see it: cached for queue_cache_ttl (changes made through
+  // this instance are seen at once, others' within the TTL).
+  std::optional<QueueConfig> queue(pqxx::work& tx, const std::string& name);
+  void forget_queue(const std::string& name);
+  // Average handle time of the last hour, for wait estimates; recomputed every 10 s.
+  Duration handle_time(pqxx::work& tx, const std::string& queue, TimePoint now);
+  // Extends the edge's lease when a quarter of it has passed since this instance last did.
+  void touch_edge(pqxx::work& tx, const std::string& edge_id, TimePoint now);
+
   PgPool& pool_;
   Settings settings_;
+  std::mutex cache_mu_;
+  std::map<std::string, std::pair<QueueConfig, std::chrono::steady_clock::time_point>> queues_;
+  std::map<std::string, TimePoint> edges_touched_;
+  std::map<std::string, std::pair<Duration, std::chrono::steady_clock::time_point>> handle_times_;
 };
 
 // Validation shared by the service and its adapters.
