@@ -1,0 +1,143 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "media_relay/g711.h"
+#include "media_relay/port_pool.h"
+#include "media_relay/sdp.h"
+
+namespace cc::relay {
+
+struct RelaySettings {
+  std::string bind_address = "127.0.0.1";  // where leg sockets are bound
+  std::string advertise_address;           // what SDP announces (default: bind_address)
+  std::uint16_t port_min = 30000;
+  std::uint16_t port_max = 30999;
+  int workers = 1;
+  Duration media_timeout{30000};  // no RTP on a bridged leg (not on hold) -> event
+  Duration relatch_after{2000};   // a silent latched source may be replaced by a new one
+  bool strict_source = false;     // accept a first packet only from the SDP address
+  std::string prompt_dir;         // WAV prompts: <dir>/<name>.wav
+  std::string recording_dir;      // recordings are written under it
+  int socket_buffer_bytes = 4 << 20;
+};
+
+struct LegStats {
+  std::uint64_t packets_in = 0, packets_out = 0, bytes_in = 0, bytes_out = 0;
+  std::uint64_t rtcp_in = 0, rtcp_out = 0;
+  std::uint64_t packets_lost = 0;  // from sequence gaps of what arrived
+  double jitter_ms = 0;            // RFC 3550 interarrival jitter
+  std::uint64_t dropped = 0;
+};
+
+struct LegInfo {
+  std::string id;
+  std::string call_id;
+  std::string label;
+  std::string local_address;
+  std::uint16_t local_rtp_port = 0;
+  std::string remote_address;  // latched, else from SDP
+  std::uint16_t remote_rtp_port = 0;
+  std::string codec;                           // "PCMU" / "PCMA" / "" before negotiation
+  Direction direction = Direction::kSendRecv;  // as the remote end declared it
+  std::string bridged_with;
+  bool playing = false;
+  bool recording = false;
+  LegStats stats;
+};
+
+struct LegDescription {
+  LegInfo leg;
+  std::string local_sdp;
+};
+
+enum class DropReason { kMalformed, kUnknownSource, kNoBridge, kTooLarge };
+inline constexpr int kDropReasons = 4;
+const char* ToString(DropReason r);
+
+// Totals of the whole relay, readable from any thread at any time.
+struct RelayTotals {
+  std::uint64_t packets_in = 0, packets_out = 0, bytes_in = 0, bytes_out = 0;
+  std::uint64_t drops[kDropReasons] = {};
+  std::uint64_t send_errors = 0;
+};
+
+// Media events, delivered from worker threads (implementations must not block).
+class MediaEventSink {
+ public:
+  virtual ~MediaEventSink() = default;
+  virtual void dtmf(const std::string& call_id, const std::string& leg_id, char digit,
+                    std::uint32_t duration_ms) = 0;
+  virtual void media_timeout(const std::string& call_id, const std::string& leg_id) = 0;
+  virtual void prompt_finished(const std::string& call_id, const std::string& leg_id) = 0;
+};
+
+class Worker;
+
+// The RTP relay: legs (an RTP + RTCP socket pair each) spread over worker threads, each with
+// an epoll loop and batched recvmmsg/sendmmsg. A leg belongs to one worker, and only that
+// worker touches it: the control methods below (thread-safe) run their work on the owning
+// worker and wait for it. The packet path takes no lock and allocates nothing.
+class Relay {
+ public:
+  Relay(RelaySettings settings, MediaEventSink& events);
+  ~Relay();
+  Status start();
+  void stop();
+
+  // A leg from the remote offer (answer returned) or, with an empty SDP, a leg whose local
+  // offer is returned and whose answer comes through update_leg.
+  Result<LegDescription> create_leg(const std::string& call_id, const std::string& label,
+                                    const std::string& remote_sdp);
+  // The remote answer to our offer, or a new remote offer (re-INVITE: hold, resume, new
+  // address), which is answered.
+  Result<LegDescription> update_leg(const std::string& leg_id, const std::string& remote_sdp);
+  Status bridge(const std::string& leg_a, const std::string& leg_b);
+  Status unbridge(const std::string& leg_id);
+  Status play(const std::string& leg_id, const std::vector<std::string>& prompts, bool loop);
+  Status stop_play(const std::string& leg_id);
+  // Records the bridge the leg is in: the "customer" leg (else this one) left, the other right.
+  Result<std::string> start_recording(const std::string& leg_id, const std::string& path);
+  Result<std::pair<std::string, std::uint64_t>> stop_recording(const std::string& leg_id);
+  Result<LegStats> release_leg(const std::string& leg_id);
+  Result<LegInfo> get_leg(const std::string& leg_id);
+  std::vector<LegInfo> list_legs(const std::string& call_id);
+
+  // Refuse new legs from now on; returns how many are still live.
+  int drain();
+  bool draining() const { return draining_; }
+  int live_legs() const;
+  int bridges() const;
+  RelayTotals totals() const;
+  const PortPool& ports() const { return ports_; }
+  const RelaySettings& settings() const { return settings_; }
+
+ private:
+  friend class Worker;
+  Worker* owner(const std::string& leg_id);
+  Result<std::vector<std::uint8_t>> load_prompt(const std::string& name, G711Law law);
+  std::string next_leg_id();
+
+  RelaySettings settings_;
+  MediaEventSink& events_;
+  PortPool ports_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  mutable std::mutex mu_;                     // control path only
+  std::map<std::string, Worker*> leg_owner_;  // leg id -> worker
+  std::atomic<bool> draining_{false};
+  std::atomic<std::uint64_t> next_id_{1};
+  std::atomic<int> bridges_{0};
+  std::mutex prompt_mu_;
+  std::map<std::pair<std::string, int>, std::shared_ptr<const std::vector<std::uint8_t>>> prompts_;
+};
+
+}  // namespace cc::relay

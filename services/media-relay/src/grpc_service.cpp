@@ -1,0 +1,217 @@
+#include "media_relay/grpc_service.h"
+
+#include "callcenter/v1/events.pb.h"
+#include "common/log.h"
+#include "common/proto_convert.h"
+
+namespace cc::relay {
+
+namespace v1 = callcenter::v1;
+
+namespace {
+
+v1::MediaDirection ToProto(Direction d) {
+  switch (d) {
+    case Direction::kSendRecv:
+      return v1::MEDIA_DIRECTION_SENDRECV;
+    case Direction::kSendOnly:
+      return v1::MEDIA_DIRECTION_SENDONLY;
+    case Direction::kRecvOnly:
+      return v1::MEDIA_DIRECTION_RECVONLY;
+    case Direction::kInactive:
+      return v1::MEDIA_DIRECTION_INACTIVE;
+  }
+  return v1::MEDIA_DIRECTION_UNSPECIFIED;
+}
+
+void ToProto(const LegStats& s, v1::LegStats* out) {
+  out->set_packets_in(s.packets_in);
+  out->set_packets_out(s.packets_out);
+  out->set_bytes_in(s.bytes_in);
+  out->set_bytes_out(s.bytes_out);
+  out->set_packets_lost(s.packets_lost);
+  out->set_jitter_ms(s.jitter_ms);
+  out->set_dropped(s.dropped);
+}
+
+void ToProto(const LegInfo& l, v1::Leg* out) {
+  out->set_id(l.id);
+  out->set_call_id(l.call_id);
+  out->set_local_address(l.local_address);
+  out->set_local_rtp_port(l.local_rtp_port);
+  out->set_remote_address(l.remote_address);
+  out->set_remote_rtp_port(l.remote_rtp_port);
+  out->set_codec(l.codec);
+  out->set_direction(ToProto(l.direction));
+  out->set_bridged_with(l.bridged_with);
+  out->set_playing(l.playing);
+  out->set_recording(l.recording);
+  ToProto(l.stats, out->mutable_stats());
+}
+
+Status RequireLeg(const std::string& id) {
+  if (id.empty()) return InvalidArgument("leg_id is required");
+  if (id.size() > 64) return InvalidArgument("leg_id is longer than 64 bytes");
+  return OkStatus();
+}
+
+Status RequireSdp(const std::string& sdp) {
+  if (sdp.size() > 16 * 1024) return InvalidArgument("SDP is larger than 16 KiB");
+  return OkStatus();
+}
+
+}  // namespace
+
+grpc::Status MediaRelayGrpc::CreateLeg(Ctx*, const v1::CreateLegRequest* req,
+                                       v1::CreateLegResponse* resp) {
+  return HandleRpc(metrics_, "CreateLeg", [&]() -> Status {
+    if (req->call_id().empty() || req->call_id().size() > 128) {
+      return InvalidArgument("call_id is required (at most 128 bytes)");
+    }
+    if (req->label().size() > 32) return InvalidArgument("label is longer than 32 bytes");
+    CC_RETURN_IF_ERROR(RequireSdp(req->remote_sdp()));
+    CC_ASSIGN_OR_RETURN(auto d, relay_.create_leg(req->call_id(), req->label(), req->remote_sdp()));
+    ToProto(d.leg, resp->mutable_leg());
+    resp->set_local_sdp(d.local_sdp);
+    return OkStatus();
+  });
+}
+
+grpc::Status MediaRelayGrpc::UpdateLeg(Ctx*, const v1::UpdateLegRequest* req,
+                                       v1::UpdateLegResponse* resp) {
+  return HandleRpc(metrics_, "UpdateLeg", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
+    if (req->remote_sdp().empty()) return InvalidArgument("remote_sdp is required");
+    CC_RETURN_IF_ERROR(RequireSdp(req->remote_sdp()));
+    CC_ASSIGN_OR_RETURN(auto d, relay_.update_leg(req->leg_id(), req->remote_sdp()));
+    ToProto(d.leg, resp->mutable_leg());
+    resp->set_local_sdp(d.local_sdp);
+    return OkStatus();
+  });
+}
+
+grpc::Status MediaRelayGrpc::Bridge(Ctx*, const v1::BridgeRequest* req, v1::BridgeResponse*) {
+  return HandleRpc(metrics_, "Bridge", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequireLeg(req->leg_a()));
+    CC_RETURN_IF_ERROR(RequireLeg(req->leg_b()));
+    return relay_.bridge(req->leg_a(), req->leg_b());
+  });
+}
+
+grpc::Status MediaRelayGrpc::Unbridge(Ctx*, const v1::UnbridgeRequest* req, v1::UnbridgeResponse*) {
+  return HandleRpc(metrics_, "Unbridge", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
+    return relay_.unbridge(req->leg_id());
+  });
+}
+
+grpc::Status MediaRelayGrpc::Play(Ctx*, const v1::PlayRequest* req, v1::PlayResponse*) {
+  return HandleRpc(metrics_, "Play", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
+    if (req->prompts_size() > 20) return InvalidArgument("at most 20 prompts");
+    return relay_.play(req->leg_id(), {req->prompts().begin(), req->prompts().end()}, req->loop());
+  });
+}
+
+grpc::Status MediaRelayGrpc::StopPlay(Ctx*, const v1::StopPlayRequest* req, v1::StopPlayResponse*) {
+  return HandleRpc(metrics_, "StopPlay", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
+    return relay_.stop_play(req->leg_id());
+  });
+}
+
+grpc::Status MediaRelayGrpc::StartRecording(Ctx*, const v1::StartRecordingRequest* req,
+                                            v1::StartRecordingResponse* resp) {
+  return HandleRpc(metrics_, "StartRecording", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
+    CC_ASSIGN_OR_RETURN(std::string path, relay_.start_recording(req->leg_id(), req->path()));
+    resp->set_path(path);
+    return OkStatus();
+  });
+}
+
+grpc::Status MediaRelayGrpc::StopRecording(Ctx*, const v1::StopRecordingRequest* req,
+                                           v1::StopRecordingResponse* resp) {
+  return HandleRpc(metrics_, "StopRecording", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
+    CC_ASSIGN_OR_RETURN(auto r, relay_.stop_recording(req->leg_id()));
+    resp->set_path(r.first);
+    resp->set_bytes(r.second);
+    return OkStatus();
+  });
+}
+
+grpc::Status MediaRelayGrpc::ReleaseLeg(Ctx*, const v1::ReleaseLegRequest* req,
+                                        v1::ReleaseLegResponse* resp) {
+  return HandleRpc(metrics_, "ReleaseLeg", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
+    CC_ASSIGN_OR_RETURN(LegStats s, relay_.release_leg(req->leg_id()));
+    ToProto(s, resp->mutable_stats());
+    return OkStatus();
+  });
+}
+
+grpc::Status MediaRelayGrpc::GetLeg(Ctx*, const v1::GetLegRequest* req, v1::GetLegResponse* resp) {
+  return HandleRpc(metrics_, "GetLeg", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
+    CC_ASSIGN_OR_RETURN(LegInfo l, relay_.get_leg(req->leg_id()));
+    ToProto(l, resp->mutable_leg());
+    return OkStatus();
+  });
+}
+
+grpc::Status MediaRelayGrpc::ListLegs(Ctx*, const v1::ListLegsRequest* req,
+                                      v1::ListLegsResponse* resp) {
+  return HandleRpc(metrics_, "ListLegs", [&]() -> Status {
+    for (const auto& l : relay_.list_legs(req->call_id())) ToProto(l, resp->add_legs());
+    return OkStatus();
+  });
+}
+
+grpc::Status MediaRelayGrpc::Drain(Ctx*, const v1::DrainRequest*, v1::DrainResponse* resp) {
+  return HandleRpc(metrics_, "Drain", [&]() -> Status {
+    resp->set_live_legs(relay_.drain());
+    log::Info("draining: no new legs", {{"live_legs", resp->live_legs()}});
+    return OkStatus();
+  });
+}
+
+void NatsMediaEvents::send(int kind, const std::string& call_id, const std::string& leg_id,
+                           char digit, std::uint32_t duration_ms) {
+  static const char* const kNames[] = {"dtmf", "timeout", "prompt_finished"};
+  static const v1::MediaEvent::Kind kKinds[] = {v1::MediaEvent::KIND_DTMF,
+                                                v1::MediaEvent::KIND_MEDIA_TIMEOUT,
+                                                v1::MediaEvent::KIND_PROMPT_FINISHED};
+  v1::MediaEvent e;
+  e.mutable_meta()->set_emitter(emitter_);
+  cc::ToProto(SystemClock::instance().now(), e.mutable_meta()->mutable_at());
+  e.set_kind(kKinds[kind]);
+  e.set_call_id(call_id);
+  e.set_leg_id(leg_id);
+  if (digit) e.set_digit(std::string(1, digit));
+  e.set_duration_ms(static_cast<int>(duration_ms));
+  const std::string subject =
+      nats_.subject("media." + std::string(kNames[kind]) + "." + SubjectToken(call_id));
+  counts_[kind]++;
+  if (auto st = nats_.publish(subject, e.SerializeAsString()); !st.ok()) {
+    log::Warn("media event not published", {{"subject", subject}, {"error", st.error().message}});
+  }
+}
+
+void NatsMediaEvents::dtmf(const std::string& call_id, const std::string& leg_id, char digit,
+                           std::uint32_t duration_ms) {
+  send(0, call_id, leg_id, digit, duration_ms);
+}
+void NatsMediaEvents::media_timeout(const std::string& call_id, const std::string& leg_id) {
+  send(1, call_id, leg_id, 0, 0);
+}
+void NatsMediaEvents::prompt_finished(const std::string& call_id, const std::string& leg_id) {
+  send(2, call_id, leg_id, 0, 0);
+}
+
+std::uint64_t NatsMediaEvents::published(const char* kind) const {
+  const std::string k = kind;
+  return counts_[k == "dtmf" ? 0 : (k == "timeout" ? 1 : 2)].load();
+}
+
+}  // namespace cc::relay

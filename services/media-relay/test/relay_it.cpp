@@ -1,0 +1,540 @@
+// The media-relay binary driven through its gRPC API, with real UDP endpoints on loopback
+// standing in for the phones, and its events read from NATS.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "callcenter/v1/events.pb.h"
+#include "callcenter/v1/media_relay.grpc.pb.h"
+#include "common/grpc_server.h"
+#include "common/ids.h"
+#include "media_relay/g711.h"
+#include "media_relay/rtp.h"
+#include "testing.h"
+
+namespace cc::relay {
+namespace {
+
+namespace v1 = callcenter::v1;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using SteadyClock = std::chrono::steady_clock;
+
+// A phone's media socket on 127.0.0.1.
+class UdpPeer {
+ public:
+  UdpPeer() {
+    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~UdpPeer() { close(fd_); }
+  int port() const { return port_; }
+
+  void send(int to_port, const std::vector<std::uint8_t>& bytes) const {
+    sockaddr_in d{};
+    d.sin_family = AF_INET;
+    d.sin_port = htons(static_cast<std::uint16_t>(to_port));
+    d.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&d), sizeof d);
+  }
+
+  struct Packet {
+    std::vector<std::uint8_t> bytes;
+    int from_port;
+    SteadyClock::time_point at;
+  };
+  // Whatever arrives within `timeout` (stops early once `want` packets are in).
+  std::vector<Packet> receive(milliseconds timeout, size_t want = SIZE_MAX) const {
+    std::vector<Packet> out;
+    const auto deadline = SteadyClock::now() + timeout;
+    while (out.size() < want) {
+      const auto left =
+          std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now()).count();
+      if (left <= 0) break;
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left)) <= 0) break;
+      std::vector<std::uint8_t> buf(4096);
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      const ssize_t n =
+          recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n < 0) break;
+      buf.resize(static_cast<size_t>(n));
+      out.push_back({std::move(buf), ntohs(from.sin_port), SteadyClock::now()});
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+std::vector<std::uint8_t> Rtp(std::uint8_t pt, std::uint16_t seq, std::uint32_t ts,
+                              std::uint32_t ssrc, const std::vector<std::uint8_t>& payload,
+                              bool marker = false) {
+  RtpHeader h;
+  h.payload_type = pt;
+  h.sequence = seq;
+  h.timestamp = ts;
+  h.ssrc = ssrc;
+  h.marker = marker;
+  std::vector<std::uint8_t> out(kRtpFixedHeaderSize + payload.size());
+  WriteRtp(h, payload, out);
+  return out;
+}
+
+std::string Offer(int rtp_port, const std::string& codecs = "0 8 101",
+                  const std::string& direction = "sendrecv") {
+  return "v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+         "m=audio " +
+         std::to_string(rtp_port) + " RTP/AVP " + codecs +
+         "\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+         "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=" +
+         direction + "\r\n";
+}
+
+class RelayIt : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/relay-it-" + RandomHex(4);
+    std::filesystem::create_directories(dir_ + "/prompts");
+    std::filesystem::create_directories(dir_ + "/recordings");
+    NatsSettings s;
+    s.url = testing::NatsUrl();
+    s.subject_prefix = prefix_;
+    nats_ = std::move(NatsClient::Connect(s)).value();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void Start(std::vector<std::string> extra = {}, int pairs = 20) {
+    // A port range of its own: parallel tests must not share one.
+    std::mt19937 rng{std::random_device{}()};
+    port_min_ = 33000 + static_cast<int>(rng() % 1500) * 20;
+    std::vector<std::string> args = {"--nats-url=" + testing::NatsUrl(),
+                                     "--nats-subject-prefix=" + prefix_,
+                                     "--rtp-port-min=" + std::to_string(port_min_),
+                                     "--rtp-port-max=" + std::to_string(port_min_ + 2 * pairs - 1),
+                                     "--prompt-dir=" + dir_ + "/prompts",
+                                     "--recording-dir=" + dir_ + "/recordings",
+                                     "--drain-timeout=1s"};
+    for (auto& e : extra) args.push_back(e);
+    relay_ = std::make_unique<testing::ServiceProcess>(CC_MEDIA_RELAY_BIN, args);
+    ASSERT_TRUE(relay_->ready()) << relay_->process().output();
+    stub_ = v1::MediaRelay::NewStub(MakeChannel(relay_->target()));
+  }
+
+  v1::CreateLegResponse Create(const std::string& call, const std::string& label,
+                               const std::string& sdp) {
+    v1::CreateLegRequest req;
+    req.set_call_id(call);
+    req.set_label(label);
+    req.set_remote_sdp(sdp);
+    v1::CreateLegResponse resp;
+    auto st = stub_->CreateLeg(MakeContext(seconds(5)).get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  }
+
+  // Customer leg from a's offer; agent leg from the relay's offer answered by b; bridged.
+  std::pair<v1::Leg, v1::Leg> Bridged(const UdpPeer& a, const UdpPeer& b,
+                                      const std::string& a_codecs = "0 8 101",
+                                      const std::string& b_codecs = "0 8 101") {
+    auto ca = Create("call-1", "customer", Offer(a.port(), a_codecs));
+    auto cb = Create("call-1", "agent", "");
+    EXPECT_NE(cb.local_sdp().find("m=audio " + std::to_string(cb.leg().local_rtp_port())),
+              std::string::npos);
+    v1::UpdateLegRequest up;
+    up.set_leg_id(cb.leg().id());
+    up.set_remote_sdp(Offer(b.port(), b_codecs));
+    v1::UpdateLegResponse upr;
+    EXPECT_TRUE(stub_->UpdateLeg(MakeContext(seconds(5)).get(), up, &upr).ok());
+    v1::BridgeRequest br;
+    br.set_leg_a(ca.leg().id());
+    br.set_leg_b(cb.leg().id());
+    v1::BridgeResponse brr;
+    EXPECT_TRUE(stub_->Bridge(MakeContext(seconds(5)).get(), br, &brr).ok());
+    return {ca.leg(), upr.leg()};
+  }
+
+  v1::Leg Get(const std::string& id) {
+    v1::GetLegRequest req;
+    req.set_leg_id(id);
+    v1::GetLegResponse resp;
+    EXPECT_TRUE(stub_->GetLeg(MakeContext(seconds(5)).get(), req, &resp).ok());
+    return resp.leg();
+  }
+
+  std::string dir_;
+  std::string prefix_ = testing::UniqueSubjectPrefix();
+  std::unique_ptr<NatsClient> nats_;
+  int port_min_ = 0;
+  std::unique_ptr<testing::ServiceProcess> relay_;
+  std::unique_ptr<v1::MediaRelay::Stub> stub_;
+};
+
+TEST_F(RelayIt, ABridgeForwardsRtpAndRtcpBothWaysUntouchedAndInOrder) {
+  Start();
+  UdpPeer a, b, a_rtcp_unused;
+  auto [la, lb] = Bridged(a, b);
+  EXPECT_EQ(la.codec(), "PCMU");
+  std::vector<std::vector<std::uint8_t>> sent;
+  for (int i = 0; i < 50; ++i) {
+    std::vector<std::uint8_t> payload(160, static_cast<std::uint8_t>(i));
+    sent.push_back(Rtp(0, static_cast<std::uint16_t>(1000 + i), 160u * i, 0xA11CE, payload));
+    a.send(la.local_rtp_port(), sent.back());
+  }
+  auto got = b.receive(seconds(3), 50);
+  ASSERT_EQ(got.size(), 50u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].bytes, sent[i]) << i;             // byte for byte, SSRC included
+    EXPECT_EQ(got[i].from_port, lb.local_rtp_port());  // from the agent leg's own port
+  }
+  // The agent's phone answers; its audio reaches the customer from the customer leg's port.
+  for (int i = 0; i < 10; ++i) {
+    b.send(lb.local_rtp_port(), Rtp(0, static_cast<std::uint16_t>(i), 160u * i, 0xB0B,
+                                    std::vector<std::uint8_t>(160, 0x7f)));
+  }
+  auto back = a.receive(seconds(3), 10);
+  ASSERT_EQ(back.size(), 10u);
+  EXPECT_EQ(back[0].from_port, la.local_rtp_port());
+  // RTCP to the RTCP port goes to the other side's RTCP port (RTP + 1, from the SDP).
+  UdpPeer rtcp_b;  // not in SDP, so nothing reaches it
+  std::vector<std::uint8_t> rr = {0x81, 201, 0, 7, 0, 0, 0xA1, 0x1C};
+  rr.resize(32, 0);
+  a.send(la.local_rtp_port() + 1, rr);
+  std::this_thread::sleep_for(milliseconds(200));
+  auto leg = Get(la.id());
+  EXPECT_EQ(leg.stats().packets_in(), 50u);
+  EXPECT_EQ(leg.stats().packets_lost(), 0u);
+  EXPECT_EQ(Get(lb.id()).stats().packets_out(), 50u);
+}
+
+TEST_F(RelayIt, LatchesOntoANewSourcePortOfTheSameStreamAndDropsStrangers) {
+  Start();
+  UdpPeer a, a_moved, stranger, b;
+  auto [la, lb] = Bridged(a, b);
+  a.send(la.local_rtp_port(), Rtp(0, 1, 0, 0xFEED, std::vector<std::uint8_t>(160, 1)));
+  ASSERT_EQ(b.receive(seconds(2), 1).size(), 1u);
+  // A stranger with another stream: dropped and counted.
+  stranger.send(la.local_rtp_port(), Rtp(0, 7, 0, 0xBAD, std::vector<std::uint8_t>(160, 9)));
+  EXPECT_TRUE(b.receive(milliseconds(300)).empty());
+  // The phone's NAT mapping changes: same stream, new port. The relay follows ...
+  a_moved.send(la.local_rtp_port(), Rtp(0, 2, 160, 0xFEED, std::vector<std::uint8_t>(160, 2)));
+  auto got = b.receive(seconds(2), 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].bytes[kRtpFixedHeaderSize], 2);
+  // ... and sends the other direction to the new port.
+  b.send(lb.local_rtp_port(), Rtp(0, 1, 0, 0x1, std::vector<std::uint8_t>(160, 3)));
+  EXPECT_EQ(a_moved.receive(seconds(2), 1).size(), 1u);
+  EXPECT_TRUE(a.receive(milliseconds(200)).empty());
+  EXPECT_EQ(Get(la.id()).stats().dropped(), 1u);
+}
+
+TEST_F(RelayIt, TranslatesBetweenMuLawAndALaw) {
+  Start();
+  UdpPeer a, b;
+  auto [la, lb] = Bridged(a, b, "0 101", "8 101");
+  EXPECT_EQ(la.codec(), "PCMU");
+  EXPECT_EQ(lb.codec(), "PCMA");
+  std::vector<std::uint8_t> payload(160);
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::uint8_t>(i * 7);
+  a.send(la.local_rtp_port(), Rtp(0, 5, 800, 0x42, payload));
+  auto got = b.receive(seconds(2), 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].bytes[1] & 0x7f, 8);  // now PCMA
+  for (size_t i = 0; i < payload.size(); ++i) {
+    EXPECT_EQ(got[0].bytes[kRtpFixedHeaderSize + i], kMuLawToALaw[payload[i]]) << i;
+  }
+}
+
+TEST_F(RelayIt, PlaysAPromptAt20msPacingThenForwardingContinuesTheSameStream) {
+  Start();
+  // A 400 ms prompt file: 16-bit 8 kHz mono.
+  {
+    std::ofstream f(dir_ + "/prompts/hello.wav", std::ios::binary);
+    const std::uint32_t samples = 3200, data = samples * 2;
+    auto w32 = [&](std::uint32_t v) { f.write(reinterpret_cast<const char*>(&v), 4); };
+    auto w16 = [&](std::uint16_t v) { f.write(reinterpret_cast<const char*>(&v), 2); };
+    f.write("RIFF", 4);
+    w32(36 + data);
+    f.write("WAVEfmt ", 8);
+    w32(16);
+    w16(1);
+    w16(1);
+    w32(8000);
+    w32(16000);
+    w16(2);
+    w16(16);
+    f.write("data", 4);
+    w32(data);
+    for (std::uint32_t i = 0; i < samples; ++i) w16(static_cast<std::uint16_t>(1000));
+  }
+  testing::MessageCollector finished(*nats_, prefix_ + ".media.prompt_finished.>");
+  UdpPeer a, b;
+  auto [la, lb] = Bridged(a, b);
+  // The relay learns where the customer is from its first packet (symmetric RTP).
+  a.send(la.local_rtp_port(), Rtp(0, 1, 0, 0xAA, std::vector<std::uint8_t>(160, 0xff)));
+  b.receive(milliseconds(300));
+  v1::PlayRequest play;
+  play.set_leg_id(la.id());
+  play.add_prompts("hello");
+  v1::PlayResponse pr;
+  ASSERT_TRUE(stub_->Play(MakeContext(seconds(5)).get(), play, &pr).ok());
+  // Meanwhile the agent talks: the prompt has the customer's line, so that is not forwarded.
+  b.send(lb.local_rtp_port(), Rtp(0, 500, 9000, 0xB0B, std::vector<std::uint8_t>(160, 0x11)));
+  auto got = a.receive(seconds(3), 20);
+  ASSERT_EQ(got.size(), 20u);
+  const auto first = ParseRtp(got[0].bytes);
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->header.marker);
+  for (size_t i = 1; i < got.size(); ++i) {
+    auto p = ParseRtp(got[i].bytes);
+    ASSERT_TRUE(p);
+    EXPECT_FALSE(p->header.marker);
+    EXPECT_EQ(p->header.ssrc, first->header.ssrc);
+    EXPECT_EQ(p->header.sequence, static_cast<std::uint16_t>(first->header.sequence + i));
+    EXPECT_EQ(p->header.timestamp, first->header.timestamp + 160u * i);
+    EXPECT_EQ(p->payload.size(), 160u);
+    EXPECT_EQ(p->payload[0], MuLawEncode(1000));
+  }
+  const double span_ms =
+      std::chrono::duration<double, std::milli>(got.back().at - got.front().at).count();
+  EXPECT_GT(span_ms, 19 * 20 * 0.8);  // 19 intervals of 20 ms, paced, not a burst
+  EXPECT_LT(span_ms, 19 * 20 * 1.5);
+  ASSERT_TRUE(finished.wait_for(1, seconds(3)));
+  v1::MediaEvent ev;
+  ASSERT_TRUE(ev.ParseFromString(finished.messages()[0].data));
+  EXPECT_EQ(ev.leg_id(), la.id());
+  // Forwarding resumes, renumbered to continue the prompt's stream.
+  b.send(lb.local_rtp_port(), Rtp(0, 501, 9160, 0xB0B, std::vector<std::uint8_t>(160, 0x22)));
+  b.send(lb.local_rtp_port(), Rtp(0, 502, 9320, 0xB0B, std::vector<std::uint8_t>(160, 0x22)));
+  auto after = a.receive(seconds(2), 2);
+  ASSERT_EQ(after.size(), 2u);
+  const auto last_prompt = ParseRtp(got.back().bytes);
+  const auto p1 = ParseRtp(after[0].bytes);
+  const auto p2 = ParseRtp(after[1].bytes);
+  EXPECT_EQ(p1->header.ssrc, first->header.ssrc);
+  EXPECT_EQ(p1->header.sequence, static_cast<std::uint16_t>(last_prompt->header.sequence + 1));
+  EXPECT_GT(static_cast<std::int32_t>(p1->header.timestamp - last_prompt->header.timestamp), 0);
+  EXPECT_EQ(p2->header.sequence, static_cast<std::uint16_t>(p1->header.sequence + 1));
+  EXPECT_EQ(p2->header.timestamp, p1->header.timestamp + 160);
+  EXPECT_EQ(p2->payload[0], 0x22);  // the agent's audio, untouched
+  // Unknown prompts are NOT_FOUND, names with paths INVALID_ARGUMENT.
+  play.set_prompts(0, "nope");
+  EXPECT_EQ(stub_->Play(MakeContext(seconds(5)).get(), play, &pr).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  play.set_prompts(0, "../../etc/passwd");
+  EXPECT_EQ(stub_->Play(MakeContext(seconds(5)).get(), play, &pr).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(RelayIt, RecordsTheBridgeCallerLeftAgentRight) {
+  Start();
+  UdpPeer a, b;
+  auto [la, lb] = Bridged(a, b);
+  v1::StartRecordingRequest sr;
+  sr.set_leg_id(lb.id());  // from the agent leg: the customer still goes left
+  sr.set_path("call-1.wav");
+  v1::StartRecordingResponse srr;
+  ASSERT_TRUE(stub_->StartRecording(MakeContext(seconds(5)).get(), sr, &srr).ok());
+  const std::uint8_t left_code = MuLawEncode(4000), right_code = MuLawEncode(-2000);
+  for (int i = 0; i < 25; ++i) {
+    a.send(la.local_rtp_port(), Rtp(0, static_cast<std::uint16_t>(i), 160u * i, 1,
+                                    std::vector<std::uint8_t>(160, left_code)));
+    b.send(lb.local_rtp_port(), Rtp(0, static_cast<std::uint16_t>(i), 160u * i, 2,
+                                    std::vector<std::uint8_t>(160, right_code)));
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  std::this_thread::sleep_for(milliseconds(200));
+  v1::StopRecordingRequest stop;
+  stop.set_leg_id(la.id());
+  v1::StopRecordingResponse stopped;
+  ASSERT_TRUE(stub_->StopRecording(MakeContext(seconds(5)).get(), stop, &stopped).ok());
+  EXPECT_EQ(stopped.path(), srr.path());
+  std::ifstream f(stopped.path(), std::ios::binary);
+  std::vector<char> wav((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  ASSERT_GT(wav.size(), 44u + 25 * 160 * 4 / 2);
+  auto u16 = [&](size_t off) {
+    return static_cast<std::uint16_t>(static_cast<std::uint8_t>(wav[off]) |
+                                      (static_cast<std::uint8_t>(wav[off + 1]) << 8));
+  };
+  auto u32 = [&](size_t off) {
+    return std::uint32_t{u16(off)} | (std::uint32_t{u16(off + 2)} << 16);
+  };
+  EXPECT_EQ(std::string(wav.data(), 4), "RIFF");
+  EXPECT_EQ(u16(22), 2);                // stereo
+  EXPECT_EQ(u32(24), 8000u);            // 8 kHz
+  EXPECT_EQ(u16(34), 16);               // 16-bit
+  EXPECT_EQ(u32(40), wav.size() - 44);  // data size patched on close
+  int left_hits = 0, right_hits = 0;
+  for (size_t off = 44; off + 4 <= wav.size(); off += 4) {
+    const auto l = static_cast<std::int16_t>(u16(off));
+    const auto r = static_cast<std::int16_t>(u16(off + 2));
+    if (l == MuLawDecode(left_code)) ++left_hits;
+    if (r == MuLawDecode(right_code)) ++right_hits;
+    EXPECT_TRUE(l == 0 || l == MuLawDecode(left_code)) << off;
+    EXPECT_TRUE(r == 0 || r == MuLawDecode(right_code)) << off;
+  }
+  EXPECT_GE(left_hits, 24 * 160);
+  EXPECT_GE(right_hits, 24 * 160);
+}
+
+TEST_F(RelayIt, DtmfFromTheCallerIsOneEventOnNats) {
+  Start();
+  testing::MessageCollector dtmf(*nats_, prefix_ + ".media.dtmf.>");
+  UdpPeer a, b;
+  auto [la, lb] = Bridged(a, b);
+  // RFC 4733: digit 5, start + 2 updates + 3 redundant end packets, one timestamp.
+  auto ev = [](bool end, std::uint16_t duration) {
+    return std::vector<std::uint8_t>{5, static_cast<std::uint8_t>((end ? 0x80 : 0) | 10),
+                                     static_cast<std::uint8_t>(duration >> 8),
+                                     static_cast<std::uint8_t>(duration & 0xff)};
+  };
+  std::uint16_t seq = 100;
+  a.send(la.local_rtp_port(), Rtp(101, seq++, 8000, 7, ev(false, 160), true));
+  a.send(la.local_rtp_port(), Rtp(101, seq++, 8000, 7, ev(false, 320)));
+  a.send(la.local_rtp_port(), Rtp(101, seq++, 8000, 7, ev(false, 480)));
+  for (int i = 0; i < 3; ++i) a.send(la.local_rtp_port(), Rtp(101, seq++, 8000, 7, ev(true, 800)));
+  ASSERT_TRUE(dtmf.wait_for(1, seconds(3)));
+  std::this_thread::sleep_for(milliseconds(1500));  // a duplicate would have come by now
+  ASSERT_EQ(dtmf.messages().size(), 1u);
+  v1::MediaEvent e;
+  ASSERT_TRUE(e.ParseFromString(dtmf.messages()[0].data));
+  EXPECT_EQ(e.digit(), "5");
+  EXPECT_EQ(e.duration_ms(), 100);
+  EXPECT_EQ(e.call_id(), "call-1");
+  EXPECT_EQ(e.leg_id(), la.id());
+  EXPECT_EQ(b.receive(seconds(1), 6).size(), 6u);  // and passed through to the agent
+}
+
+TEST_F(RelayIt, MediaTimeoutOnASilentBridgeButNotOnHold) {
+  Start({"--media-timeout=1s"});
+  testing::MessageCollector timeouts(*nats_, prefix_ + ".media.timeout.>");
+  UdpPeer a, b;
+  auto [la, lb] = Bridged(a, b);
+  ASSERT_TRUE(timeouts.wait_for(1, seconds(5)));
+  v1::MediaEvent e;
+  ASSERT_TRUE(e.ParseFromString(timeouts.messages()[0].data));
+  EXPECT_EQ(e.kind(), v1::MediaEvent::KIND_MEDIA_TIMEOUT);
+  // A second call put on hold (re-INVITE with sendonly) stays quiet without a timeout.
+  UdpPeer c, d;
+  auto cc_leg = Create("call-2", "customer", Offer(c.port()));
+  auto dd_leg = Create("call-2", "agent", Offer(d.port()));
+  v1::UpdateLegRequest hold;
+  hold.set_leg_id(cc_leg.leg().id());
+  hold.set_remote_sdp(Offer(c.port(), "0 8 101", "sendonly"));
+  v1::UpdateLegResponse held;
+  ASSERT_TRUE(stub_->UpdateLeg(MakeContext(seconds(5)).get(), hold, &held).ok());
+  EXPECT_NE(held.local_sdp().find("a=recvonly"), std::string::npos) << held.local_sdp();
+  EXPECT_EQ(held.leg().direction(), v1::MEDIA_DIRECTION_SENDONLY);
+  v1::BridgeRequest br;
+  br.set_leg_a(cc_leg.leg().id());
+  br.set_leg_b(dd_leg.leg().id());
+  v1::BridgeResponse brr;
+  ASSERT_TRUE(stub_->Bridge(MakeContext(seconds(5)).get(), br, &brr).ok());
+  // While held, the relay sends nothing to the held phone.
+  d.send(dd_leg.leg().local_rtp_port(), Rtp(0, 1, 0, 3, std::vector<std::uint8_t>(160, 1)));
+  EXPECT_TRUE(c.receive(milliseconds(300)).empty());
+  std::this_thread::sleep_for(milliseconds(2500));
+  for (const auto& m : timeouts.messages()) {
+    v1::MediaEvent x;
+    ASSERT_TRUE(x.ParseFromString(m.data));
+    EXPECT_EQ(x.call_id(), "call-1");
+  }
+  // Resume: audio flows again.
+  hold.set_remote_sdp(Offer(c.port()));
+  ASSERT_TRUE(stub_->UpdateLeg(MakeContext(seconds(5)).get(), hold, &held).ok());
+  d.send(dd_leg.leg().local_rtp_port(), Rtp(0, 2, 160, 3, std::vector<std::uint8_t>(160, 1)));
+  EXPECT_EQ(c.receive(seconds(2), 1).size(), 1u);
+}
+
+TEST_F(RelayIt, BadInputIsDroppedOrRefusedNeverACrash) {
+  Start({}, 2);  // two port pairs only
+  UdpPeer a, b;
+  auto [la, lb] = Bridged(a, b);
+  const int port = la.local_rtp_port();
+  a.send(port, {1, 2, 3});                              // short
+  a.send(port, std::vector<std::uint8_t>(40, 0x00));    // RTP version 0
+  a.send(port, std::vector<std::uint8_t>(3000, 0x80));  // larger than any RTP packet
+  a.send(port + 1, {0x80, 0x00, 0, 1});                 // not RTCP
+  std::mt19937 rng(42);
+  for (int i = 0; i < 200; ++i) {
+    std::vector<std::uint8_t> junk(rng() % 300);
+    for (auto& x : junk) x = static_cast<std::uint8_t>(rng());
+    a.send(port, junk);
+  }
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_TRUE(relay_->process().running());
+  const auto leg = Get(la.id());
+  EXPECT_GE(leg.stats().dropped(), 4u);
+  // Malformed SDP: INVALID_ARGUMENT with the reason.
+  v1::CreateLegRequest bad;
+  bad.set_call_id("x");
+  bad.set_remote_sdp("v=0\r\nm=audio banana RTP/AVP 0\r\n");
+  v1::CreateLegResponse r;
+  auto st = stub_->CreateLeg(MakeContext(seconds(5)).get(), bad, &r);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(st.error_message().empty());
+  bad.set_remote_sdp(Offer(a.port(), "18"));  // G.729 only
+  EXPECT_EQ(stub_->CreateLeg(MakeContext(seconds(5)).get(), bad, &r).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  // The range is full: RESOURCE_EXHAUSTED, and a release gives the pair back.
+  bad.set_remote_sdp("");
+  st = stub_->CreateLeg(MakeContext(seconds(5)).get(), bad, &r);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  v1::ReleaseLegRequest rel;
+  rel.set_leg_id(lb.id());
+  v1::ReleaseLegResponse relr;
+  ASSERT_TRUE(stub_->ReleaseLeg(MakeContext(seconds(5)).get(), rel, &relr).ok());
+  EXPECT_EQ(stub_->ReleaseLeg(MakeContext(seconds(5)).get(), rel, &relr).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(stub_->CreateLeg(MakeContext(seconds(5)).get(), bad, &r).ok());
+  EXPECT_EQ(Get(la.id()).bridged_with(), "");  // its peer went away
+  // Unknown legs, bridging a leg with itself.
+  v1::BridgeRequest br;
+  br.set_leg_a(la.id());
+  br.set_leg_b(la.id());
+  v1::BridgeResponse brr;
+  EXPECT_EQ(stub_->Bridge(MakeContext(seconds(5)).get(), br, &brr).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  br.set_leg_b("L999-nope");
+  EXPECT_EQ(stub_->Bridge(MakeContext(seconds(5)).get(), br, &brr).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Draining: no new legs, the old ones keep working.
+  v1::DrainResponse dr;
+  ASSERT_TRUE(stub_->Drain(MakeContext(seconds(5)).get(), {}, &dr).ok());
+  EXPECT_EQ(dr.live_legs(), 2);
+  EXPECT_EQ(stub_->CreateLeg(MakeContext(seconds(5)).get(), bad, &r).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  // Metrics count what was dropped and why.
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return testing::HttpGet(relay_->metrics_port(), "/metrics")
+                   .find("cc_relay_dropped_packets_total{reason=\"malformed\"}") !=
+               std::string::npos;
+      },
+      seconds(5)));
+  const std::string m = testing::HttpGet(relay_->metrics_port(), "/metrics");
+  EXPECT_NE(m.find("cc_relay_legs 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("cc_relay_ports_total 2"), std::string::npos);
+  EXPECT_NE(m.find("reason=\"too_large\"} 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cc::relay
