@@ -20,7 +20,7 @@ db_url="postgresql://postgres@127.0.0.1:$CC_PG_PORT/$CC_DB_NAME"
 nats_url="nats://127.0.0.1:$CC_NATS_PORT"
 
 # The services that exist so far, in start order.
-SERVICES=(agent-registry queue-service)
+SERVICES=(agent-registry queue-service media-relay)
 
 service_args() {
   local common=(--log-format="$CC_STACK_LOG_FORMAT" --drain-timeout=5s)
@@ -36,6 +36,13 @@ service_args() {
         --grpc-listen="$CC_QUEUE_SERVICE_GRPC" --metrics-listen="$CC_QUEUE_SERVICE_METRICS" \
         --db-url="$db_url" --nats-url="$nats_url" --instance-id=queue-service-local
       ;;
+    media-relay)
+      echo "$bin/services/media-relay/media-relay" "${common[@]}" \
+        --grpc-listen="$CC_MEDIA_RELAY_GRPC" --metrics-listen="$CC_MEDIA_RELAY_METRICS" \
+        --nats-url="$nats_url" --rtp-bind=127.0.0.1 --rtp-port-min="$CC_RTP_PORT_MIN" \
+        --rtp-port-max="$CC_RTP_PORT_MAX" --prompt-dir="$CC_ROOT/deploy/prompts" \
+        --recording-dir="$local_dir/recordings" --instance-id=media-relay-local
+      ;;
   esac
 }
 
@@ -43,6 +50,7 @@ service_grpc() {
   case $1 in
     agent-registry) echo "$CC_AGENT_REGISTRY_GRPC" ;;
     queue-service) echo "$CC_QUEUE_SERVICE_GRPC" ;;
+    media-relay) echo "$CC_MEDIA_RELAY_GRPC" ;;
   esac
 }
 
