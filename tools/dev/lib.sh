@@ -9,6 +9,7 @@ CC_PACKAGES=(
   libsofia-sip-ua-dev libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libnats-dev libpqxx-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   postgresql nats-server
+  sip-tester baresip-core
 )
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

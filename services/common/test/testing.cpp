@@ -280,6 +280,20 @@ ServiceProcess::ServiceProcess(const std::string& binary, std::vector<std::strin
   ready_ = WaitForServing(target(), ready_timeout);
 }
 
+UdpJunk::UdpJunk(int port) : fd_(socket(AF_INET, SOCK_DGRAM, 0)), port_(port) {}
+
+UdpJunk::~UdpJunk() {
+  close(fd_);
+}
+
+void UdpJunk::send(const std::string& bytes) {
+  sockaddr_in d{};
+  d.sin_family = AF_INET;
+  d.sin_port = htons(static_cast<uint16_t>(port_));
+  d.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&d), sizeof d);
+}
+
 NatsServerProcess::NatsServerProcess() : port_(FreePort()) {
   start();
 }

@@ -109,6 +109,18 @@ class ServiceProcess {
   bool ready_ = false;
 };
 
+// Sends raw datagrams to 127.0.0.1:port (bad-input tests).
+class UdpJunk {
+ public:
+  explicit UdpJunk(int port);
+  ~UdpJunk();
+  void send(const std::string& bytes);
+
+ private:
+  int fd_ = -1;
+  int port_;
+};
+
 // Collects messages from a subject (thread-safe).
 class MessageCollector {
  public:

@@ -37,6 +37,7 @@ void ToProto(const LegStats& s, v1::LegStats* out) {
 void ToProto(const LegInfo& l, v1::Leg* out) {
   out->set_id(l.id);
   out->set_call_id(l.call_id);
+  out->set_label(l.label);
   out->set_local_address(l.local_address);
   out->set_local_rtp_port(l.local_rtp_port);
   out->set_remote_address(l.remote_address);

@@ -1,0 +1,569 @@
+// The whole stack on the wire: the four services as processes on their own ports, one
+// database, one NATS subject prefix, and SIPp playing customers and agents (scenarios in this
+// folder). After every scenario the stack must be back to zero dialogs, zero relay legs and
+// all agents available.
+#include <signal.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "callcenter/v1/agent_registry.grpc.pb.h"
+#include "callcenter/v1/events.pb.h"
+#include "callcenter/v1/media_relay.grpc.pb.h"
+#include "callcenter/v1/queue_service.grpc.pb.h"
+#include "callcenter/v1/signaling_edge.grpc.pb.h"
+#include "common/grpc_server.h"
+#include "common/ids.h"
+#include "testing.h"
+
+namespace cc {
+namespace {
+
+namespace v1 = callcenter::v1;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const std::string kScenarios = CC_SIP_SCENARIOS;
+
+class StackIt : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    NatsSettings s;
+    s.url = testing::NatsUrl();
+    s.subject_prefix = prefix_;
+    nats_ = std::move(NatsClient::Connect(s)).value();
+    const std::vector<std::string> common = {"--nats-url=" + testing::NatsUrl(),
+                                             "--nats-subject-prefix=" + prefix_,
+                                             "--drain-timeout=1s", "--log-level=warn"};
+    auto with = [&](std::vector<std::string> extra) {
+      std::vector<std::string> a = common;
+      a.insert(a.end(), extra.begin(), extra.end());
+      return a;
+    };
+    registry_ = std::make_unique<testing::ServiceProcess>(
+        CC_AGENT_REGISTRY_BIN, with({"--db-url=" + db_.url(), "--sip-realm=test.local",
+                                     "--min-expires=1", "--sweep-interval=200ms"}));
+    queue_ = std::make_unique<testing::ServiceProcess>(
+        CC_QUEUE_SERVICE_BIN, with({"--db-url=" + db_.url(), "--sweep-interval=100ms",
+                                    "--match-interval=200ms", "--lease-grace=2s"}));
+    const int rtp = 40000 + static_cast<int>(std::stoul(RandomHex(2), nullptr, 16) % 200) * 100;
+    relay_ = std::make_unique<testing::ServiceProcess>(
+        CC_MEDIA_RELAY_BIN,
+        with({"--rtp-port-min=" + std::to_string(rtp), "--rtp-port-max=" + std::to_string(rtp + 99),
+              "--media-timeout=60s"}));
+    ASSERT_TRUE(registry_->ready()) << registry_->process().output();
+    ASSERT_TRUE(queue_->ready()) << queue_->process().output();
+    ASSERT_TRUE(relay_->ready()) << relay_->process().output();
+    sip_port_ = testing::FreePort();
+    edge_ = std::make_unique<testing::ServiceProcess>(
+        CC_SIGNALING_EDGE_BIN,
+        with({"--sip-listen=127.0.0.1:" + std::to_string(sip_port_), "--sip-realm=test.local",
+              "--agent-registry=" + registry_->target(), "--queue-service=" + queue_->target(),
+              "--media-relay=" + relay_->target(), "--edge-id=edge-it", "--min-expires=2",
+              "--auth-failures=3", "--auth-block=30s"}));
+    ASSERT_TRUE(edge_->ready()) << edge_->process().output();
+    agents_ = v1::AgentRegistry::NewStub(MakeChannel(registry_->target()));
+    queues_ = v1::QueueService::NewStub(MakeChannel(queue_->target()));
+    relay_stub_ = v1::MediaRelay::NewStub(MakeChannel(relay_->target()));
+    edge_stub_ = v1::SignalingEdge::NewStub(MakeChannel(edge_->target()));
+    work_ = ::testing::TempDir() + "/stack-" + RandomHex(4);
+    std::filesystem::create_directories(work_);
+  }
+
+  void TearDown() override {
+    if (::testing::Test::HasFailure()) {
+      fprintf(stderr, "--- edge log ---\n%s\n", edge_ ? edge_->process().output().c_str() : "");
+    }
+    std::filesystem::remove_all(work_);
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Ctx() { return MakeContext(seconds(5)); }
+
+  void AddAgent(const std::string& id, const std::string& password,
+                const std::vector<std::string>& queues, int wrap_up = 0) {
+    v1::CreateAgentRequest req;
+    req.set_id(id);
+    req.set_display_name(id);
+    req.set_sip_username(id);
+    req.set_password(password);
+    req.set_wrap_up_seconds(wrap_up);
+    for (const auto& q : queues) req.add_queues()->set_queue(q);
+    v1::CreateAgentResponse resp;
+    ASSERT_TRUE(agents_->CreateAgent(Ctx().get(), req, &resp).ok());
+    v1::LoginRequest login;
+    login.set_id(id);
+    v1::StatusChangeResponse sc;
+    ASSERT_TRUE(agents_->Login(Ctx().get(), login, &sc).ok());
+  }
+
+  // Registers the agent's phone directly in the registry (the REGISTER path has its own
+  // tests), so that a SIPp UAS on `port` can take the calls.
+  void Bind(const std::string& id, int port) {
+    v1::RegisterBindingRequest req;
+    req.set_sip_username(id);
+    req.set_contact_uri("sip:" + id + "@127.0.0.1:" + std::to_string(port));
+    req.set_source_address("127.0.0.1");
+    req.set_source_port(port);
+    req.set_expires_seconds(600);
+    v1::RegisterBindingResponse resp;
+    ASSERT_TRUE(agents_->RegisterBinding(Ctx().get(), req, &resp).ok());
+  }
+
+  void AddQueue(const std::string& name, v1::AnswerMode mode, int ring_timeout_s = 10,
+                int wrap_up_s = 0) {
+    v1::CreateQueueRequest req;
+    req.mutable_queue()->set_name(name);
+    req.mutable_queue()->set_answer_mode(mode);
+    req.mutable_queue()->mutable_ring_timeout()->set_seconds(ring_timeout_s);
+    req.mutable_queue()->set_wrap_up_seconds(wrap_up_s);
+    req.mutable_queue()->add_music_prompts("moh");
+    v1::QueueResponse resp;
+    ASSERT_TRUE(queues_->CreateQueue(Ctx().get(), req, &resp).ok());
+    v1::SetDialplanEntryRequest dp;
+    dp.mutable_entry()->set_pattern(name);
+    dp.mutable_entry()->set_queue(name);
+    v1::DialplanResponse dr;
+    ASSERT_TRUE(queues_->SetDialplanEntry(Ctx().get(), dp, &dr).ok());
+  }
+
+  // A SIPp instance on its own port, against the edge.
+  std::unique_ptr<testing::ChildProcess> Sipp(const std::string& scenario, int port,
+                                              std::vector<std::string> args) {
+    std::vector<std::string> a = {
+        "-sf",         kScenarios + "/" + scenario,
+        "-i",          "127.0.0.1",
+        "-p",          std::to_string(port),
+        "-nostdin",    "-trace_err",
+        "-error_file", work_ + "/" + scenario + "-" + std::to_string(port) + ".err"};
+    a.insert(a.end(), args.begin(), args.end());
+    a.push_back("127.0.0.1:" + std::to_string(sip_port_));
+    return std::make_unique<testing::ChildProcess>("sipp", a);
+  }
+
+  // Runs a SIPp scenario to its end; returns its exit code (0: every call succeeded).
+  int RunSipp(const std::string& scenario, std::vector<std::string> args, int port = 0) {
+    if (port == 0) port = testing::FreeUdpPort();
+    args.insert(args.end(), {"-timeout", "60s", "-timeout_error"});
+    auto p = Sipp(scenario, port, args);
+    const int rc = p->wait(seconds(90));
+    if (rc != 0) {
+      fprintf(stderr, "sipp %s exited %d:\n%s\n", scenario.c_str(), rc,
+              ErrorsOf(scenario, port).c_str());
+    }
+    return rc;
+  }
+
+  std::string ErrorsOf(const std::string& scenario, int port) {
+    std::ifstream in(work_ + "/" + scenario + "-" + std::to_string(port) + ".err");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  std::string Scalar(const std::string& sql) { return db_.scalar(sql); }
+
+  // Zero live dialogs at the edge, zero legs in the relay, every agent available.
+  void ExpectClean(const std::vector<std::string>& agents) {
+    const bool clean = testing::WaitFor(
+        [&] {
+          v1::EdgeStatsResponse es;
+          v1::ListLegsResponse legs;
+          if (!edge_stub_->Stats(Ctx().get(), {}, &es).ok()) return false;
+          if (!relay_stub_->ListLegs(Ctx().get(), {}, &legs).ok()) return false;
+          return es.live_dialogs() == 0 && es.live_calls() == 0 && legs.legs_size() == 0;
+        },
+        seconds(10));
+    v1::EdgeStatsResponse es;
+    edge_stub_->Stats(Ctx().get(), {}, &es);
+    v1::ListLegsResponse legs;
+    relay_stub_->ListLegs(Ctx().get(), {}, &legs);
+    EXPECT_TRUE(clean) << "dialogs " << es.live_dialogs() << ", calls " << es.live_calls()
+                       << ", relay legs " << legs.legs_size();
+    for (const auto& id : agents) {
+      EXPECT_TRUE(testing::WaitFor(
+          [&] {
+            return Scalar("SELECT status FROM agents WHERE id = '" + id + "'") == "AVAILABLE";
+          },
+          seconds(10)))
+          << id << " is " << Scalar("SELECT status FROM agents WHERE id = '" + id + "'");
+    }
+    EXPECT_EQ(Scalar("SELECT count(*) FROM calls WHERE state IN ('WAITING','OFFERED','CONNECTED')"),
+              "0");
+  }
+
+  testing::TestDatabase db_;
+  std::string prefix_ = testing::UniqueSubjectPrefix();
+  std::unique_ptr<NatsClient> nats_;
+  std::unique_ptr<testing::ServiceProcess> registry_, queue_, relay_, edge_;
+  int sip_port_ = 0;
+  std::unique_ptr<v1::AgentRegistry::Stub> agents_;
+  std::unique_ptr<v1::QueueService::Stub> queues_;
+  std::unique_ptr<v1::MediaRelay::Stub> relay_stub_;
+  std::unique_ptr<v1::SignalingEdge::Stub> edge_stub_;
+  std::string work_;
+};
+
+TEST_F(StackIt, AgentsRegisterWithDigestAuth) {
+  AddAgent("1001", "s3cret", {});
+  // Right password: 401, then 200; the binding carries host and port.
+  const int port = testing::FreeUdpPort();
+  ASSERT_EQ(
+      RunSipp("register.xml",
+              {"-s", "1001", "-au", "1001", "-ap", "s3cret", "-set", "expires", "300", "-m", "1"},
+              port),
+      0);
+  v1::ListBindingsRequest lb;
+  lb.set_agent_id("1001");
+  v1::ListBindingsResponse bindings;
+  ASSERT_TRUE(agents_->ListBindings(Ctx().get(), lb, &bindings).ok());
+  ASSERT_EQ(bindings.bindings_size(), 1);
+  EXPECT_EQ(bindings.bindings(0).contact_uri(), "sip:1001@127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(bindings.bindings(0).user_agent(), "SIPp agent");
+  // A Contact without a port is completed with the port the REGISTER came from.
+  const int port2 = testing::FreeUdpPort();
+  ASSERT_EQ(
+      RunSipp("register_noport.xml",
+              {"-s", "1001", "-au", "1001", "-ap", "s3cret", "-set", "expires", "300", "-m", "1"},
+              port2),
+      0);
+  ASSERT_TRUE(agents_->ListBindings(Ctx().get(), lb, &bindings).ok());
+  ASSERT_EQ(bindings.bindings_size(), 2);
+  bool found = false;
+  for (const auto& b : bindings.bindings()) {
+    found |= b.contact_uri().find("127.0.0.1:" + std::to_string(port2)) != std::string::npos;
+  }
+  EXPECT_TRUE(found);
+  // Too short: 423. Removal: Expires 0 removes the binding.
+  EXPECT_EQ(RunSipp("register_brief.xml", {"-s", "1001", "-au", "1001", "-ap", "s3cret", "-set",
+                                           "expires", "1", "-m", "1"}),
+            0);
+  ASSERT_EQ(
+      RunSipp("register.xml",
+              {"-s", "1001", "-au", "1001", "-ap", "s3cret", "-set", "expires", "0", "-m", "1"},
+              port),
+      0);
+  ASSERT_TRUE(agents_->ListBindings(Ctx().get(), lb, &bindings).ok());
+  EXPECT_EQ(bindings.bindings_size(), 1);
+  // Expiry: with only a 2 s registration left, the agent is unroutable a little later.
+  ASSERT_EQ(
+      RunSipp("register_noport.xml",
+              {"-s", "1001", "-au", "1001", "-ap", "s3cret", "-set", "expires", "0", "-m", "1"},
+              port2),
+      0);
+  ASSERT_EQ(
+      RunSipp("register.xml",
+              {"-s", "1001", "-au", "1001", "-ap", "s3cret", "-set", "expires", "2", "-m", "1"},
+              port),
+      0);
+  ASSERT_TRUE(agents_->ListBindings(Ctx().get(), lb, &bindings).ok());
+  EXPECT_EQ(bindings.bindings_size(), 1);
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        v1::GetAgentRequest g;
+        g.set_id("1001");
+        v1::GetAgentResponse a;
+        return agents_->GetAgent(Ctx().get(), g, &a).ok() && !a.agent().routable();
+      },
+      seconds(6)));
+  // A wrong password and an unknown user look the same: challenged again.
+  EXPECT_EQ(
+      RunSipp("register_refused.xml", {"-s", "1001", "-au", "1001", "-ap", "wrong", "-m", "1"}), 0);
+  EXPECT_EQ(
+      RunSipp("register_refused.xml", {"-s", "nobody", "-au", "nobody", "-ap", "x", "-m", "1"}), 0);
+  // The third failure from this address blocks it: now even the right password is refused.
+  EXPECT_EQ(
+      RunSipp("register_refused.xml", {"-s", "1001", "-au", "1001", "-ap", "wrong", "-m", "1"}), 0);
+  EXPECT_NE(RunSipp("register.xml", {"-s", "1001", "-au", "1001", "-ap", "s3cret", "-set",
+                                     "expires", "300", "-m", "1", "-recv_timeout", "3000"}),
+            0);
+  const std::string metrics = testing::HttpGet(edge_->metrics_port(), "/metrics");
+  EXPECT_NE(metrics.find("cc_registrations_total{result=\"auth_failed\"} 3"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("cc_registrations_total{result=\"rate_limited\"}"), std::string::npos);
+}
+
+// Two agents, five customers calling at once: all five are answered, two at once and three
+// when agents come out of wrap-up, and every leg is torn down.
+TEST_F(StackIt, TwoAgentsFiveSimultaneousCallsAllComplete) {
+  AddQueue("sales", v1::ANSWER_MODE_RING_UNTIL_AGENT, 10, 1);
+  AddAgent("alice", "pw", {"sales"});
+  AddAgent("bob", "pw", {"sales"});
+  const int pa = testing::FreeUdpPort(), pb = testing::FreeUdpPort();
+  Bind("alice", pa);
+  Bind("bob", pb);
+  auto alice = Sipp("agent.xml", pa, {"-d", "200", "-mp", std::to_string(testing::FreeUdpPort())});
+  auto bob = Sipp("agent.xml", pb, {"-d", "200", "-mp", std::to_string(testing::FreeUdpPort())});
+  std::atomic<int> max_legs{0};
+  std::atomic<bool> done{false};
+  std::thread watch([&] {
+    while (!done) {
+      v1::ListLegsResponse legs;
+      if (relay_stub_->ListLegs(Ctx().get(), {}, &legs).ok()) {
+        max_legs = std::max(max_legs.load(), legs.legs_size());
+      }
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+  });
+  EXPECT_EQ(RunSipp("customer.xml", {"-s", "sales", "-d", "2000", "-m", "5", "-l", "5", "-r", "50",
+                                     "-mp", std::to_string(testing::FreeUdpPort())}),
+            0);
+  done = true;
+  watch.join();
+  alice->signal(SIGTERM);
+  bob->signal(SIGTERM);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM calls WHERE state = 'ENDED'"), "5");
+  // Two connected at once; three only after a talk (2 s) and a wrap-up (1 s).
+  EXPECT_EQ(
+      Scalar("SELECT count(*) FROM calls WHERE connected_at - enqueued_at < interval '1.5 s'"),
+      "2");
+  EXPECT_EQ(
+      Scalar("SELECT count(*) FROM calls WHERE connected_at - enqueued_at > interval '2.9 s'"),
+      "3");
+  EXPECT_EQ(Scalar("SELECT count(DISTINCT agent_id) FROM calls"), "2");
+  EXPECT_GE(max_legs.load(), 2);  // customer and agent legs anchored in the relay
+  ExpectClean({"alice", "bob"});
+}
+
+TEST_F(StackIt, AnUnansweredCallGoesToTheOtherAgent) {
+  AddQueue("sales", v1::ANSWER_MODE_RING_UNTIL_AGENT, 2);
+  AddAgent("slow", "pw", {"sales"});
+  std::this_thread::sleep_for(milliseconds(50));
+  AddAgent("quick", "pw", {"sales"});  // "slow" idles longer: offered first
+  const int ps = testing::FreeUdpPort(), pq = testing::FreeUdpPort();
+  Bind("slow", ps);
+  Bind("quick", pq);
+  auto slow = Sipp("agent_noanswer.xml", ps, {"-m", "1"});
+  auto quick = Sipp("agent.xml", pq, {"-d", "100", "-m", "1"});
+  EXPECT_EQ(RunSipp("customer.xml", {"-s", "sales", "-d", "1000", "-m", "1"}), 0);
+  EXPECT_EQ(slow->wait(seconds(10)), 0);   // it rang and was cancelled
+  EXPECT_EQ(quick->wait(seconds(10)), 0);  // it took the call
+  EXPECT_EQ(Scalar("SELECT string_agg(agent_id || ':' || state || ':' || outcome, ',' ORDER BY id)"
+                   " FROM assignments"),
+            "slow:FAILED:no-answer: 487,quick:ENDED:caller hung up");
+  ExpectClean({"slow", "quick"});
+}
+
+TEST_F(StackIt, ABusyAgentIsSkipped) {
+  AddQueue("sales", v1::ANSWER_MODE_RING_UNTIL_AGENT, 5);
+  AddAgent("busy", "pw", {"sales"});
+  std::this_thread::sleep_for(milliseconds(50));
+  AddAgent("free", "pw", {"sales"});
+  const int pb = testing::FreeUdpPort(), pf = testing::FreeUdpPort();
+  Bind("busy", pb);
+  Bind("free", pf);
+  auto busy = Sipp("agent_busy.xml", pb, {"-m", "1"});
+  auto free_agent = Sipp("agent.xml", pf, {"-d", "100", "-m", "1"});
+  EXPECT_EQ(RunSipp("customer.xml", {"-s", "sales", "-d", "500", "-m", "1"}), 0);
+  EXPECT_EQ(busy->wait(seconds(10)), 0);
+  EXPECT_EQ(free_agent->wait(seconds(10)), 0);
+  EXPECT_EQ(Scalar("SELECT outcome FROM assignments WHERE agent_id = 'busy'"), "busy: 486");
+  ExpectClean({"busy", "free"});
+}
+
+TEST_F(StackIt, TheCustomerHangsUpWhileQueuedOrWhileTheAgentRings) {
+  AddQueue("ring", v1::ANSWER_MODE_RING_UNTIL_AGENT, 20);
+  AddQueue("music", v1::ANSWER_MODE_ANSWER_IMMEDIATELY, 20);
+  AddAgent("nobody-home", "pw", {"ring", "music"});  // logged in, no phone: calls wait
+  // Queued, ring mode: CANCEL.
+  EXPECT_EQ(RunSipp("customer_cancel.xml", {"-s", "ring", "-d", "1000", "-m", "1"}), 0);
+  // Queued, answered with music: BYE.
+  EXPECT_EQ(RunSipp("customer.xml", {"-s", "music", "-d", "1000", "-m", "1"}), 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM calls WHERE state = 'ABANDONED'"), "2");
+  // While the agent's phone rings: its INVITE is cancelled and the agent is free at once.
+  const int port = testing::FreeUdpPort();
+  Bind("nobody-home", port);
+  auto agent = Sipp("agent_noanswer.xml", port, {"-m", "1"});
+  EXPECT_EQ(RunSipp("customer_cancel.xml", {"-s", "ring", "-d", "2000", "-m", "1"}), 0);
+  EXPECT_EQ(agent->wait(seconds(10)), 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM calls WHERE state = 'ABANDONED'"), "3");
+  EXPECT_EQ(Scalar("SELECT state FROM assignments"), "WITHDRAWN");
+  ExpectClean({"nobody-home"});
+}
+
+TEST_F(StackIt, TheAgentHangsUpFirst) {
+  AddQueue("sales", v1::ANSWER_MODE_ANSWER_IMMEDIATELY);
+  AddAgent("alice", "pw", {"sales"});
+  const int port = testing::FreeUdpPort();
+  Bind("alice", port);
+  auto agent = Sipp("agent_hangup.xml", port, {"-d", "1000", "-m", "1"});
+  EXPECT_EQ(RunSipp("customer_waits.xml", {"-s", "sales", "-m", "1"}), 0);
+  EXPECT_EQ(agent->wait(seconds(10)), 0);
+  EXPECT_EQ(Scalar("SELECT outcome_reason FROM calls"), "agent hung up");
+  ExpectClean({"alice"});
+}
+
+TEST_F(StackIt, HoldAndResume) {
+  AddQueue("sales", v1::ANSWER_MODE_RING_UNTIL_AGENT);
+  AddAgent("alice", "pw", {"sales"});
+  const int port = testing::FreeUdpPort();
+  Bind("alice", port);
+  auto agent = Sipp("agent.xml", port, {"-d", "100", "-m", "1"});
+  EXPECT_EQ(RunSipp("customer_hold.xml", {"-s", "sales", "-d", "500", "-m", "1"}), 0);
+  EXPECT_EQ(agent->wait(seconds(10)), 0);
+  EXPECT_EQ(Scalar("SELECT state FROM calls"), "ENDED");
+  ExpectClean({"alice"});
+}
+
+// Audio from the customer reaches the agent's phone through the relay, and the agent's echo
+// comes back; DTMF from the customer is one event on NATS.
+TEST_F(StackIt, RtpFlowsThroughTheRelayBothWays) {
+  AddQueue("sales", v1::ANSWER_MODE_RING_UNTIL_AGENT);
+  AddAgent("alice", "pw", {"sales"});
+  const int port = testing::FreeUdpPort();
+  Bind("alice", port);
+  testing::MessageCollector dtmf(*nats_, prefix_ + ".media.dtmf.>");
+  auto agent =
+      Sipp("agent.xml", port,
+           {"-d", "100", "-m", "1", "-rtp_echo", "-mp", std::to_string(testing::FreeUdpPort())});
+  auto customer = Sipp("customer_audio.xml", testing::FreeUdpPort(),
+                       {"-s", "sales", "-m", "1", "-mp", std::to_string(testing::FreeUdpPort()),
+                        "-timeout", "60s", "-timeout_error"});
+  // Read the legs' counters while the call is up (they go with the legs).
+  std::uint64_t customer_in = 0, customer_out = 0, agent_in = 0, agent_out = 0;
+  for (int i = 0; i < 120 && customer->running(); ++i) {
+    v1::ListLegsResponse legs;
+    if (relay_stub_->ListLegs(Ctx().get(), {}, &legs).ok()) {
+      for (const auto& leg : legs.legs()) {
+        const bool is_customer = leg.label() == "customer";
+        (is_customer ? customer_in : agent_in) =
+            std::max(is_customer ? customer_in : agent_in, leg.stats().packets_in());
+        (is_customer ? customer_out : agent_out) =
+            std::max(is_customer ? customer_out : agent_out, leg.stats().packets_out());
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_EQ(customer->wait(seconds(30)), 0);
+  EXPECT_EQ(agent->wait(seconds(10)), 0);
+  EXPECT_GE(customer_in, 230u);   // the recording's 236 packets (+ DTMF)
+  EXPECT_GE(agent_out, 230u);     // forwarded to the agent's phone
+  EXPECT_GE(agent_in, 200u);      // echoed by the phone
+  EXPECT_GE(customer_out, 200u);  // and back to the customer
+  ASSERT_TRUE(dtmf.wait_for(1, seconds(5)));
+  v1::MediaEvent e;
+  ASSERT_TRUE(e.ParseFromString(dtmf.messages()[0].data));
+  EXPECT_EQ(e.digit(), "5");
+  ExpectClean({"alice"});
+}
+
+// A real SIP client: baresip registers as an agent with digest auth, auto-answers, and sends
+// audio (a tone from a WAV file) through the relay.
+TEST_F(StackIt, BaresipRegistersAndTakesACall) {
+  AddQueue("support", v1::ANSWER_MODE_RING_UNTIL_AGENT);
+  AddAgent("1003", "carol-pw", {"support"});
+  const std::string dir = work_ + "/baresip";
+  std::filesystem::create_directories(dir);
+  const int bport = testing::FreeUdpPort();
+  const int rtp = 27000 + static_cast<int>(std::stoul(RandomHex(2), nullptr, 16) % 100) * 20;
+  {
+    std::ofstream c(dir + "/config");
+    c << "poll_method epoll\nsip_listen 127.0.0.1:" << bport
+      << "\nsip_trans_def udp\naudio_player aufile," << dir << "/heard.wav\n"
+      << "audio_source aufile," << dir << "/tone.wav\naudio_alert aufile,/dev/null\n"
+      << "module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n"
+      << "module account.so\nmodule menu.so\nrtp_ports " << rtp << "-" << rtp + 19 << "\n";
+    std::ofstream a(dir + "/accounts");
+    a << "<sip:1003@127.0.0.1:" << sip_port_
+      << ";transport=udp>;auth_pass=carol-pw;answermode=auto;regint=60\n";
+    // 5 s of a 440 Hz tone, 8 kHz 16-bit mono.
+    std::ofstream w(dir + "/tone.wav", std::ios::binary);
+    const std::uint32_t samples = 40000, bytes = samples * 2;
+    auto u32 = [&](std::uint32_t v) { w.write(reinterpret_cast<const char*>(&v), 4); };
+    auto u16 = [&](std::uint16_t v) { w.write(reinterpret_cast<const char*>(&v), 2); };
+    w.write("RIFF", 4);
+    u32(36 + bytes);
+    w.write("WAVEfmt ", 8);
+    u32(16);
+    u16(1);
+    u16(1);
+    u32(8000);
+    u32(16000);
+    u16(2);
+    u16(16);
+    w.write("data", 4);
+    u32(bytes);
+    for (std::uint32_t i = 0; i < samples; ++i) {
+      u16(static_cast<std::uint16_t>(static_cast<std::int16_t>(3000 * std::sin(i * 0.3456))));
+    }
+  }
+  testing::ChildProcess baresip("baresip", {"-f", dir});
+  v1::ListBindingsRequest lb;
+  lb.set_agent_id("1003");
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        v1::ListBindingsResponse r;
+        return agents_->ListBindings(Ctx().get(), lb, &r).ok() && r.bindings_size() == 1;
+      },
+      seconds(10)))
+      << baresip.output();
+  auto customer =
+      Sipp("customer.xml", testing::FreeUdpPort(),
+           {"-s", "support", "-d", "3000", "-m", "1", "-timeout", "30s", "-timeout_error"});
+  std::uint64_t from_agent = 0;
+  while (customer->running()) {
+    v1::ListLegsResponse legs;
+    if (relay_stub_->ListLegs(Ctx().get(), {}, &legs).ok()) {
+      for (const auto& leg : legs.legs()) {
+        if (leg.label() == "agent") from_agent = std::max(from_agent, leg.stats().packets_in());
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_EQ(customer->wait(seconds(5)), 0) << baresip.output();
+  EXPECT_GT(from_agent, 50u);  // baresip's tone reached the relay
+  EXPECT_EQ(Scalar("SELECT state || ':' || agent_id FROM calls"), "ENDED:1003");
+  ExpectClean({"1003"});
+}
+
+// Queue-service gives up on a waiting caller (max wait with a hang-up overflow): the edge
+// answers the customer's INVITE with 480 and a Reason.
+TEST_F(StackIt, AQueueTimeoutEndsTheCallWithAReason) {
+  v1::CreateQueueRequest req;
+  req.mutable_queue()->set_name("closing");
+  req.mutable_queue()->set_answer_mode(v1::ANSWER_MODE_RING_UNTIL_AGENT);
+  req.mutable_queue()->mutable_max_wait()->set_seconds(1);
+  req.mutable_queue()->mutable_overflow()->set_hangup_reason("we are closed");
+  v1::QueueResponse resp;
+  ASSERT_TRUE(queues_->CreateQueue(Ctx().get(), req, &resp).ok());
+  v1::SetDialplanEntryRequest dp;
+  dp.mutable_entry()->set_pattern("closing");
+  dp.mutable_entry()->set_queue("closing");
+  v1::DialplanResponse dr;
+  ASSERT_TRUE(queues_->SetDialplanEntry(Ctx().get(), dp, &dr).ok());
+  AddAgent("away", "pw", {"closing"});  // logged in, no phone
+  EXPECT_EQ(RunSipp("customer_480.xml", {"-s", "closing", "-m", "1"}), 0);
+  EXPECT_EQ(Scalar("SELECT state || ':' || outcome_reason FROM calls"), "OVERFLOWED:we are closed");
+  ExpectClean({"away"});
+}
+
+TEST_F(StackIt, BadRequestsGetProtocolAnswersAndDrainRefusesNewCalls) {
+  AddQueue("sales", v1::ANSWER_MODE_RING_UNTIL_AGENT);
+  EXPECT_EQ(RunSipp("customer_404.xml", {"-s", "0999", "-m", "1"}), 0);
+  EXPECT_EQ(RunSipp("customer_481.xml", {"-s", "sales", "-m", "1"}), 0);
+  // Garbage on the SIP port: dropped, the edge stays up.
+  {
+    testing::UdpJunk junk(sip_port_);
+    junk.send("INVITE sip:x SIP/2.0\r\n\r\n");
+    junk.send(std::string(3000, 'A'));
+    junk.send("REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: nonsense\r\nCSeq: x\r\n\r\n");
+    junk.send(std::string("\x00\x01\x02\x03", 4));
+  }
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_TRUE(edge_->process().running());
+  v1::EdgeDrainResponse dr;
+  ASSERT_TRUE(edge_stub_->Drain(Ctx().get(), {}, &dr).ok());
+  EXPECT_EQ(RunSipp("customer_503.xml", {"-s", "sales", "-m", "1"}), 0);
+  ExpectClean({});
+  // SIGTERM: the edge drains and exits cleanly.
+  edge_->process().signal(SIGTERM);
+  EXPECT_EQ(edge_->process().wait(seconds(15)), 0);
+}
+
+}  // namespace
+}  // namespace cc
