@@ -20,7 +20,7 @@ db_url="postgresql://postgres@127.0.0.1:$CC_PG_PORT/$CC_DB_NAME"
 nats_url="nats://127.0.0.1:$CC_NATS_PORT"
 
 # The services that exist so far, in start order.
-SERVICES=(agent-registry queue-service media-relay)
+SERVICES=(agent-registry queue-service media-relay signaling-edge)
 
 service_args() {
   local common=(--log-format="$CC_STACK_LOG_FORMAT" --drain-timeout=5s)
@@ -43,6 +43,13 @@ service_args() {
         --rtp-port-max="$CC_RTP_PORT_MAX" --prompt-dir="$CC_ROOT/deploy/prompts" \
         --recording-dir="$local_dir/recordings" --instance-id=media-relay-local
       ;;
+    signaling-edge)
+      echo "$bin/services/signaling-edge/signaling-edge" "${common[@]}" \
+        --grpc-listen="$CC_SIGNALING_EDGE_GRPC" --metrics-listen="$CC_SIGNALING_EDGE_METRICS" \
+        --nats-url="$nats_url" --sip-listen="$CC_SIP_LISTEN" --sip-realm="$CC_SIP_REALM" \
+        --agent-registry="$CC_AGENT_REGISTRY_GRPC" --queue-service="$CC_QUEUE_SERVICE_GRPC" \
+        --media-relay="$CC_MEDIA_RELAY_GRPC" --edge-id=edge-local --instance-id=signaling-edge-local
+      ;;
   esac
 }
 
@@ -51,6 +58,7 @@ service_grpc() {
     agent-registry) echo "$CC_AGENT_REGISTRY_GRPC" ;;
     queue-service) echo "$CC_QUEUE_SERVICE_GRPC" ;;
     media-relay) echo "$CC_MEDIA_RELAY_GRPC" ;;
+    signaling-edge) echo "$CC_SIGNALING_EDGE_GRPC" ;;
   esac
 }
 
@@ -151,7 +159,8 @@ case ${1:-} in
     start_services
     provision_demo
     status
-    log "stack is up. Try: $bin/tools/ccctl agent list"
+    log "stack is up: SIP on $CC_SIP_LISTEN (register 1001/alice-secret, call 1000 or 2000)."
+    log "Try: $bin/tools/ccctl agent list"
     ;;
   stop)
     for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_bg "${SERVICES[i]}" "$run/${SERVICES[i]}.pid"; done

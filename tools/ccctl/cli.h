@@ -80,5 +80,6 @@ struct CommandInfo {
 std::map<std::string, CommandInfo>& Commands();
 void RegisterAgentCommands();
 void RegisterQueueCommands();
+void RegisterEdgeCommands();
 
 }  // namespace ccctl

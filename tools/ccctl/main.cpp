@@ -18,6 +18,7 @@ void Usage(std::ostream& out) {
 int main(int argc, char** argv) {
   ccctl::RegisterAgentCommands();
   ccctl::RegisterQueueCommands();
+  ccctl::RegisterEdgeCommands();
   ccctl::Globals g;
   std::vector<std::string> words;
   try {
