@@ -47,7 +47,7 @@ int Stats(const Globals& g, std::vector<std::string> argv) {
   std::cout << "live dialogs:   " << resp.live_dialogs() << "\n"
             << "live calls:     " << resp.live_calls() << "\n"
             << "calls total:    " << resp.calls_total() << "\n"
-            << "registrations:  " << resp.registrations_total() << "\n"
+            << "REGISTERs seen: " << resp.registrations_total() << "\n"
             << "draining:       " << (resp.draining() ? "yes" : "no") << "\n";
   return 0;
 }
