@@ -20,6 +20,7 @@
 #include "callcenter/v1/signaling_edge.grpc.pb.h"
 #include "common/grpc_server.h"
 #include "common/ids.h"
+#include "stack.h"
 #include "testing.h"
 
 namespace cc {
@@ -38,39 +39,28 @@ class StackIt : public ::testing::Test {
     s.url = testing::NatsUrl();
     s.subject_prefix = prefix_;
     nats_ = std::move(NatsClient::Connect(s)).value();
-    const std::vector<std::string> common = {"--nats-url=" + testing::NatsUrl(),
-                                             "--nats-subject-prefix=" + prefix_,
-                                             "--drain-timeout=1s", "--log-level=warn"};
-    auto with = [&](std::vector<std::string> extra) {
-      std::vector<std::string> a = common;
-      a.insert(a.end(), extra.begin(), extra.end());
-      return a;
-    };
-    registry_ = std::make_unique<testing::ServiceProcess>(
-        CC_AGENT_REGISTRY_BIN, with({"--db-url=" + db_.url(), "--sip-realm=test.local",
-                                     "--min-expires=1", "--sweep-interval=200ms"}));
-    queue_ = std::make_unique<testing::ServiceProcess>(
-        CC_QUEUE_SERVICE_BIN, with({"--db-url=" + db_.url(), "--sweep-interval=100ms",
-                                    "--match-interval=200ms", "--lease-grace=2s"}));
     const int rtp = 40000 + static_cast<int>(std::stoul(RandomHex(2), nullptr, 16) % 200) * 100;
-    relay_ = std::make_unique<testing::ServiceProcess>(
-        CC_MEDIA_RELAY_BIN,
-        with({"--rtp-port-min=" + std::to_string(rtp), "--rtp-port-max=" + std::to_string(rtp + 99),
-              "--media-timeout=60s"}));
-    ASSERT_TRUE(registry_->ready()) << registry_->process().output();
-    ASSERT_TRUE(queue_->ready()) << queue_->process().output();
-    ASSERT_TRUE(relay_->ready()) << relay_->process().output();
-    sip_port_ = testing::FreePort();
-    edge_ = std::make_unique<testing::ServiceProcess>(
-        CC_SIGNALING_EDGE_BIN,
-        with({"--sip-listen=127.0.0.1:" + std::to_string(sip_port_), "--sip-realm=test.local",
-              "--agent-registry=" + registry_->target(), "--queue-service=" + queue_->target(),
-              "--media-relay=" + relay_->target(), "--edge-id=edge-it", "--min-expires=2",
-              "--auth-failures=3", "--auth-block=30s"}));
-    ASSERT_TRUE(edge_->ready()) << edge_->process().output();
-    agents_ = v1::AgentRegistry::NewStub(MakeChannel(registry_->target()));
-    queues_ = v1::QueueService::NewStub(MakeChannel(queue_->target()));
-    relay_stub_ = v1::MediaRelay::NewStub(MakeChannel(relay_->target()));
+    testing::StackOptions o;
+    o.db_url = db_.url();
+    o.nats_url = testing::NatsUrl();
+    o.subject_prefix = prefix_;
+    o.common = {"--drain-timeout=1s", "--log-level=warn"};
+    o.registry_args = {"--sip-realm=test.local", "--min-expires=1", "--sweep-interval=200ms"};
+    o.queue_args = {"--sweep-interval=100ms", "--match-interval=200ms", "--lease-grace=2s"};
+    o.relay_args = {"--rtp-port-min=" + std::to_string(rtp),
+                    "--rtp-port-max=" + std::to_string(rtp + 99), "--media-timeout=60s"};
+    o.edge_args = {"--sip-realm=test.local", "--edge-id=edge-it", "--min-expires=2",
+                   "--auth-failures=3", "--auth-block=30s"};
+    stack_ = std::make_unique<testing::Stack>(
+        testing::StackBinaries{CC_AGENT_REGISTRY_BIN, CC_QUEUE_SERVICE_BIN, CC_MEDIA_RELAY_BIN,
+                               CC_SIGNALING_EDGE_BIN},
+        o);
+    ASSERT_EQ(stack_->failure(), "");
+    edge_ = &stack_->edge();
+    sip_port_ = stack_->sip_port();
+    agents_ = v1::AgentRegistry::NewStub(MakeChannel(stack_->registry().target()));
+    queues_ = v1::QueueService::NewStub(MakeChannel(stack_->queue().target()));
+    relay_stub_ = v1::MediaRelay::NewStub(MakeChannel(stack_->relay().target()));
     edge_stub_ = v1::SignalingEdge::NewStub(MakeChannel(edge_->target()));
     work_ = ::testing::TempDir() + "/stack-" + RandomHex(4);
     std::filesystem::create_directories(work_);
@@ -200,7 +190,8 @@ class StackIt : public ::testing::Test {
   testing::TestDatabase db_;
   std::string prefix_ = testing::UniqueSubjectPrefix();
   std::unique_ptr<NatsClient> nats_;
-  std::unique_ptr<testing::ServiceProcess> registry_, queue_, relay_, edge_;
+  std::unique_ptr<testing::Stack> stack_;
+  testing::ServiceProcess* edge_ = nullptr;
   int sip_port_ = 0;
   std::unique_ptr<v1::AgentRegistry::Stub> agents_;
   std::unique_ptr<v1::QueueService::Stub> queues_;

@@ -9,8 +9,8 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -20,6 +20,7 @@
 
 #include "agent_registry/pg_repository.h"
 #include "agent_registry/service.h"
+#include "bench_util.h"
 #include "callcenter/v1/queue_service.grpc.pb.h"
 #include "common/config.h"
 #include "common/grpc_server.h"
@@ -34,6 +35,7 @@ namespace {
 
 namespace v1 = callcenter::v1;
 using Clock = std::chrono::steady_clock;
+using cc::bench::Percentile;
 using std::chrono::milliseconds;
 
 class NullAgentEvents final : public cc::registry::EventSink {
@@ -49,13 +51,6 @@ struct RunResult {
   double seconds = 0;
   std::vector<double> latencies_ms;  // enqueue sent -> offer received
 };
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  return v[i];
-}
 
 class Bench {
  public:
@@ -292,14 +287,8 @@ int main(int argc, char** argv) {
       "| instances | latency run | p50 ms | p99 ms | max ms | assigned | assignments/s | "
       "p50 ms | p99 ms |\n|---|---|---|---|---|---|---|---|---|\n");
   Bench bench(config);
-  std::string list = config.str("instances");
-  size_t pos = 0;
-  while (pos <= list.size()) {
-    const auto comma = list.find(',', pos);
-    const int n = std::stoi(list.substr(pos, comma - pos));
+  for (const int n : cc::bench::SplitInts(config.str("instances"))) {
     if (!bench.run_instances(n)) return 1;
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
   }
   return 0;
 }
