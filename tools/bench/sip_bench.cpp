@@ -164,7 +164,11 @@ class Bench {
       call_sweep();
     }
     stack_.reset();
-    std::filesystem::remove_all(work_);
+    if (config_.boolean("keep")) {
+      std::printf("\nSIPp files kept in %s\n", work_.c_str());
+    } else {
+      std::filesystem::remove_all(work_);
+    }
     return 0;
   }
 
@@ -222,7 +226,9 @@ class Bench {
       const std::string name = e.path().filename();
       if (name.find_first_not_of("0123456789") != std::string::npos) continue;
       std::ifstream f(e.path() / "cmdline");
-      std::string cmd((std::istreambuf_iterator<char>(f)), {});
+      std::stringstream text;
+      text << f.rdbuf();
+      std::string cmd = text.str();
       std::replace(cmd.begin(), cmd.end(), '\0', ' ');
       if (cmd.find("nats-server") != std::string::npos && cmd.find(port) != std::string::npos) {
         return std::stoi(name);
@@ -443,6 +449,18 @@ class Bench {
     return {es.live_calls(), legs.legs_size()};
   }
 
+  // What the calls still live at the edge are doing (the first few), to explain leftovers.
+  void describe_live_calls() {
+    v1::ListLiveCallsResponse resp;
+    if (!edge_->ListLiveCalls(ctx().get(), {}, &resp).ok()) return;
+    std::map<std::string, int> states;
+    for (const auto& c : resp.calls()) {
+      states[c.state() + " customer=" + c.customer().state() + " agent=" + c.agent().state()]++;
+    }
+    for (const auto& [state, n] : states)
+      std::fprintf(stderr, "  live: %d x %s\n", n, state.c_str());
+  }
+
   void call_sweep() {
     const int step_s = static_cast<int>(config_.duration("step").count() / 1000);
     const auto hold = config_.duration("hold").count();
@@ -500,6 +518,7 @@ class Bench {
             return left.first == 0 && left.second == 0;
           },
           seconds(30));
+      if (left.first > 0) describe_live_calls();
       const double span_s = (rtt.last_at_ms - rtt.first_at_ms) / 1000.0;
       std::printf("| %d | %ld | %ld | %ld | %.0f | %.0f | %.0f | %.0f |%s %d calls, %d legs |\n",
                   rate, total, c.ok, total - c.ok,
@@ -556,6 +575,8 @@ int main(int argc, char** argv) {
                       seconds(60));
   config.add_string("db-pool", "8", "database connections of registry and queue-service");
   config.add_string("only", "", "'register' or 'calls' to run one sweep");
+  config.add_bool("keep", false,
+                  "keep SIPp's files (set CC_KEEP_CHILD_LOGS=1 to keep the services' logs too)");
   config.add_bool("stop-at-failure", false, "stop the call sweep at the first failed step");
   if (auto code = cc::ParseOrExit(config, argc, argv)) return *code;
   cc::log::Configure("sip-bench", "", cc::log::Level::kWarn, false);

@@ -1,5 +1,6 @@
 #include "agent_registry/pg_repository.h"
 
+#include <algorithm>
 #include <map>
 
 namespace cc::registry {
@@ -167,7 +168,31 @@ Error TakenError(const Error& e, const Agent& a) {
 
 }  // namespace
 
-PgAgentRepository::PgAgentRepository(PgPool& pool) : pool_(pool) {}
+PgAgentRepository::PgAgentRepository(PgPool& pool) : pool_(pool) {
+  // The REGISTER path runs these for every registration and refresh: prepared once per
+  // connection instead of parsed and planned each time.
+  pool_.prepare("lock_agent_by_user", "SELECT id FROM agents WHERE sip_username = $1 FOR UPDATE");
+  pool_.prepare("live_bindings_of", std::string("SELECT ") + kBindingColumns +
+                                        " FROM agent_bindings WHERE expires_at > $1::timestamptz"
+                                        " AND agent_id = $2 ORDER BY agent_id, id");
+  pool_.prepare(
+      "upsert_binding",
+      std::string("INSERT INTO agent_bindings (agent_id, contact_uri, contact_host,"
+                  " contact_port, transport, source_address, source_port, user_agent,"
+                  " registrar_id, sip_call_id, cseq, expires_at, registered_at, updated_at)"
+                  " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::timestamptz,"
+                  " $13::timestamptz,$13::timestamptz)"
+                  " ON CONFLICT (agent_id, contact_uri) DO UPDATE SET"
+                  " contact_host = EXCLUDED.contact_host, contact_port = EXCLUDED.contact_port,"
+                  " transport = EXCLUDED.transport, source_address = EXCLUDED.source_address,"
+                  " source_port = EXCLUDED.source_port, user_agent = EXCLUDED.user_agent,"
+                  " registrar_id = EXCLUDED.registrar_id, sip_call_id = EXCLUDED.sip_call_id,"
+                  " cseq = EXCLUDED.cseq, expires_at = EXCLUDED.expires_at,"
+                  " registered_at = CASE WHEN agent_bindings.expires_at > $13::timestamptz"
+                  "   THEN agent_bindings.registered_at ELSE EXCLUDED.registered_at END,"
+                  " updated_at = EXCLUDED.updated_at RETURNING ") +
+          kBindingColumns);
+}
 
 Result<Agent> PgAgentRepository::insert(const Agent& agent, TimePoint now) {
   auto r = pool_.transact([&](pqxx::work& tx) -> Result<Agent> {
@@ -279,50 +304,42 @@ Result<BindingUpsert> PgAgentRepository::upsert_binding(const BindingRequest& re
                                                         TimePoint expires_at, int max_bindings,
                                                         TimePoint now) {
   return pool_.transact([&](pqxx::work& tx) -> Result<BindingUpsert> {
-    auto agent = tx.exec_params("SELECT id FROM agents WHERE sip_username = $1 FOR UPDATE",
-                                req.sip_username);
+    auto agent = tx.exec_prepared("lock_agent_by_user", req.sip_username);
     if (agent.empty()) return NotFound("no agent with sip_username '" + req.sip_username + "'");
     const std::string agent_id = agent[0][0].as<std::string>();
-    std::vector<Binding> live = LiveBindings(tx, agent_id, now);
-    const Binding* existing = nullptr;
-    for (const auto& b : live) {
-      if (b.contact_uri == req.contact_uri) existing = &b;
+    std::vector<Binding> live;
+    for (const auto& r : tx.exec_prepared("live_bindings_of", Ts(now), agent_id)) {
+      live.push_back(ReadBinding(r));
     }
-    if (existing && !req.sip_call_id.empty() && existing->sip_call_id == req.sip_call_id &&
-        req.cseq != 0 && req.cseq <= existing->cseq) {
+    auto existing = std::find_if(live.begin(), live.end(), [&](const Binding& b) {
+      return b.contact_uri == req.contact_uri;
+    });
+    if (existing != live.end() && !req.sip_call_id.empty() &&
+        existing->sip_call_id == req.sip_call_id && req.cseq != 0 && req.cseq <= existing->cseq) {
       return Aborted("out-of-order REGISTER: CSeq " + std::to_string(req.cseq) +
                      " is not higher than " + std::to_string(existing->cseq));
     }
-    if (!existing && static_cast<int>(live.size()) >= max_bindings) {
+    if (existing == live.end() && static_cast<int>(live.size()) >= max_bindings) {
       return FailedPrecondition("agent " + agent_id + " already has " +
                                 std::to_string(live.size()) + " bindings (the maximum)");
     }
     // An expired row for the same contact that the sweep has not removed yet is replaced.
-    auto row = tx.exec_params(
-        std::string("INSERT INTO agent_bindings (agent_id, contact_uri, contact_host,"
-                    " contact_port, transport, source_address, source_port, user_agent,"
-                    " registrar_id, sip_call_id, cseq, expires_at, registered_at, updated_at)"
-                    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::timestamptz,"
-                    " $13::timestamptz,$13::timestamptz)"
-                    " ON CONFLICT (agent_id, contact_uri) DO UPDATE SET"
-                    " contact_host = EXCLUDED.contact_host, contact_port = EXCLUDED.contact_port,"
-                    " transport = EXCLUDED.transport, source_address = EXCLUDED.source_address,"
-                    " source_port = EXCLUDED.source_port, user_agent = EXCLUDED.user_agent,"
-                    " registrar_id = EXCLUDED.registrar_id, sip_call_id = EXCLUDED.sip_call_id,"
-                    " cseq = EXCLUDED.cseq, expires_at = EXCLUDED.expires_at,"
-                    " registered_at = CASE WHEN agent_bindings.expires_at > $13::timestamptz"
-                    "   THEN agent_bindings.registered_at ELSE EXCLUDED.registered_at END,"
-                    " updated_at = EXCLUDED.updated_at RETURNING ") +
-            kBindingColumns,
-        agent_id, req.contact_uri, req.contact_host, req.contact_port,
-        std::string(ToString(req.transport)), req.source_address, req.source_port, req.user_agent,
-        req.registrar_id, req.sip_call_id, static_cast<std::int64_t>(req.cseq), Ts(expires_at),
-        Ts(now));
+    auto row =
+        tx.exec_prepared("upsert_binding", agent_id, req.contact_uri, req.contact_host,
+                         req.contact_port, std::string(ToString(req.transport)), req.source_address,
+                         req.source_port, req.user_agent, req.registrar_id, req.sip_call_id,
+                         static_cast<std::int64_t>(req.cseq), Ts(expires_at), Ts(now));
     BindingUpsert out;
     out.binding = ReadBinding(row[0]);
-    out.created = existing == nullptr;
+    out.created = existing == live.end();
     out.became_routable = live.empty();
-    out.bindings = LiveBindings(tx, agent_id, now);
+    // The agent's row is locked, so the live set is the one read plus this binding.
+    if (existing != live.end()) {
+      *existing = out.binding;
+    } else {
+      live.push_back(out.binding);
+    }
+    out.bindings = std::move(live);
     return out;
   });
 }

@@ -122,6 +122,12 @@ int RunQueueService(int argc, char** argv) {
                       "how long an edge's calls outlive its last sign of life", Duration{1000},
                       Duration{3'600'000});
   config.add_int("dispatch-threads", 4, "threads delivering offers to edges", 1, 64);
+  config.add_duration("match-batch-window", Duration{10},
+                      "at most one match pass per window (0: a pass per trigger)", Duration{0},
+                      Duration{1000});
+  config.add_int("assign-parallelism", 4,
+                 "assignments of one match pass committed in parallel (keep below db-pool-size)", 1,
+                 64);
   config.add_bool("migrate", false, "apply pending database migrations at startup");
   if (auto code = ParseOrExit(config, argc, argv)) return *code;
   const std::string instance = SetupLogging(config, "queue-service");
@@ -159,6 +165,8 @@ int RunQueueService(int argc, char** argv) {
   engine_settings.match_interval = config.duration("match-interval");
   engine_settings.sweep_interval = config.duration("sweep-interval");
   engine_settings.dispatch_threads = static_cast<int>(config.integer("dispatch-threads"));
+  engine_settings.assign_parallelism = static_cast<int>(config.integer("assign-parallelism"));
+  engine_settings.match_batch_window = config.duration("match-batch-window");
   std::mt19937_64 rng{std::random_device{}()};
   std::mutex rng_mu;
   QueueEngine engine(store, offers, events, SystemClock::instance(), timers, engine_settings,

@@ -150,17 +150,25 @@ Result<int> QueueEngine::match_once() {
     CC_ASSIGN_OR_RETURN(RoutingSnapshot snap, store_.snapshot(now));
     if (snap.calls.empty() || snap.agents.empty()) break;
     const std::vector<Proposal> proposals = router_.Propose(snap, now);
+    // The proposals of a pass pair distinct calls with distinct agents, and every
+    // assignment re-checks both under row locks, so they commit side by side: with one
+    // commit after another the matcher was bound by commit latency. The offers then go out
+    // in proposal order (best call first), as they would have one by one.
+    std::vector<std::optional<std::pair<Offer, Effects>>> taken(proposals.size());
+    std::atomic<size_t> next{0};
+    auto assign = [&] {
+      for (size_t i = next++; i < proposals.size(); i = next++) taken[i] = assign_one(proposals[i]);
+    };
+    const size_t workers =
+        std::min(proposals.size(), static_cast<size_t>(std::max(1, settings_.assign_parallelism)));
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < workers; ++t) threads.emplace_back(assign);
+    assign();
+    for (auto& t : threads) t.join();
     int made = 0;
-    for (const auto& p : proposals) {
-      auto taken = store_.try_assign(p, clock_.now());
-      if (!taken.ok()) {
-        log::Warn(
-            "assignment failed",
-            {{"call_id", p.call_id}, {"agent_id", p.agent_id}, {"error", taken.error().message}});
-        continue;
-      }
-      if (!*taken) continue;  // someone else took the call or the agent first
-      auto& [offer, fx] = **taken;
+    for (auto& t : taken) {
+      if (!t) continue;
+      auto& [offer, fx] = *t;
       ++made;
       log::Info("call offered", {{"call_id", offer.call_id},
                                  {"agent_id", offer.agent_id},
@@ -176,6 +184,16 @@ Result<int> QueueEngine::match_once() {
   observer_->match_pass(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), offers);
   return offers;
+}
+
+std::optional<std::pair<Offer, Effects>> QueueEngine::assign_one(const Proposal& p) {
+  auto taken = store_.try_assign(p, clock_);
+  if (!taken.ok()) {
+    log::Warn("assignment failed",
+              {{"call_id", p.call_id}, {"agent_id", p.agent_id}, {"error", taken.error().message}});
+    return std::nullopt;
+  }
+  return std::move(*taken);  // empty: someone else took the call or the agent first
 }
 
 void QueueEngine::dispatch(const Offer& offer) {
@@ -222,13 +240,18 @@ void QueueEngine::dispatcher_loop() {
 }
 
 void QueueEngine::matcher_loop() {
+  auto last_pass = std::chrono::steady_clock::now() - settings_.match_batch_window;
   for (;;) {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return !running_ || dirty_; });
+      // Passes at most once per window: under load every pass then serves the calls that
+      // arrived meanwhile, instead of reading every free agent again for each single call.
+      cv_.wait_until(lock, last_pass + settings_.match_batch_window, [&] { return !running_; });
       if (!running_) return;
       dirty_ = false;
     }
+    last_pass = std::chrono::steady_clock::now();
     auto r = match_once();
     if (!r.ok()) {
       log::Warn("match failed", {{"error", r.error().message}});

@@ -433,7 +433,8 @@ void TouchEdge(pqxx::work& tx, const std::string& edge_id, Duration lease, TimeP
   tx.exec_prepared("edge_touch", edge_id, Ts(now), Ts(now + lease));
 }
 
-Result<std::pair<int, Duration>> PositionOf(pqxx::work& tx, const Call& call, Duration aht) {
+Result<std::pair<int, Duration>> PositionOf(pqxx::work& tx, const Call& call, Duration aht,
+                                            int serving) {
   if (call.state != CallState::kWaiting) return std::make_pair(0, Duration{0});
   const int ahead =
       tx.exec_params(
@@ -441,12 +442,6 @@ Result<std::pair<int, Duration>> PositionOf(pqxx::work& tx, const Call& call, Du
             " AND (priority > $3 OR (priority = $3 AND queue_entered_at < $4::timestamptz))",
             call.queue, call.id, call.priority, Ts(call.queue_entered_at))[0][0]
           .as<int>();
-  const int serving = tx.exec_params(
-                            "SELECT count(*)::int FROM agent_queue_memberships m JOIN agents a"
-                            " ON a.id = m.agent_id WHERE m.queue = $1"
-                            " AND a.status NOT IN ('LOGGED_OUT', 'PAUSED')",
-                            call.queue)[0][0]
-                          .as<int>();
   const int position = ahead + 1;
   return std::make_pair(position, EstimateWait(position, aht, serving));
 }
@@ -467,9 +462,10 @@ const std::vector<std::pair<std::string, std::string>>& HotStatements() {
        " (SELECT count(*)::int FROM calls WHERE queue = $1 AND state = 'WAITING' AND id <> $2"
        "   AND priority >= $3),"
        " EXISTS (SELECT 1 FROM agent_queue_memberships m JOIN agents a ON a.id = m.agent_id"
-       "   WHERE m.queue = $1 AND a.status <> 'LOGGED_OUT'),"
-       " (SELECT count(*)::int FROM agent_queue_memberships m JOIN agents a ON a.id = m.agent_id"
-       "   WHERE m.queue = $1 AND a.status NOT IN ('LOGGED_OUT', 'PAUSED'))"},
+       "   WHERE m.queue = $1 AND a.status <> 'LOGGED_OUT')"},
+      {"serving_agents",
+       "SELECT count(*)::int FROM agent_queue_memberships m JOIN agents a ON a.id = m.agent_id"
+       " WHERE m.queue = $1 AND a.status NOT IN ('LOGGED_OUT', 'PAUSED')"},
       {"snapshot_calls", "SELECT id, queue, priority, " + EpochMs("queue_entered_at") +
                              " FROM calls WHERE state = 'WAITING' AND not_before <= $1::timestamptz"
                              " ORDER BY priority DESC, queue_entered_at LIMIT $2"},
@@ -678,24 +674,41 @@ std::optional<QueueConfig> QueueStore::queue(pqxx::work& tx, const std::string& 
   return q;
 }
 
-Duration QueueStore::handle_time(pqxx::work& tx, const std::string& queue, TimePoint now) {
+template <typename T, typename Compute>
+T QueueStore::estimate(
+    std::map<std::string, std::pair<T, std::chrono::steady_clock::time_point>>& cache,
+    const std::string& queue, std::chrono::steady_clock::duration ttl, Compute compute) {
   const auto steady = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(cache_mu_);
-    auto it = handle_times_.find(queue);
-    if (it != handle_times_.end() && steady - it->second.second < std::chrono::seconds(10)) {
-      return it->second.first;
-    }
+    auto it = cache.find(queue);
+    if (it != cache.end() && steady - it->second.second < ttl) return it->second.first;
   }
-  const Duration aht{
-      tx.exec_params("SELECT COALESCE(avg(extract(epoch from ended_at - connected_at) * 1000),"
-                     " 0)::bigint FROM calls WHERE queue = $1 AND state = 'ENDED'"
-                     " AND connected_at IS NOT NULL AND ended_at > $2::timestamptz",
-                     queue, Ts(now - std::chrono::hours(1)))[0][0]
-          .as<std::int64_t>()};
+  const T value = compute();
   std::lock_guard lock(cache_mu_);
-  handle_times_[queue] = {aht, steady};
-  return aht;
+  cache[queue] = {value, steady};
+  return value;
+}
+
+Duration QueueStore::handle_time(pqxx::work& tx, const std::string& queue, TimePoint now) {
+  return estimate(handle_times_, queue, std::chrono::seconds(10), [&] {
+    return Duration{
+        tx.exec_params("SELECT COALESCE(avg(extract(epoch from ended_at - connected_at) * 1000),"
+                       " 0)::bigint FROM calls WHERE queue = $1 AND state = 'ENDED'"
+                       " AND connected_at IS NOT NULL AND ended_at > $2::timestamptz",
+                       queue, Ts(now - std::chrono::hours(1)))[0][0]
+            .as<std::int64_t>()};
+  });
+}
+
+Result<std::pair<int, Duration>> QueueStore::position_of(pqxx::work& tx, const Call& call,
+                                                         TimePoint now) {
+  return PositionOf(tx, call, handle_time(tx, call.queue, now), serving_agents(tx, call.queue));
+}
+
+int QueueStore::serving_agents(pqxx::work& tx, const std::string& queue) {
+  return estimate(serving_, queue, std::chrono::seconds(1),
+                  [&] { return tx.exec_prepared("serving_agents", queue)[0][0].as<int>(); });
 }
 
 void QueueStore::forget_queue(const std::string& name) {
@@ -915,7 +928,7 @@ Result<EnqueueResult> QueueStore::enqueue(const NewCall& nc, TimePoint now) {
       out.call = existing;
       out.existing = true;
       out.queue = this->queue(tx, existing.queue).value_or(*queue);
-      CC_ASSIGN_OR_RETURN(auto pos, PositionOf(tx, out.call, handle_time(tx, out.call.queue, now)));
+      CC_ASSIGN_OR_RETURN(auto pos, position_of(tx, out.call, now));
       std::tie(out.position, out.estimated_wait) = pos;
       return out;
     }
@@ -935,11 +948,11 @@ Result<EnqueueResult> QueueStore::enqueue(const NewCall& nc, TimePoint now) {
     if (call.queue == queue->name && call.state == CallState::kWaiting) {
       out.queue = *queue;
       out.position = r[0][1].as<int>() + 1;
-      out.estimated_wait =
-          EstimateWait(out.position, handle_time(tx, queue->name, now), r[0][3].as<int>());
+      out.estimated_wait = EstimateWait(out.position, handle_time(tx, queue->name, now),
+                                        serving_agents(tx, queue->name));
     } else {
       out.queue = this->queue(tx, call.queue).value_or(*queue);
-      CC_ASSIGN_OR_RETURN(auto pos, PositionOf(tx, call, handle_time(tx, call.queue, now)));
+      CC_ASSIGN_OR_RETURN(auto pos, position_of(tx, call, now));
       std::tie(out.position, out.estimated_wait) = pos;
     }
     return out;
@@ -955,8 +968,7 @@ Result<Call> QueueStore::get_call(const std::string& id) {
 }
 
 Result<std::pair<int, Duration>> QueueStore::position(const Call& call, TimePoint now) {
-  return pool_.transact(
-      [&](pqxx::work& tx) { return PositionOf(tx, call, handle_time(tx, call.queue, now)); });
+  return pool_.transact([&](pqxx::work& tx) { return position_of(tx, call, now); });
 }
 
 Result<std::vector<Call>> QueueStore::list_calls(const CallFilter& f) {
@@ -980,13 +992,26 @@ Result<std::pair<Call, Effects>> QueueStore::cancel(const std::string& call_id,
                                                     const std::string& reason, TimePoint now) {
   return pool_.transact([&](pqxx::work& tx) -> Result<std::pair<Call, Effects>> {
     Effects fx;
-    auto assignment = tx.exec_params(
-        "SELECT id FROM assignments WHERE call_id = $1 AND state IN ('OFFERED','CONNECTED')",
-        call_id);
-    std::optional<AssignmentRow> live;
-    if (!assignment.empty()) live = LockAssignment(tx, assignment[0][0].as<std::int64_t>());
+    auto live_assignment = [&]() -> std::optional<AssignmentRow> {
+      auto row = tx.exec_params(
+          "SELECT id FROM assignments WHERE call_id = $1 AND state IN ('OFFERED','CONNECTED')",
+          call_id);
+      if (row.empty()) return std::nullopt;
+      return LockAssignment(tx, row[0][0].as<std::int64_t>());
+    };
+    std::optional<AssignmentRow> live = live_assignment();
     auto call = LoadCall(tx, call_id, true);
     if (!call) return NotFound("call '" + call_id + "' not found");
+    const bool live_now = live && (live->state == "OFFERED" || live->state == "CONNECTED");
+    if (!live_now && call->state == CallState::kOffered) {
+      // The offer read above (if any) ended and the call was offered again before we got
+      // the call's lock (which waited for that commit). Under the lock no other offer can
+      // appear, so this read is the last word; without it the new offer stayed open and
+      // its agent reserved until the lease ran out. Locking the assignment after the call
+      // may deadlock with a report that locks them the other way round: the database then
+      // aborts one and it is retried.
+      live = live_assignment();
+    }
     touch_edge(tx, call->edge_id, now);
     if (IsTerminal(call->state)) return std::make_pair(*call, fx);  // already over
     if (call->state == CallState::kConnected) {
@@ -1066,17 +1091,22 @@ Result<RoutingSnapshot> QueueStore::snapshot(TimePoint now) {
 }
 
 Result<std::optional<std::pair<Offer, Effects>>> QueueStore::try_assign(const Proposal& p,
-                                                                        TimePoint now) {
+                                                                        const Clock& clock) {
   using Out = std::optional<std::pair<Offer, Effects>>;
   return pool_.transact([&](pqxx::work& tx) -> Result<Out> {
-    auto call_rows = tx.exec_prepared("lock_waiting_call", p.call_id, Ts(now));
+    const TimePoint checked = clock.now();
+    auto call_rows = tx.exec_prepared("lock_waiting_call", p.call_id, Ts(checked));
     if (call_rows.empty()) return Out{};
     Call call = ReadCall(call_rows[0]);
     auto queue = this->queue(tx, call.queue);
     if (!queue) return Out{};
     // The same eligibility as the snapshot, now under the agent's row lock.
-    auto agent_rows = tx.exec_prepared("lock_eligible_agent", p.agent_id, call.queue, Ts(now));
+    auto agent_rows = tx.exec_prepared("lock_eligible_agent", p.agent_id, call.queue, Ts(checked));
     if (agent_rows.empty()) return Out{};
+    // The offer is stamped once both rows are held, not when the pass began: a stamp taken
+    // before waiting for a connection could fall before the end of the agent's previous
+    // call, and the history would show the agent holding two calls at once.
+    const TimePoint now = clock.now();
     const AgentStatus agent_status =
         AgentStatusFromString(agent_rows[0][0].as<std::string>()).value_or(AgentStatus::kAvailable);
     const TimePoint lease = now + queue->ring_timeout + settings_.lease_grace;

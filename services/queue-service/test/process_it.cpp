@@ -444,16 +444,38 @@ TEST_F(QueueProcessIt, SeveralInstancesWithRandomFailuresAndAKill9StayConsistent
             0);
   EXPECT_EQ(tx.exec("SELECT count(*) FROM assignments WHERE state IN ('OFFERED','CONNECTED')")[0][0]
                 .as<int>(),
-            0);
+            0)
+      << tx.exec(
+               "SELECT string_agg(format('%s is %s (%s), ended %s; its offers: %s', c.id, c.state,"
+               " c.outcome_reason, c.ended_at, (SELECT string_agg(format('#%s %s %s %s..%s %s',"
+               " x.id, x.agent_id, x.state, x.offered_at, x.ended_at, x.outcome), ', ' ORDER BY"
+               " x.id) FROM assignments x WHERE x.call_id = c.id)), E'\\n') FROM calls c"
+               " WHERE c.id IN (SELECT call_id FROM assignments WHERE state IN"
+               " ('OFFERED','CONNECTED'))")[0][0]
+             .c_str();
   // No agent held two calls at once: its offers never overlap in time...
   const auto overlaps = tx.exec(
       "SELECT count(*) FROM assignments a JOIN assignments b ON a.agent_id = b.agent_id"
       " AND a.id < b.id AND b.offered_at < a.ended_at AND a.offered_at < b.ended_at");
-  EXPECT_EQ(overlaps[0][0].as<int>(), 0);
+  EXPECT_EQ(overlaps[0][0].as<int>(), 0)
+      << tx.exec(
+               "SELECT string_agg(format('%s: #%s %s..%s %s / #%s %s..%s %s', a.agent_id, a.id,"
+               " a.offered_at, a.ended_at, a.outcome, b.id, b.offered_at, b.ended_at, b.outcome), "
+               "E'\\n')"
+               " FROM assignments a JOIN assignments b ON a.agent_id = b.agent_id"
+               " AND a.id < b.id AND b.offered_at < a.ended_at AND a.offered_at < b.ended_at")[0][0]
+             .c_str();
   // ... and its audit trail is one legal chain, never RESERVED while busy.
   for (const auto& agent : tx.exec("SELECT id, status, active_calls FROM agents")) {
     const std::string id = agent[0].as<std::string>();
-    EXPECT_EQ(agent[2].as<int>(), 0) << id;
+    EXPECT_EQ(agent[2].as<int>(), 0)
+        << id << ": "
+        << tx.exec_params(
+                 "SELECT string_agg(format('#%s %s %s %s..%s..%s %s', id, call_id, state,"
+                 " offered_at, connected_at, ended_at, outcome), E'\\n' ORDER BY id)"
+                 " FROM assignments WHERE agent_id = $1",
+                 id)[0][0]
+               .c_str();
     const std::string status = agent[1].as<std::string>();
     EXPECT_TRUE(status == "AVAILABLE" || status == "PAUSED") << id << " is " << status;
     std::string from = "LOGGED_OUT";

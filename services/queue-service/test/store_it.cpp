@@ -263,6 +263,66 @@ TEST_F(QueueStoreIt, AbandonWhileOfferedFreesTheAgentAtOnce) {
   EXPECT_TRUE(engine_.cancel("c1", "").ok());  // idempotent
 }
 
+// The caller hangs up while the first offer fails and the call is offered again: the
+// cancel read the first offer, waited for it, and only got the call once it was offered to
+// the second agent. That second offer must be withdrawn too (found by the load test, where
+// it stayed open and kept the agent reserved until its lease ran out).
+TEST_F(QueueStoreIt, AnAbandonRacingAReofferWithdrawsTheNewOffer) {
+  AddQueue("sales");
+  AddAgent("alice");
+  AddAgent("bob");
+  Enqueue("c1");
+  ASSERT_EQ(Match(), 1);
+  const std::string first_agent = OfferFor("c1").agent_id;
+  const std::string second_agent = first_agent == "alice" ? "bob" : "alice";
+  const std::int64_t first = OfferFor("c1").assignment_id;
+
+  // Another transaction holds the first offer, as a "busy" report being processed does.
+  pqxx::connection other(db_.url());
+  pqxx::work report(other);
+  report.exec_params("SELECT 1 FROM assignments WHERE id = $1 FOR UPDATE", first);
+  std::optional<Result<Call>> cancelled;
+  std::thread caller([&] { cancelled = engine_.cancel("c1", ""); });
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return db_.scalar(
+                   "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                   " AND wait_event_type = 'Lock'") == "1";
+      },
+      seconds(10)));
+  // The report fails the first offer and the call is offered to the other agent at once.
+  report.exec_params(
+      "UPDATE assignments SET state = 'FAILED', outcome = 'busy', ended_at = now() WHERE id = $1",
+      first);
+  report.exec_params(
+      "UPDATE agents SET status = 'AVAILABLE', status_reason = 'offer failed'"
+      " WHERE id = $1",
+      first_agent);
+  const auto second = report
+                          .exec_params(
+                              "INSERT INTO assignments (call_id, agent_id, queue, edge_id,"
+                              " state, attempt, lease_deadline, offered_at) SELECT id, $1,"
+                              " queue, edge_id, 'OFFERED', 2, now() + interval '1 hour',"
+                              " now() FROM calls WHERE id = 'c1' RETURNING id",
+                              second_agent)[0][0]
+                          .as<std::int64_t>();
+  report.exec_params("UPDATE calls SET agent_id = $1, assignment_id = $2 WHERE id = 'c1'",
+                     second_agent, second);
+  report.exec_params(
+      "UPDATE agents SET status = 'RESERVED', status_reason = 'call offered',"
+      " status_call_id = 'c1' WHERE id = $1",
+      second_agent);
+  report.commit();
+  caller.join();
+
+  ASSERT_TRUE(cancelled && cancelled->ok());
+  EXPECT_EQ((*cancelled)->state, CallState::kAbandoned);
+  EXPECT_EQ(db_.scalar("SELECT state FROM assignments WHERE id = " + std::to_string(second)),
+            "WITHDRAWN");
+  EXPECT_EQ(StatusOf(second_agent), AgentStatus::kAvailable);
+  EXPECT_EQ(StatusOf(first_agent), AgentStatus::kAvailable);
+}
+
 TEST_F(QueueStoreIt, AnExpiredLeaseRequeuesAtTheOldPlaceAndFreesTheAgent) {
   AddQueue("sales");  // ring 10 s + grace 2 s
   AddAgent("alice");

@@ -1,6 +1,7 @@
 #include "signaling_edge/edge.h"
 
 #include <sofia-sip/auth_plugin.h>
+#include <sofia-sip/tport_tag.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -84,6 +85,8 @@ struct PendingRegister {
 };
 
 namespace {
+
+constexpr unsigned kUdpReceiveBuffer = 8u << 20;  // bytes
 
 std::string ToString(url_t const* url) {
   if (!url) return "";
@@ -220,7 +223,10 @@ Status Edge::start() {
   Status result = OkStatus();
   loop_.run_sync([&] {
     const std::string url = "sip:" + settings_.sip_listen;
-    nua_ = nua_create(loop_.root(), &Edge::Callback, this, NUTAG_URL(url.c_str()), TAG_END());
+    // A deep UDP receive queue: the kernel default (~200 KiB) overflowed in bursts under
+    // load (calls then waited for retransmissions). The kernel caps it at rmem_max.
+    nua_ = nua_create(loop_.root(), &Edge::Callback, this, NUTAG_URL(url.c_str()),
+                      TPTAG_UDP_RMEM(kUdpReceiveBuffer), TAG_END());
     if (!nua_) {
       result = Unavailable("cannot listen for SIP on " + settings_.sip_listen +
                            " (address in use or invalid)");

@@ -46,7 +46,9 @@ struct EngineSettings {
   Duration match_interval{1000};  // fallback match even without a trigger
   Duration sweep_interval{250};   // leases, edges, max wait, wrap-up ends
   Duration stats_interval{5000};
-  int dispatch_threads = 4;  // 0: deliver offers inline (tests)
+  int dispatch_threads = 4;         // 0: deliver offers inline (tests)
+  int assign_parallelism = 4;       // assignments of one match pass committed side by side
+  Duration match_batch_window{10};  // at most one match pass per window
 };
 
 // Runs the queue: matching on triggers and on a timer, offer delivery, the sweeps, and the
@@ -84,6 +86,8 @@ class QueueEngine {
  private:
   void apply(Effects fx);
   Result<Call> finish(Result<std::pair<Call, Effects>> r);
+  // Commits one proposal: the offer and its effects, or nothing if it was taken meanwhile.
+  std::optional<std::pair<Offer, Effects>> assign_one(const Proposal& p);
   void dispatch(const Offer& offer);
   void deliver(const Offer& offer);
   void matcher_loop();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/pg.h"
 #include "queue_service/model.h"
 #include "queue_service/router.h"
@@ -61,7 +62,7 @@ struct Settings {
   Duration lease_grace{5000};         // added to the ring timeout for an offer's lease
   Duration edge_lease{30000};         // how long an edge's calls outlive its last sign of life
   Duration offer_retry_backoff{500};  // after an undeliverable offer
-  Duration queue_cache_ttl{1000};      // queue configs read by hot paths (0: always read)
+  Duration queue_cache_ttl{1000};     // queue configs read by hot paths (0: always read)
   int snapshot_calls = 1000;
   int sweep_batch = 200;
 };
@@ -103,8 +104,9 @@ class QueueStore {
   // Matching.
   Result<RoutingSnapshot> snapshot(TimePoint now);
   // Takes the pair if both are still free (SKIP LOCKED; nullopt otherwise) and writes the
-  // offer with its lease.
-  Result<std::optional<std::pair<Offer, Effects>>> try_assign(const Proposal& p, TimePoint now);
+  // offer with its lease, stamped from `clock` once both rows are held.
+  Result<std::optional<std::pair<Offer, Effects>>> try_assign(const Proposal& p,
+                                                              const Clock& clock);
   // The offer could not be delivered: the call goes back to its place, the agent is freed.
   Result<Effects> withdraw(std::int64_t assignment_id, const std::string& reason, TimePoint now);
 
@@ -134,6 +136,15 @@ class QueueStore {
   void forget_queue(const std::string& name);
   // Average handle time of the last hour, for wait estimates; recomputed every 10 s.
   Duration handle_time(pqxx::work& tx, const std::string& queue, TimePoint now);
+  // Agents logged in and not paused in the queue, for wait estimates; recomputed every
+  // second (counting them on every call's entry read every member of the queue).
+  int serving_agents(pqxx::work& tx, const std::string& queue);
+  // A waiting call's position (1 = next) and estimated wait.
+  Result<std::pair<int, Duration>> position_of(pqxx::work& tx, const Call& call, TimePoint now);
+  // A per-queue estimate from `cache`, or `compute()` when older than `ttl`.
+  template <typename T, typename Compute>
+  T estimate(std::map<std::string, std::pair<T, std::chrono::steady_clock::time_point>>& cache,
+             const std::string& queue, std::chrono::steady_clock::duration ttl, Compute compute);
   // Extends the edge's lease when a quarter of it has passed since this instance last did.
   void touch_edge(pqxx::work& tx, const std::string& edge_id, TimePoint now);
 
@@ -143,6 +154,7 @@ class QueueStore {
   std::map<std::string, std::pair<QueueConfig, std::chrono::steady_clock::time_point>> queues_;
   std::map<std::string, TimePoint> edges_touched_;
   std::map<std::string, std::pair<Duration, std::chrono::steady_clock::time_point>> handle_times_;
+  std::map<std::string, std::pair<int, std::chrono::steady_clock::time_point>> serving_;
 };
 
 // Validation shared by the service and its adapters.
