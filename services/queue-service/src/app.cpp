@@ -123,8 +123,8 @@ int RunQueueService(int argc, char** argv) {
                       Duration{3'600'000});
   config.add_int("dispatch-threads", 4, "threads delivering offers to edges", 1, 64);
   config.add_duration("match-batch-window", Duration{10},
-                      "at most one match pass per window (0: a pass per trigger)", Duration{0},
-                      Duration{1000});
+                      "under load, at most one match pass per window (0: a pass per trigger)",
+                      Duration{0}, Duration{1000});
   config.add_int("assign-parallelism", 4,
                  "assignments of one match pass committed in parallel (keep below db-pool-size)", 1,
                  64);

@@ -240,19 +240,21 @@ void QueueEngine::dispatcher_loop() {
 }
 
 void QueueEngine::matcher_loop() {
-  auto last_pass = std::chrono::steady_clock::now() - settings_.match_batch_window;
+  auto next_pass = std::chrono::steady_clock::now();
   for (;;) {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return !running_ || dirty_; });
-      // Passes at most once per window: under load every pass then serves the calls that
-      // arrived meanwhile, instead of reading every free agent again for each single call.
-      cv_.wait_until(lock, last_pass + settings_.match_batch_window, [&] { return !running_; });
+      // Under load (the last pass made several offers) passes come at most once per window:
+      // every pass then serves the calls that arrived meanwhile, instead of reading every
+      // free agent again for each single call. A lone call is matched at once.
+      cv_.wait_until(lock, next_pass, [&] { return !running_; });
       if (!running_) return;
       dirty_ = false;
     }
-    last_pass = std::chrono::steady_clock::now();
+    const auto started = std::chrono::steady_clock::now();
     auto r = match_once();
+    next_pass = r.ok() && *r > 1 ? started + settings_.match_batch_window : started;
     if (!r.ok()) {
       log::Warn("match failed", {{"error", r.error().message}});
       std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -48,7 +48,7 @@ struct EngineSettings {
   Duration stats_interval{5000};
   int dispatch_threads = 4;         // 0: deliver offers inline (tests)
   int assign_parallelism = 4;       // assignments of one match pass committed side by side
-  Duration match_batch_window{10};  // at most one match pass per window
+  Duration match_batch_window{10};  // under load, at most one match pass per window
 };
 
 // Runs the queue: matching on triggers and on a timer, offer delivery, the sweeps, and the
