@@ -10,6 +10,7 @@ CC_PACKAGES=(
   libnats-dev libpqxx-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   postgresql nats-server
   sip-tester baresip-core
+  prometheus docker-compose yamllint python3 python3-yaml python3-jsonschema
 )
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -25,9 +26,18 @@ install_deps() {
   [ "$(id -u)" -eq 0 ] || die "missing packages (${missing[*]}); run as root or install them"
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq </dev/null >/dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null \
-    || die "apt-get install failed"
+  # The packaged postgresql, nats-server and prometheus services would start system-wide
+  # servers (prometheus on every interface); we run our own on 127.0.0.1, so packages may
+  # not start services while we install (policy-rc.d answering 101, unless one exists).
+  local policy=/usr/sbin/policy-rc.d own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+  fi
+  local rc=0
+  apt-get update -qq </dev/null >/dev/null &&
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null || rc=1
+  [ "$own_policy" -eq 1 ] && rm -f "$policy"
+  [ "$rc" -eq 0 ] || die "apt-get install failed"
 }
 
 pg_bindir() {

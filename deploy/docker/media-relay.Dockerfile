@@ -1,0 +1,52 @@
+# media-relay: multi-stage image. Build from the checkout's root:
+#   docker build -f deploy/docker/media-relay.Dockerfile -t callcenter/media-relay .
+# Build stage: Debian 12 with the build packages of tools/dev/lib.sh (CC_PACKAGES minus the
+# test-only ones). Runtime stage: debian:12-slim, non-root (uid 10001), only the shared
+# libraries the binaries link (tests/deploy/check_dockerfiles.py compares this list with the
+# binaries' DT_NEEDED entries and the build list with lib.sh). Never built on the project's
+# machines (no Docker engine): see deploy/README.md.
+FROM debian:12 AS build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+      build-essential cmake ninja-build pkg-config \
+      libsofia-sip-ua-dev libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev \
+      libnats-dev libpqxx-dev prometheus-cpp-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Only what the build reads (build/ and .local/ of a developer's checkout stay out).
+COPY CMakeLists.txt ./
+COPY proto/ proto/
+COPY services/ services/
+COPY tools/ tools/
+COPY deploy/docker/grpc_health_probe.cpp deploy/docker/
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCC_BUILD_TESTS=OFF \
+    && cmake --build /build --target media-relay \
+    && g++ -std=c++20 -O2 -o /build/cc-grpc-health deploy/docker/grpc_health_probe.cpp \
+         $(pkg-config --cflags --libs grpc++) \
+    && strip --strip-debug /build/services/media-relay/media-relay /build/cc-grpc-health
+
+FROM debian:12-slim AS runtime
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+      libgrpc++1.51 libgrpc29 libabsl20220623 libprotobuf32 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libnats3.4 libsofia-sip-ua0 \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 callcenter \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin callcenter \
+    && install -d -o 10001 -g 10001 /var/lib/callcenter/recordings
+COPY --from=build /build/services/media-relay/media-relay /build/cc-grpc-health /usr/local/bin/
+COPY deploy/prompts/ /usr/share/callcenter/prompts/
+ENV CC_GRPC_LISTEN=0.0.0.0:50053 \
+    CC_METRICS_LISTEN=0.0.0.0:9103 \
+    CC_LOG_FORMAT=json \
+    CC_RTP_BIND=0.0.0.0 \
+    CC_RTP_PORT_MIN=30000 \
+    CC_RTP_PORT_MAX=30999 \
+    CC_PROMPT_DIR=/usr/share/callcenter/prompts \
+    CC_RECORDING_DIR=/var/lib/callcenter/recordings
+VOLUME ["/var/lib/callcenter/recordings"]
+EXPOSE 50053/tcp 9103/tcp 30000-30999/udp
+USER 10001:10001
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["/usr/local/bin/cc-grpc-health", "127.0.0.1:50053"]
+ENTRYPOINT ["/usr/local/bin/media-relay"]

@@ -1,0 +1,45 @@
+# signaling-edge: multi-stage image. Build from the checkout's root:
+#   docker build -f deploy/docker/signaling-edge.Dockerfile -t callcenter/signaling-edge .
+# Build stage: Debian 12 with the build packages of tools/dev/lib.sh (CC_PACKAGES minus the
+# test-only ones). Runtime stage: debian:12-slim, non-root (uid 10001), only the shared
+# libraries the binaries link (tests/deploy/check_dockerfiles.py compares this list with the
+# binaries' DT_NEEDED entries and the build list with lib.sh). Never built on the project's
+# machines (no Docker engine): see deploy/README.md.
+FROM debian:12 AS build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+      build-essential cmake ninja-build pkg-config \
+      libsofia-sip-ua-dev libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev \
+      libnats-dev libpqxx-dev prometheus-cpp-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Only what the build reads (build/ and .local/ of a developer's checkout stay out).
+COPY CMakeLists.txt ./
+COPY proto/ proto/
+COPY services/ services/
+COPY tools/ tools/
+COPY deploy/docker/grpc_health_probe.cpp deploy/docker/
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCC_BUILD_TESTS=OFF \
+    && cmake --build /build --target signaling-edge \
+    && g++ -std=c++20 -O2 -o /build/cc-grpc-health deploy/docker/grpc_health_probe.cpp \
+         $(pkg-config --cflags --libs grpc++) \
+    && strip --strip-debug /build/services/signaling-edge/signaling-edge /build/cc-grpc-health
+
+FROM debian:12-slim AS runtime
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+      libgrpc++1.51 libgrpc29 libabsl20220623 libprotobuf32 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libnats3.4 libsofia-sip-ua0 \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 callcenter \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin callcenter
+COPY --from=build /build/services/signaling-edge/signaling-edge /build/cc-grpc-health /usr/local/bin/
+ENV CC_GRPC_LISTEN=0.0.0.0:50054 \
+    CC_METRICS_LISTEN=0.0.0.0:9104 \
+    CC_LOG_FORMAT=json \
+    CC_SIP_LISTEN=0.0.0.0:5060
+EXPOSE 50054/tcp 9104/tcp 5060/udp 5060/tcp
+USER 10001:10001
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["/usr/local/bin/cc-grpc-health", "127.0.0.1:50054"]
+ENTRYPOINT ["/usr/local/bin/signaling-edge"]
