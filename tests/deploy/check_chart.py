@@ -35,19 +35,8 @@ import yaml
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklog import fail, ok, summary  # noqa: E402
 import helmlite  # noqa: E402
-
-FAILURES = []
-
-
-def fail(msg):
-    FAILURES.append(msg)
-    print(f"FAIL: {msg}")
-
-
-def ok(msg):
-    print(f"ok: {msg}")
-
 
 COMPONENTS = {
     "agent-registry": "agentRegistry",
@@ -629,8 +618,7 @@ def main():
             else:
                 ok(f"charts/callcenter/{copy_} equals {orig}")
 
-    print(f"\n{len(FAILURES)} failure(s)")
-    return 1 if FAILURES else 0
+    return summary()
 
 
 if __name__ == "__main__":

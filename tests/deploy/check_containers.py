@@ -39,7 +39,10 @@ import tempfile
 
 import yaml
 
-FAILURES = []
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklog import fail, ok, summary  # noqa: E402
+
 SERVICES = ["agent-registry", "queue-service", "media-relay", "signaling-edge"]
 # The build stage must install every CC_PACKAGES entry that building the services needs:
 # the toolchain and the -dev packages (but the unit-test frameworks: images build without
@@ -52,19 +55,12 @@ def is_build_package(p):
     if p in TEST_DEV:
         return False
     return p in TOOLCHAIN or p.endswith("-dev") or p.startswith("protobuf-compiler")
+
+
 # Libraries debian:12-slim already has (essential packages).
 BASE_LIBS = {"libc6", "libstdc++6", "libgcc-s1", "zlib1g"}
 CCCTL_SETTINGS = {"CC_AGENT_REGISTRY_GRPC", "CC_QUEUE_SERVICE_GRPC", "CC_MEDIA_RELAY_GRPC",
                   "CC_SIGNALING_EDGE_GRPC", "CC_ENV_FILE"}
-
-
-def fail(msg):
-    FAILURES.append(msg)
-    print(f"FAIL: {msg}")
-
-
-def ok(msg):
-    print(f"ok: {msg}")
 
 
 def help_env(binary):
@@ -453,8 +449,7 @@ def main():
             bins[name] = path
     check_dockerfiles(root, bins, args.probe if args.probe and os.path.exists(args.probe) else "")
     check_compose(root, bins)
-    print(f"\n{len(FAILURES)} failure(s)")
-    return 1 if FAILURES else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -27,16 +27,9 @@ import tempfile
 
 import yaml
 
-FAILURES = []
-
-
-def fail(msg):
-    FAILURES.append(msg)
-    print(f"FAIL: {msg}")
-
-
-def ok(msg):
-    print(f"ok: {msg}")
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklog import fail, ok, summary  # noqa: E402
 
 
 def exported_metrics(root):
@@ -228,8 +221,7 @@ def main():
     ok(f"{len(names)} metrics exported by the services (from their source)")
     check_dashboard(root, series)
     check_alerts(root, series)
-    print(f"\n{len(FAILURES)} failure(s)")
-    return 1 if FAILURES else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "common/config.h"
+
 namespace cc::bench {
+
+// The servers a benchmark uses (it creates its own database): the local stack's by default.
+inline void AddServerOptions(Config& config) {
+  config.add_string("pg-admin-url", "postgresql://postgres@127.0.0.1:55432/postgres",
+                    "PostgreSQL URL of a role that may CREATE DATABASE (default: the local stack)");
+  config.add_string("nats-url", "nats://127.0.0.1:54222", "NATS server (default: the local stack)");
+}
 
 // The p-th quantile (0..1) of the samples, nearest rank; 0 when there are none.
 inline double Percentile(std::vector<double> v, double p) {

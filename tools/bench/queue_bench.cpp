@@ -269,9 +269,7 @@ class Bench {
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   cc::Config config("queue-bench");
-  config.add_string("pg-admin-url", "postgresql://postgres@127.0.0.1:55432/postgres",
-                    "PostgreSQL URL of a role that may CREATE DATABASE (default: the local stack)");
-  config.add_string("nats-url", "nats://127.0.0.1:54222", "NATS server (default: the local stack)");
+  cc::bench::AddServerOptions(config);
   config.add_string("queue-service", CC_QUEUE_SERVICE_BIN, "the queue-service binary");
   config.add_string("instances", "1,2,4", "instance counts to run, comma separated");
   config.add_int("agents", 50, "agents (all free, wrap-up 0)", 1, 10000);

@@ -336,6 +336,33 @@ class Bench {
     return std::make_unique<cc::testing::ChildProcess>("/bin/sh", a);
   }
 
+  // A SIPp load step: `total` scenarios at `rate` per second, each response awaited at most
+  // `recv_timeout_ms`, statistics every second into `stats` and every response time logged.
+  static std::vector<std::string> LoadArgs(int rate, long total, int step_s, int recv_timeout_ms,
+                                           const std::string& stats,
+                                           std::vector<std::string> extra) {
+    std::vector<std::string> a = {"-r",
+                                  std::to_string(rate),
+                                  "-rp",
+                                  "1000",
+                                  "-m",
+                                  std::to_string(total),
+                                  "-recv_timeout",
+                                  std::to_string(recv_timeout_ms),
+                                  "-timeout",
+                                  std::to_string(step_s + 60) + "s",
+                                  "-trace_stat",
+                                  "-stf",
+                                  stats,
+                                  "-fd",
+                                  "1",
+                                  "-trace_rtt",
+                                  "-rtt_freq",
+                                  "1"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+
   // CPU accounting for one step. `live` are SIPp processes that outlive the step; the one a
   // step waits for is reaped before it is read, so it is counted from RUSAGE_CHILDREN.
   void start_cpu(const std::vector<pid_t>& live) {
@@ -394,29 +421,8 @@ class Bench {
       const long total = static_cast<long>(rate) * step_s;
       const std::string stats = "register-" + std::to_string(rate) + ".csv";
       auto p = sipp("register_users.xml", agent_port_,
-                    {"-inf",
-                     "users.csv",
-                     "-set",
-                     "expires",
-                     "3600",
-                     "-r",
-                     std::to_string(rate),
-                     "-rp",
-                     "1000",
-                     "-m",
-                     std::to_string(total),
-                     "-recv_timeout",
-                     "5000",
-                     "-timeout",
-                     std::to_string(step_s + 60) + "s",
-                     "-trace_stat",
-                     "-stf",
-                     stats,
-                     "-fd",
-                     "1",
-                     "-trace_rtt",
-                     "-rtt_freq",
-                     "1"});
+                    LoadArgs(rate, total, step_s, 5000, stats,
+                             {"-inf", "users.csv", "-set", "expires", "3600"}));
       start_cpu({});
       const auto t0 = Clock::now();
       const int rc = p->wait(seconds(step_s + 90));
@@ -483,30 +489,9 @@ class Bench {
                                    "cc_edge_call_failures_total");
       const int port = cc::testing::FreeUdpPort();
       auto p = sipp("customer.xml", port,
-                    {"-s",
-                     "bench",
-                     "-r",
-                     std::to_string(rate),
-                     "-rp",
-                     "1000",
-                     "-m",
-                     std::to_string(total),
-                     "-d",
-                     std::to_string(hold),
-                     "-recv_timeout",
-                     "15000",
-                     "-timeout",
-                     std::to_string(step_s + 60) + "s",
-                     "-trace_stat",
-                     "-stf",
-                     stats,
-                     "-fd",
-                     "1",
-                     "-trace_rtt",
-                     "-rtt_freq",
-                     "1",
-                     "-default_behaviors",
-                     "all,-abortunexp"});
+                    LoadArgs(rate, total, step_s, 15000, stats,
+                             {"-s", "bench", "-d", std::to_string(hold), "-default_behaviors",
+                              "all,-abortunexp"}));
       start_cpu({uas->pid()});
       const int rc = p->wait(seconds(step_s + 90));
       const std::string cpu = cpu_columns();
@@ -570,9 +555,7 @@ class Bench {
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   cc::Config config("sip-bench");
-  config.add_string("pg-admin-url", "postgresql://postgres@127.0.0.1:55432/postgres",
-                    "PostgreSQL URL of a role that may CREATE DATABASE (default: the local stack)");
-  config.add_string("nats-url", "nats://127.0.0.1:54222", "NATS server (default: the local stack)");
+  cc::bench::AddServerOptions(config);
   config.add_int("agents", 1000, "agents in the bench queue (wrap-up 0)", 1, 20000);
   config.add_string("register-rates", "500,1000,2000,4000", "REGISTER sweep rates (per second)");
   config.add_string("call-rates", "50,100,200,300,400,500", "call sweep rates (per second)");
