@@ -1078,7 +1078,11 @@ Result<RoutingSnapshot> QueueStore::snapshot(TimePoint now) {
       a.talk_time_ms = r[3].as<std::int64_t>();
       a.queues[r[4].as<std::string>()] = {r[5].as<int>(), OptMs(r[6])};
     }
-    if (!agents.empty()) {
+    // Skills only matter to queues that require some or rank agents by them.
+    const bool skills_matter = std::any_of(s.queues.begin(), s.queues.end(), [](const auto& q) {
+      return !q.second.required_skills.empty() || q.second.strategy == Strategy::kSkillsBased;
+    });
+    if (!agents.empty() && skills_matter) {
       std::vector<std::string> ids;
       for (auto& [id, a] : agents) ids.push_back(id);
       for (const auto& r : tx.exec_prepared("snapshot_skills", TextArray(ids))) {

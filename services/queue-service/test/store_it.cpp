@@ -77,8 +77,9 @@ class QueueStoreIt : public ::testing::Test {
   }
 
   void AddAgent(const std::string& id, std::vector<registry::Membership> queues = {{"sales", 0}},
-                int wrap_up = 0, int max_calls = 1) {
+                int wrap_up = 0, int max_calls = 1, std::vector<registry::Skill> skills = {}) {
     registry::NewAgent n;
+    n.skills = std::move(skills);
     n.id = id;
     n.display_name = id;
     n.sip_username = id;
@@ -192,6 +193,34 @@ TEST_F(QueueStoreIt, TwoAgentsFiveCallsAllConnectInOrder) {
   EXPECT_EQ(events_.count(CallEventKind::kEnded), 5);
   EXPECT_EQ(db_.scalar("SELECT count(*) FROM calls WHERE state = 'ENDED'"), "5");
   EXPECT_EQ(db_.scalar("SELECT max(active_calls) FROM agents"), "0");
+}
+
+// The agents' skills reach the router from the database when a queue requires skills or
+// ranks agents by them (and are not read for queues that do neither).
+TEST_F(QueueStoreIt, SkillsInTheDatabaseDecideWhoIsOffered) {
+  AddQueue("support", [](QueueConfig& q) { q.strategy = Strategy::kSkillsBased; });
+  AddQueue("billing", [](QueueConfig& q) { q.required_skills = {{"billing", 3}}; });
+  AddQueue("sales");
+  // Created first, so idle longest: what longest-idle routing would pick.
+  AddAgent("novice", {{"support", 0}, {"billing", 0}, {"sales", 0}}, 0, 1, {{"english", 2}});
+  clock_.advance(seconds(1));
+  AddAgent("expert", {{"support", 0}, {"billing", 0}, {"sales", 0}}, 0, 1,
+           {{"english", 9}, {"billing", 5}});
+  clock_.advance(seconds(1));
+
+  Enqueue("c1", "support");
+  EXPECT_EQ(Match(), 1);
+  EXPECT_EQ(OfferFor("c1").agent_id, "expert");    // the higher skill score
+  ASSERT_TRUE(engine_.cancel("c1", "test").ok());  // the customer hangs up; expert is free
+
+  Enqueue("c2", "billing");
+  EXPECT_EQ(Match(), 1);
+  EXPECT_EQ(OfferFor("c2").agent_id, "expert");  // the only one with billing >= 3
+  ASSERT_TRUE(engine_.cancel("c2", "test").ok());
+
+  Enqueue("c3", "sales");
+  EXPECT_EQ(Match(), 1);
+  EXPECT_EQ(OfferFor("c3").agent_id, "novice");  // skills play no part: longest idle
 }
 
 TEST_F(QueueStoreIt, AFailedOfferGoesToTheOtherAgentAndTheAgentWaitsOutItsDelay) {
