@@ -24,6 +24,35 @@ std::string EpochMs(const std::string& col) {
   return "(extract(epoch from " + col + ") * 1000)::bigint";
 }
 
+// The agents that may be offered a call of the queues `which` selects (with $2 = now):
+// routable, a free line, no offer ringing. One row per agent and queue.
+std::string RoutableAgents(const std::string& which) {
+  return "SELECT a.id, " + EpochMs("a.idle_since") +
+         ", a.calls_answered, a.talk_time_ms, m.queue, m.position, " +
+         EpochMs("m.last_offered_at") +
+         " FROM agents a JOIN agent_queue_memberships m ON m.agent_id = a.id WHERE " + which +
+         " AND (a.status = 'AVAILABLE' OR (a.status = 'ON_CALL' AND a.max_calls > 1))"
+         " AND a.active_calls < a.max_calls"
+         " AND a.routing_not_before <= $2::timestamptz"
+         " AND EXISTS (SELECT 1 FROM agent_bindings b WHERE b.agent_id = a.id"
+         "   AND b.expires_at > $2::timestamptz)"
+         " AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.agent_id = a.id"
+         "   AND x.state = 'OFFERED')";
+}
+
+// The statement reading a queue's first $3 routable agents in the order the router ranks
+// them for `strategy` (Router::OrderAgents; ids compared bytewise like std::string), or
+// none where that order cannot be written in SQL (random, skills).
+std::string TopAgentsStatement(Strategy strategy) {
+  switch (strategy) {
+    case Strategy::kRandom:
+    case Strategy::kSkillsBased:
+      return "";
+    default:
+      return "snapshot_top_agents_" + std::string(ToString(strategy));
+  }
+}
+
 std::string TextArray(const std::vector<std::string>& items) {
   std::string out = "{";
   for (size_t i = 0; i < items.size(); ++i) {
@@ -470,19 +499,21 @@ const std::vector<std::pair<std::string, std::string>>& HotStatements() {
                              " FROM calls WHERE state = 'WAITING' AND not_before <= $1::timestamptz"
                              " ORDER BY priority DESC, queue_entered_at LIMIT $2"},
       {"snapshot_queues", "SELECT " + kQueueColumns + " FROM queues WHERE name = ANY($1::text[])"},
-      {"snapshot_agents",
-       "SELECT a.id, " + EpochMs("a.idle_since") +
-           ", a.calls_answered, a.talk_time_ms, m.queue, m.position, " +
-           EpochMs("m.last_offered_at") +
-           " FROM agents a JOIN agent_queue_memberships m ON m.agent_id = a.id"
-           " WHERE m.queue = ANY($1::text[])"
-           " AND (a.status = 'AVAILABLE' OR (a.status = 'ON_CALL' AND a.max_calls > 1))"
-           " AND a.active_calls < a.max_calls"
-           " AND a.routing_not_before <= $2::timestamptz"
-           " AND EXISTS (SELECT 1 FROM agent_bindings b WHERE b.agent_id = a.id"
-           "   AND b.expires_at > $2::timestamptz)"
-           " AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.agent_id = a.id"
-           "   AND x.state = 'OFFERED')"},
+      {"snapshot_agents", RoutableAgents("m.queue = ANY($1::text[])")},
+      {TopAgentsStatement(Strategy::kLongestIdleAgent), RoutableAgents("m.queue = $1") +
+                                                            " ORDER BY " + EpochMs("a.idle_since") +
+                                                            ", a.id COLLATE \"C\" LIMIT $3"},
+      {TopAgentsStatement(Strategy::kRoundRobin),
+       RoutableAgents("m.queue = $1") + " ORDER BY m.last_offered_at IS NOT NULL, " +
+           EpochMs("m.last_offered_at") + ", m.position, a.id COLLATE \"C\" LIMIT $3"},
+      {TopAgentsStatement(Strategy::kFewestCalls),
+       RoutableAgents("m.queue = $1") + " ORDER BY a.calls_answered, " + EpochMs("a.idle_since") +
+           ", a.id COLLATE \"C\" LIMIT $3"},
+      {TopAgentsStatement(Strategy::kLeastTalkTime),
+       RoutableAgents("m.queue = $1") + " ORDER BY a.talk_time_ms, " + EpochMs("a.idle_since") +
+           ", a.id COLLATE \"C\" LIMIT $3"},
+      {TopAgentsStatement(Strategy::kTopDown),
+       RoutableAgents("m.queue = $1") + " ORDER BY m.position, a.id COLLATE \"C\" LIMIT $3"},
       {"snapshot_skills",
        "SELECT agent_id, skill, level FROM agent_skills WHERE agent_id = ANY($1::text[])"},
       {"lock_waiting_call", "SELECT " + kCallColumns +
@@ -1070,14 +1101,31 @@ Result<RoutingSnapshot> QueueStore::snapshot(TimePoint now) {
     }
     LoadSkills(tx, s.queues);
     std::map<std::string, AgentCandidate> agents;
-    for (const auto& r : tx.exec_prepared("snapshot_agents", names, Ts(now))) {
-      AgentCandidate& a = agents[r[0].as<std::string>()];
-      a.id = r[0].as<std::string>();
-      a.idle_since = Ms(r[1]);
-      a.calls_answered = r[2].as<std::int64_t>();
-      a.talk_time_ms = r[3].as<std::int64_t>();
-      a.queues[r[4].as<std::string>()] = {r[5].as<int>(), OptMs(r[6])};
+    auto add_agents = [&](const pqxx::result& rows) {
+      for (const auto& r : rows) {
+        AgentCandidate& a = agents[r[0].as<std::string>()];
+        a.id = r[0].as<std::string>();
+        a.idle_since = Ms(r[1]);
+        a.calls_answered = r[2].as<std::int64_t>();
+        a.talk_time_ms = r[3].as<std::int64_t>();
+        a.queues[r[4].as<std::string>()] = {r[5].as<int>(), OptMs(r[6])};
+      }
+    };
+    // A pass makes at most one offer per call, so for a queue whose ranking SQL can repeat,
+    // its first calls.size() agents are all the router can reach: before a call's turn at
+    // most calls.size() - 1 agents are taken, and the best one left is among them. Reading
+    // every free agent instead made the snapshot the heaviest statement under load.
+    std::vector<std::string> all_of;
+    for (const auto& [name, q] : s.queues) {
+      const std::string top = TopAgentsStatement(q.strategy);
+      if (top.empty() || !q.required_skills.empty() || !settings_.snapshot_top_agents) {
+        all_of.push_back(name);
+        continue;
+      }
+      add_agents(tx.exec_prepared(top, name, Ts(now), static_cast<std::int64_t>(s.calls.size())));
     }
+    if (!all_of.empty())
+      add_agents(tx.exec_prepared("snapshot_agents", TextArray(all_of), Ts(now)));
     // Skills only matter to queues that require some or rank agents by them.
     const bool skills_matter = std::any_of(s.queues.begin(), s.queues.end(), [](const auto& q) {
       return !q.second.required_skills.empty() || q.second.strategy == Strategy::kSkillsBased;

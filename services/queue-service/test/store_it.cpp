@@ -223,6 +223,56 @@ TEST_F(QueueStoreIt, SkillsInTheDatabaseDecideWhoIsOffered) {
   EXPECT_EQ(OfferFor("c3").agent_id, "novice");  // skills play no part: longest idle
 }
 
+// For the strategies it can rank in SQL, the snapshot reads only as many agents as there
+// are calls; the router must pair exactly as it would with every routable agent, ties and
+// all (equal idle times, equal positions, never-offered seats).
+TEST_F(QueueStoreIt, ASnapshotOfTheFirstAgentsPairsAsOneOfAllAgents) {
+  const std::vector<Strategy> strategies = {Strategy::kLongestIdleAgent, Strategy::kRoundRobin,
+                                            Strategy::kFewestCalls, Strategy::kLeastTalkTime,
+                                            Strategy::kTopDown};
+  std::vector<registry::Membership> all;
+  for (const Strategy st : strategies) {
+    const std::string name = "q-" + std::string(ToString(st));
+    AddQueue(name, [&](QueueConfig& q) { q.strategy = st; });
+    all.push_back({name, 0});
+  }
+  for (int i = 1; i <= 12; ++i) AddAgent((i % 2 ? "agent-" : "Agent-") + std::to_string(i), all);
+  {
+    pqxx::connection conn(db_.url());
+    pqxx::work tx(conn);
+    const std::string base = std::to_string(ToUnixMillis(clock_.now()) / 1000 - 100);
+    tx.exec0("UPDATE agents SET idle_since = to_timestamp(" + base +
+             " + (substring(id from '[0-9]+')::int * 7) % 6),"
+             " calls_answered = substring(id from '[0-9]+')::int % 3,"
+             " talk_time_ms = ((substring(id from '[0-9]+')::int * 5) % 4) * 1000");
+    tx.exec0(
+        "UPDATE agent_queue_memberships SET position = (substring(agent_id from"
+        " '[0-9]+')::int * 3) % 4, last_offered_at = CASE WHEN substring(agent_id from"
+        " '[0-9]+')::int % 4 = 0 THEN NULL ELSE to_timestamp(" +
+        base + " + (substring(agent_id from '[0-9]+')::int * 5) % 3) END");
+    tx.commit();
+  }
+  Settings every = StoreSettings();
+  every.snapshot_top_agents = false;
+  QueueStore full_store(pool_, every);
+  Router router([] { return 0; });
+  for (const Strategy st : strategies) {
+    const std::string queue = "q-" + std::string(ToString(st));
+    for (int c = 1; c <= 3; ++c) Enqueue(queue + "-call-" + std::to_string(c), queue);
+    auto top = store_.snapshot(clock_.now());
+    auto full = full_store.snapshot(clock_.now());
+    ASSERT_TRUE(top.ok() && full.ok());
+    EXPECT_EQ(top->agents.size(), 3u) << queue;
+    EXPECT_EQ(full->agents.size(), 12u) << queue;
+    const auto want = router.Propose(*full, clock_.now());
+    ASSERT_EQ(want.size(), 3u) << queue;
+    EXPECT_EQ(router.Propose(*top, clock_.now()), want) << queue;
+    for (int c = 1; c <= 3; ++c) {
+      ASSERT_TRUE(engine_.cancel(queue + "-call-" + std::to_string(c), "test").ok());
+    }
+  }
+}
+
 TEST_F(QueueStoreIt, AFailedOfferGoesToTheOtherAgentAndTheAgentWaitsOutItsDelay) {
   AddQueue("sales", [](QueueConfig& q) {
     q.no_answer_delay = seconds(30);

@@ -64,6 +64,7 @@ struct Settings {
   Duration offer_retry_backoff{500};  // after an undeliverable offer
   Duration queue_cache_ttl{1000};     // queue configs read by hot paths (0: always read)
   int snapshot_calls = 1000;
+  bool snapshot_top_agents = true;  // false: every routable agent (tests compare the two)
   int sweep_batch = 200;
 };
 
