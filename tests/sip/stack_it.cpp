@@ -401,6 +401,16 @@ TEST_F(StackIt, HoldAndResume) {
   ExpectClean({"alice"});
 }
 
+// A session timer offered by the customer (RFC 4028) is taken in the 200 with the customer
+// as refresher, and a refresh re-INVITE is answered with it again; the call stays queued.
+TEST_F(StackIt, ASessionTimerOfferedByTheCustomerIsTakenAndRefreshed) {
+  AddQueue("sales", v1::ANSWER_MODE_ANSWER_IMMEDIATELY);
+  AddAgent("away", "pw", {"sales"});  // logged in, no phone: the call waits
+  EXPECT_EQ(RunSipp("customer_timer.xml", {"-s", "sales", "-m", "1"}), 0);
+  EXPECT_EQ(Scalar("SELECT state FROM calls"), "ABANDONED");
+  ExpectClean({"away"});
+}
+
 // Audio from the customer reaches the agent's phone through the relay, and the agent's echo
 // comes back; DTMF from the customer is one event on NATS.
 TEST_F(StackIt, RtpFlowsThroughTheRelayBothWays) {
