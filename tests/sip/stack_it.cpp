@@ -401,6 +401,34 @@ TEST_F(StackIt, HoldAndResume) {
   ExpectClean({"alice"});
 }
 
+// Early-media mode: 183 with the relay's SDP and music on the customer's leg while the agent
+// rings, not answered before the agent is; then 200, the bridge and the music stopped.
+TEST_F(StackIt, EarlyMediaPlaysMusicBeforeTheAgentAnswers) {
+  AddQueue("sales", v1::ANSWER_MODE_EARLY_MEDIA);
+  AddAgent("alice", "pw", {"sales"});
+  const int port = testing::FreeUdpPort();
+  Bind("alice", port);
+  auto agent = Sipp("agent.xml", port, {"-d", "1500", "-m", "1"});  // rings 1.5 s
+  auto customer =
+      Sipp("customer_early.xml", testing::FreeUdpPort(),
+           {"-s", "sales", "-d", "500", "-m", "1", "-timeout", "60s", "-timeout_error"});
+  bool music_before_answer = false;
+  testing::WaitFor(
+      [&] {
+        v1::ListLegsResponse legs;
+        if (!relay_stub_->ListLegs(Ctx().get(), {}, &legs).ok()) return false;
+        for (const auto& l : legs.legs()) music_before_answer |= l.playing();
+        return music_before_answer;
+      },
+      seconds(5));
+  EXPECT_TRUE(music_before_answer);
+  EXPECT_EQ(Scalar("SELECT connected_at IS NULL FROM calls"), "t");  // not answered yet
+  EXPECT_EQ(customer->wait(seconds(30)), 0) << ErrorsOf("customer_early.xml", 0);
+  EXPECT_EQ(agent->wait(seconds(10)), 0);
+  EXPECT_EQ(Scalar("SELECT state FROM calls"), "ENDED");
+  ExpectClean({"alice"});
+}
+
 // A session timer offered by the customer (RFC 4028) is taken in the 200 with the customer
 // as refresher, and a refresh re-INVITE is answered with it again; the call stays queued.
 TEST_F(StackIt, ASessionTimerOfferedByTheCustomerIsTakenAndRefreshed) {

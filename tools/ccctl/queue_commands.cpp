@@ -93,7 +93,8 @@ std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
   if (auto v = a.get("answer-mode")) {
     v1::AnswerMode m;
     if (!v1::AnswerMode_Parse("ANSWER_MODE_" + Upper(*v), &m)) {
-      throw UsageError("unknown answer mode '" + *v + "' (answer-immediately, ring-until-agent)");
+      throw UsageError("unknown answer mode '" + *v +
+                       "' (answer-immediately, ring-until-agent, early-media)");
     }
     q->set_answer_mode(m);
     mask.push_back("answer_mode");

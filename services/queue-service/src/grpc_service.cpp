@@ -47,14 +47,23 @@ Result<AnswerMode> AnswerModeFrom(v1::AnswerMode m) {
       return AnswerMode::kAnswerImmediately;
     case v1::ANSWER_MODE_RING_UNTIL_AGENT:
       return AnswerMode::kRingUntilAgent;
+    case v1::ANSWER_MODE_EARLY_MEDIA:
+      return AnswerMode::kEarlyMedia;
     default:
       return InvalidArgument("unknown answer mode " + std::to_string(m));
   }
 }
 
 v1::AnswerMode ToProto(AnswerMode m) {
-  return m == AnswerMode::kRingUntilAgent ? v1::ANSWER_MODE_RING_UNTIL_AGENT
-                                          : v1::ANSWER_MODE_ANSWER_IMMEDIATELY;
+  switch (m) {
+    case AnswerMode::kRingUntilAgent:
+      return v1::ANSWER_MODE_RING_UNTIL_AGENT;
+    case AnswerMode::kEarlyMedia:
+      return v1::ANSWER_MODE_EARLY_MEDIA;
+    case AnswerMode::kAnswerImmediately:
+      break;
+  }
+  return v1::ANSWER_MODE_ANSWER_IMMEDIATELY;
 }
 
 v1::CallState ToProto(CallState s) {

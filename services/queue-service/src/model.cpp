@@ -33,9 +33,10 @@ constexpr std::array<std::pair<Strategy, std::string_view>, 7> kStrategies{{
     {Strategy::kSkillsBased, "SKILLS_BASED"},
 }};
 
-constexpr std::array<std::pair<AnswerMode, std::string_view>, 2> kAnswerModes{{
+constexpr std::array<std::pair<AnswerMode, std::string_view>, 3> kAnswerModes{{
     {AnswerMode::kAnswerImmediately, "ANSWER_IMMEDIATELY"},
     {AnswerMode::kRingUntilAgent, "RING_UNTIL_AGENT"},
+    {AnswerMode::kEarlyMedia, "EARLY_MEDIA"},
 }};
 
 constexpr std::array<std::pair<CallState, std::string_view>, 8> kCallStates{{

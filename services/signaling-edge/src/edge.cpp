@@ -56,6 +56,7 @@ struct Call {
   std::string relay_customer_leg;
   bool customer_answered = false;
   bool ringing_sent = false;
+  bool early_media = false;  // 183 with the relay's SDP sent: music before the answer
   std::string queue;
   v1::AnswerMode answer_mode = v1::ANSWER_MODE_ANSWER_IMMEDIATELY;
   std::vector<std::string> music;
@@ -885,10 +886,20 @@ void Edge::on_invite(nua_handle_t* nh, sip_t const* sip) {
                 }
                 return;
               }
-              c2->customer_answered = true;
-              observer_->response("INVITE", 200, true);
-              nua_respond(c2->customer, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-                          SIPTAG_PAYLOAD_STR(c2->customer_local_sdp.c_str()), TAG_END());
+              if (c2->answer_mode == v1::ANSWER_MODE_EARLY_MEDIA) {
+                // Not answered (nothing billed) until an agent is: the music goes out as
+                // early media under a 183 with the relay's SDP; the 200 repeats that SDP.
+                c2->early_media = true;
+                observer_->response("INVITE", 183, true);
+                nua_respond(c2->customer, SIP_183_SESSION_PROGRESS,
+                            SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                            SIPTAG_PAYLOAD_STR(c2->customer_local_sdp.c_str()), TAG_END());
+              } else {
+                c2->customer_answered = true;
+                observer_->response("INVITE", 200, true);
+                nua_respond(c2->customer, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                            SIPTAG_PAYLOAD_STR(c2->customer_local_sdp.c_str()), TAG_END());
+              }
               if (!c2->music.empty() && c2->phase == Phase::kQueued) {
                 v1::PlayRequest play;
                 play.set_leg_id(c2->relay_customer_leg);
@@ -1191,12 +1202,13 @@ void Edge::agent_answered(Call& call, nua_handle_t* nh, const std::string& sdp) 
                       end_call(*c3, "media bridge failed", 41);
                       return;
                     }
-                    if (c3->customer_answered) {
+                    if (c3->customer_answered || c3->early_media) {
                       v1::StopPlayRequest stop;
                       stop.set_leg_id(c3->relay_customer_leg);
                       RPC(relay_, StopPlay, v1::StopPlayResponse, stop,
                           [](const grpc::Status&, v1::StopPlayResponse&) {});
-                    } else if (c3->customer) {
+                    }
+                    if (!c3->customer_answered && c3->customer) {
                       c3->customer_answered = true;
                       observer_->response("INVITE", 200, true);
                       nua_respond(c3->customer, SIP_200_OK,

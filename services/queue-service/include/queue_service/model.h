@@ -25,7 +25,7 @@ enum class Strategy {
 std::string_view ToString(Strategy s);
 std::optional<Strategy> StrategyFromString(std::string_view s);
 
-enum class AnswerMode { kAnswerImmediately, kRingUntilAgent };
+enum class AnswerMode { kAnswerImmediately, kRingUntilAgent, kEarlyMedia };
 std::string_view ToString(AnswerMode m);
 std::optional<AnswerMode> AnswerModeFromString(std::string_view s);
 
