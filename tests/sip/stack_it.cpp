@@ -50,7 +50,7 @@ class StackIt : public ::testing::Test {
     o.relay_args = {"--rtp-port-min=" + std::to_string(rtp),
                     "--rtp-port-max=" + std::to_string(rtp + 99), "--media-timeout=60s"};
     o.edge_args = {"--sip-realm=test.local", "--edge-id=edge-it", "--min-expires=2",
-                   "--auth-failures=3", "--auth-block=30s"};
+                   "--auth-failures=3",      "--auth-block=30s",  "--nonce-lifetime=10"};
     stack_ = std::make_unique<testing::Stack>(
         testing::StackBinaries{CC_AGENT_REGISTRY_BIN, CC_QUEUE_SERVICE_BIN, CC_MEDIA_RELAY_BIN,
                                CC_SIGNALING_EDGE_BIN},
@@ -262,6 +262,23 @@ TEST_F(StackIt, AgentsRegisterWithDigestAuth) {
         return agents_->GetAgent(Ctx().get(), g, &a).ok() && !a.agent().routable();
       },
       seconds(6)));
+  // Contact: * with Expires: 0 removes every binding of the agent at once.
+  ASSERT_EQ(
+      RunSipp("register.xml",
+              {"-s", "1001", "-au", "1001", "-ap", "s3cret", "-set", "expires", "300", "-m", "1"},
+              port),
+      0);
+  ASSERT_EQ(
+      RunSipp("register_noport.xml",
+              {"-s", "1001", "-au", "1001", "-ap", "s3cret", "-set", "expires", "300", "-m", "1"},
+              port2),
+      0);
+  ASSERT_TRUE(agents_->ListBindings(Ctx().get(), lb, &bindings).ok());
+  ASSERT_EQ(bindings.bindings_size(), 2);
+  ASSERT_EQ(RunSipp("register_star.xml", {"-s", "1001", "-au", "1001", "-ap", "s3cret", "-m", "1"}),
+            0);
+  ASSERT_TRUE(agents_->ListBindings(Ctx().get(), lb, &bindings).ok());
+  EXPECT_EQ(bindings.bindings_size(), 0);
   // A wrong password and an unknown user look the same: challenged again.
   EXPECT_EQ(
       RunSipp("register_refused.xml", {"-s", "1001", "-au", "1001", "-ap", "wrong", "-m", "1"}), 0);
@@ -277,6 +294,23 @@ TEST_F(StackIt, AgentsRegisterWithDigestAuth) {
   EXPECT_NE(metrics.find("cc_registrations_total{result=\"auth_failed\"} 3"), std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("cc_registrations_total{result=\"rate_limited\"}"), std::string::npos);
+}
+
+// A REGISTER answering an expired nonce is challenged again with stale=true, which is not a
+// wrong password: the phone retries with the new nonce and is registered.
+TEST_F(StackIt, AStaleNonceIsChallengedAgainWithStaleTrue) {
+  AddAgent("1002", "s3cret", {});
+  EXPECT_EQ(RunSipp("register_stale.xml", {"-s", "1002", "-au", "1002", "-ap", "s3cret", "-set",
+                                           "expires", "300", "-m", "1"}),
+            0);
+  v1::ListBindingsRequest lb;
+  lb.set_agent_id("1002");
+  v1::ListBindingsResponse bindings;
+  ASSERT_TRUE(agents_->ListBindings(Ctx().get(), lb, &bindings).ok());
+  EXPECT_EQ(bindings.bindings_size(), 1);
+  const std::string metrics = testing::HttpGet(edge_->metrics_port(), "/metrics");
+  EXPECT_EQ(metrics.find("cc_registrations_total{result=\"auth_failed\"} 1"), std::string::npos)
+      << metrics;
 }
 
 // Two agents, five customers calling at once: all five are answered, two at once and three
@@ -575,6 +609,8 @@ TEST_F(StackIt, BadRequestsGetProtocolAnswersAndDrainRefusesNewCalls) {
   AddQueue("sales", v1::ANSWER_MODE_RING_UNTIL_AGENT);
   EXPECT_EQ(RunSipp("customer_404.xml", {"-s", "0999", "-m", "1"}), 0);
   EXPECT_EQ(RunSipp("customer_481.xml", {"-s", "sales", "-m", "1"}), 0);
+  EXPECT_EQ(RunSipp("customer_483.xml", {"-s", "sales", "-m", "1"}), 0);  // Max-Forwards: 0
+  EXPECT_EQ(RunSipp("options.xml", {"-s", "sales", "-m", "1"}), 0);       // keep-alive probe
   // Garbage on the SIP port: dropped, the edge stays up.
   {
     testing::UdpJunk junk(sip_port_);

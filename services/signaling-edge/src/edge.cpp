@@ -51,8 +51,9 @@ struct Call {
   std::string caller_display;
   std::string dialed;
   nua_handle_t* customer = nullptr;
-  std::string customer_offer;      // the customer's SDP
-  std::string customer_local_sdp;  // the relay's answer to it
+  std::string customer_offer;       // the customer's SDP
+  unsigned long max_forwards = 70;  // for the agent leg: the customer's, one hop less
+  std::string customer_local_sdp;   // the relay's answer to it
   std::string relay_customer_leg;
   bool customer_answered = false;
   bool ringing_sent = false;
@@ -771,6 +772,12 @@ void Edge::on_invite(nua_handle_t* nh, sip_t const* sip) {
     reject(481, "Call/Transaction Does Not Exist", nullptr);  // a dialog we do not know
     return;
   }
+  // The agent leg is one hop further: an INVITE with no hops left is a loop (RFC 3261 16.3).
+  const unsigned long hops = sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : 70;
+  if (hops == 0) {
+    reject(483, "Too Many Hops", "too_many_hops");
+    return;
+  }
   if (draining_ || static_cast<int>(calls_.size()) >= settings_.max_calls) {
     reject(503, draining_ ? "Draining" : "Overloaded", "overload");
     return;
@@ -794,6 +801,7 @@ void Edge::on_invite(nua_handle_t* nh, sip_t const* sip) {
     call->caller = sip->sip_from->a_url->url_user;
   if (sip->sip_from && sip->sip_from->a_display) call->caller_display = sip->sip_from->a_display;
   call->customer_offer = sdp;
+  call->max_forwards = std::min(hops - 1, 70UL);
   call->invite_at = SteadyClock::now();
   call->started_at = std::chrono::system_clock::now();
   const std::string id = call->id;
@@ -1064,9 +1072,10 @@ void Edge::place_agent_leg(Call& call, const std::vector<v1::Binding>& bindings)
     handles_[nh] = call.id;
     a.forks[nh] = false;
     observer_->request("INVITE");
+    const std::string hops = std::to_string(call.max_forwards);
     nua_invite(nh, TAG_IF(!route.empty(), NUTAG_INITIAL_ROUTE_STR(route.c_str())),
-               SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(a.local_sdp.c_str()),
-               TAG_END());
+               SIPTAG_MAX_FORWARDS_STR(hops.c_str()), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+               SIPTAG_PAYLOAD_STR(a.local_sdp.c_str()), TAG_END());
     ++placed;
   }
   if (placed == 0) {
