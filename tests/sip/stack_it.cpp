@@ -35,10 +35,7 @@ const std::string kScenarios = CC_SIP_SCENARIOS;
 class StackIt : public ::testing::Test {
  protected:
   void SetUp() override {
-    NatsSettings s;
-    s.url = testing::NatsUrl();
-    s.subject_prefix = prefix_;
-    nats_ = std::move(NatsClient::Connect(s)).value();
+    nats_ = testing::ConnectNats(prefix_);
     const int rtp = 40000 + static_cast<int>(std::stoul(RandomHex(2), nullptr, 16) % 200) * 100;
     testing::StackOptions o;
     o.db_url = db_.url();

@@ -118,17 +118,11 @@ int RunAgentRegistry(int argc, char** argv) {
   const std::string instance = SetupLogging(config, "agent-registry");
 
   auto metrics = Metrics::Start(config.str("metrics-listen"));
-  if (!metrics.ok()) {
-    log::Error("startup failed", {{"error", metrics.error().message}});
-    return 1;
-  }
+  if (StartupFailed(metrics)) return 1;
   PgPool pool(PgSettingsFrom(config, instance));
   if (config.boolean("migrate")) {
     auto lease = pool.acquire();
-    if (!lease.ok()) {
-      log::Error("startup failed", {{"error", lease.error().message}});
-      return 1;
-    }
+    if (StartupFailed(lease)) return 1;
     auto report = ApplyMigrations(lease->conn(), EmbeddedMigrations());
     if (!report.ok()) {
       log::Error("migration failed", {{"error", report.error().message}});
@@ -136,10 +130,7 @@ int RunAgentRegistry(int argc, char** argv) {
     }
   }
   auto nats = NatsClient::Connect(NatsSettingsFrom(config, instance));
-  if (!nats.ok()) {
-    log::Error("startup failed", {{"error", nats.error().message}});
-    return 1;
-  }
+  if (StartupFailed(nats)) return 1;
 
   RegistrySettings settings;
   settings.realm = config.str("sip-realm");
@@ -156,10 +147,7 @@ int RunAgentRegistry(int argc, char** argv) {
   AgentRegistryGrpc grpc_service(service, grpc_metrics);
 
   GrpcServer server(config.str("grpc-listen"), {&grpc_service});
-  if (auto st = server.start(); !st.ok()) {
-    log::Error("startup failed", {{"error", st.error().message}});
-    return 1;
-  }
+  if (StartupFailed(server.start())) return 1;
   ThreadTimers timers("registry-timers");
   auto sweep = std::make_unique<Periodic>(timers, config.duration("sweep-interval"), [&] {
     auto n = service.sweep_expired();

@@ -44,12 +44,7 @@ class Registry : public testing::ServiceProcess {
 
 class RegistryIt : public ::testing::Test {
  protected:
-  void SetUp() override {
-    NatsSettings s;
-    s.url = testing::NatsUrl();
-    s.subject_prefix = prefix_;
-    nats_ = std::move(NatsClient::Connect(s)).value();
-  }
+  void SetUp() override { nats_ = testing::ConnectNats(prefix_); }
   static grpc::Status Create(v1::AgentRegistry::Stub& stub, const std::string& id,
                              v1::CreateAgentResponse* out = nullptr) {
     v1::CreateAgentRequest req;

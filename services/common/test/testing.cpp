@@ -94,6 +94,13 @@ std::string UniqueSubjectPrefix() {
   return "t" + RandomHex(6);
 }
 
+std::unique_ptr<NatsClient> ConnectNats(const std::string& subject_prefix) {
+  NatsSettings s;
+  s.url = NatsUrl();
+  s.subject_prefix = subject_prefix;
+  return std::move(NatsClient::Connect(s)).value();
+}
+
 namespace {
 int FreePortOf(int type) {
   int fd = socket(AF_INET, type, 0);

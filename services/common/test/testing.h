@@ -36,7 +36,10 @@ class TestDatabase {
 
 std::string NatsUrl();              // the shared test server
 std::string UniqueSubjectPrefix();  // "t<random>" for one test
-int FreePort();                     // a TCP port free on 127.0.0.1 right now
+// A client of the shared test server under `subject_prefix` (aborts the test run if it
+// cannot connect).
+std::unique_ptr<NatsClient> ConnectNats(const std::string& subject_prefix);
+int FreePort();  // a TCP port free on 127.0.0.1 right now
 int FreeUdpPort();
 
 // A child process with its stderr/stdout captured to a file; SIGTERM then SIGKILL on

@@ -96,15 +96,9 @@ int RunMediaRelay(int argc, char** argv) {
   }
   const std::string instance = SetupLogging(config, "media-relay");
   auto metrics = Metrics::Start(config.str("metrics-listen"));
-  if (!metrics.ok()) {
-    log::Error("startup failed", {{"error", metrics.error().message}});
-    return 1;
-  }
+  if (StartupFailed(metrics)) return 1;
   auto nats = NatsClient::Connect(NatsSettingsFrom(config, instance));
-  if (!nats.ok()) {
-    log::Error("startup failed", {{"error", nats.error().message}});
-    return 1;
-  }
+  if (StartupFailed(nats)) return 1;
   RelaySettings settings;
   settings.bind_address = config.str("rtp-bind");
   settings.advertise_address = config.str("rtp-advertise");
@@ -121,10 +115,7 @@ int RunMediaRelay(int argc, char** argv) {
 
   NatsMediaEvents events(**nats, instance);
   Relay relay(settings, events);
-  if (auto st = relay.start(); !st.ok()) {
-    log::Error("startup failed", {{"error", st.error().message}});
-    return 1;
-  }
+  if (StartupFailed(relay.start())) return 1;
   RelayMetrics relay_metrics((*metrics)->registry());
   ThreadTimers timers("relay-timers");
   auto refresh =
@@ -132,10 +123,7 @@ int RunMediaRelay(int argc, char** argv) {
   GrpcMetrics grpc_metrics((*metrics)->registry(), "media-relay");
   MediaRelayGrpc grpc_service(relay, grpc_metrics);
   GrpcServer server(config.str("grpc-listen"), {&grpc_service});
-  if (auto st = server.start(); !st.ok()) {
-    log::Error("startup failed", {{"error", st.error().message}});
-    return 1;
-  }
+  if (StartupFailed(server.start())) return 1;
   log::Info("media-relay ready",
             {{"grpc_port", server.port()},
              {"rtp", settings.bind_address + ":" + std::to_string(settings.port_min) + "-" +

@@ -115,10 +115,7 @@ class RelayIt : public ::testing::Test {
     dir_ = ::testing::TempDir() + "/relay-it-" + RandomHex(4);
     std::filesystem::create_directories(dir_ + "/prompts");
     std::filesystem::create_directories(dir_ + "/recordings");
-    NatsSettings s;
-    s.url = testing::NatsUrl();
-    s.subject_prefix = prefix_;
-    nats_ = std::move(NatsClient::Connect(s)).value();
+    nats_ = testing::ConnectNats(prefix_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 

@@ -133,10 +133,7 @@ int RunQueueService(int argc, char** argv) {
   const std::string instance = SetupLogging(config, "queue-service");
 
   auto metrics = Metrics::Start(config.str("metrics-listen"));
-  if (!metrics.ok()) {
-    log::Error("startup failed", {{"error", metrics.error().message}});
-    return 1;
-  }
+  if (StartupFailed(metrics)) return 1;
   PgPool pool(PgSettingsFrom(config, instance));
   if (config.boolean("migrate")) {
     auto lease = pool.acquire();
@@ -148,10 +145,7 @@ int RunQueueService(int argc, char** argv) {
     }
   }
   auto nats = NatsClient::Connect(NatsSettingsFrom(config, instance));
-  if (!nats.ok()) {
-    log::Error("startup failed", {{"error", nats.error().message}});
-    return 1;
-  }
+  if (StartupFailed(nats)) return 1;
 
   Settings store_settings;
   store_settings.lease_grace = config.duration("lease-grace");
@@ -188,10 +182,7 @@ int RunQueueService(int argc, char** argv) {
   GrpcMetrics grpc_metrics((*metrics)->registry(), "queue-service");
   QueueServiceGrpc grpc_service(engine, grpc_metrics, store_settings.edge_lease);
   GrpcServer server(config.str("grpc-listen"), {&grpc_service});
-  if (auto st = server.start(); !st.ok()) {
-    log::Error("startup failed", {{"error", st.error().message}});
-    return 1;
-  }
+  if (StartupFailed(server.start())) return 1;
   engine.start();
   log::Info("queue-service ready",
             {{"grpc_port", server.port()}, {"metrics_port", (*metrics)->port()}});

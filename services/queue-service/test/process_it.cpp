@@ -39,10 +39,7 @@ class QueueProcessIt : public ::testing::Test {
       : pool_({db_.url(), 4}),
         agent_repo_(pool_),
         agents_(agent_repo_, agent_events_, SystemClock::instance(), {}) {
-    NatsSettings s;
-    s.url = testing::NatsUrl();
-    s.subject_prefix = prefix_;
-    nats_ = std::move(NatsClient::Connect(s)).value();
+    nats_ = testing::ConnectNats(prefix_);
   }
 
   std::unique_ptr<testing::ServiceProcess> Start(std::vector<std::string> extra = {}) {

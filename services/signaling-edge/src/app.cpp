@@ -109,15 +109,9 @@ int RunSignalingEdge(int argc, char** argv) {
   }
   const std::string instance = SetupLogging(config, "signaling-edge");
   auto metrics = Metrics::Start(config.str("metrics-listen"));
-  if (!metrics.ok()) {
-    log::Error("startup failed", {{"error", metrics.error().message}});
-    return 1;
-  }
+  if (StartupFailed(metrics)) return 1;
   auto nats = NatsClient::Connect(NatsSettingsFrom(config, instance));
-  if (!nats.ok()) {
-    log::Error("startup failed", {{"error", nats.error().message}});
-    return 1;
-  }
+  if (StartupFailed(nats)) return 1;
   EdgeSettings settings;
   settings.edge_id = config.str("edge-id").empty() ? instance : config.str("edge-id");
   settings.sip_listen = config.str("sip-listen");
@@ -141,16 +135,14 @@ int RunSignalingEdge(int argc, char** argv) {
   Edge edge(settings, loop, **nats, MakeChannel(config.str("agent-registry")),
             MakeChannel(config.str("queue-service")), MakeChannel(config.str("media-relay")),
             &edge_metrics);
-  if (auto st = edge.start(); !st.ok()) {
-    log::Error("startup failed", {{"error", st.error().message}});
+  if (StartupFailed(edge.start())) {
     loop.stop();
     return 1;
   }
   GrpcMetrics grpc_metrics((*metrics)->registry(), "signaling-edge");
   SignalingEdgeGrpc grpc_service(edge, grpc_metrics);
   GrpcServer server(config.str("grpc-listen"), {&grpc_service});
-  if (auto st = server.start(); !st.ok()) {
-    log::Error("startup failed", {{"error", st.error().message}});
+  if (StartupFailed(server.start())) {
     edge.shutdown();
     loop.stop();
     return 1;

@@ -6,6 +6,7 @@
 
 #include "common/config.h"
 #include "common/grpc_server.h"
+#include "common/log.h"
 #include "common/nats.h"
 #include "common/pg.h"
 
@@ -31,6 +32,15 @@ std::optional<int> ParseOrExit(Config& config, int argc, char** argv);
 
 // Configures structured logging from the options; returns the instance id.
 std::string SetupLogging(const Config& config, const std::string& service);
+
+// True, after logging "startup failed" with its error, when a startup step (a Status or a
+// Result) failed: the caller then exits with 1.
+template <typename R>
+bool StartupFailed(const R& step) {
+  if (step.ok()) return false;
+  log::Error("startup failed", {{"error", step.error().message}});
+  return true;
+}
 
 PgSettings PgSettingsFrom(const Config& config, const std::string& application);
 NatsSettings NatsSettingsFrom(const Config& config, const std::string& instance);
