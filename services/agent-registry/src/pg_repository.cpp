@@ -171,24 +171,28 @@ Error TakenError(const Error& e, const Agent& a) {
 PgAgentRepository::PgAgentRepository(PgPool& pool) : pool_(pool) {
   // The REGISTER path runs these for every registration and refresh: prepared once per
   // connection instead of parsed and planned each time.
-  pool_.prepare("lock_agent_by_user", "SELECT id FROM agents WHERE sip_username = $1 FOR UPDATE");
-  pool_.prepare("live_bindings_of", std::string("SELECT ") + kBindingColumns +
-                                        " FROM agent_bindings WHERE expires_at > $1::timestamptz"
-                                        " AND agent_id = $2 ORDER BY agent_id, id");
+  pool_.prepare("lock_agents_by_users",
+                "SELECT id, sip_username FROM agents WHERE sip_username = ANY($1::text[])"
+                " ORDER BY id FOR UPDATE");
+  pool_.prepare("live_bindings_of_agents",
+                std::string("SELECT ") + kBindingColumns +
+                    " FROM agent_bindings WHERE expires_at > $1::timestamptz"
+                    " AND agent_id = ANY($2::text[]) ORDER BY agent_id, id");
   pool_.prepare(
-      "upsert_binding",
+      "upsert_bindings",
       std::string("INSERT INTO agent_bindings (agent_id, contact_uri, contact_host,"
                   " contact_port, transport, source_address, source_port, user_agent,"
                   " registrar_id, sip_call_id, cseq, expires_at, registered_at, updated_at)"
-                  " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::timestamptz,"
-                  " $13::timestamptz,$13::timestamptz)"
+                  " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[],"
+                  " $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[],"
+                  " $11::bigint[], $12::timestamptz[], $13::timestamptz[], $13::timestamptz[])"
                   " ON CONFLICT (agent_id, contact_uri) DO UPDATE SET"
                   " contact_host = EXCLUDED.contact_host, contact_port = EXCLUDED.contact_port,"
                   " transport = EXCLUDED.transport, source_address = EXCLUDED.source_address,"
                   " source_port = EXCLUDED.source_port, user_agent = EXCLUDED.user_agent,"
                   " registrar_id = EXCLUDED.registrar_id, sip_call_id = EXCLUDED.sip_call_id,"
                   " cseq = EXCLUDED.cseq, expires_at = EXCLUDED.expires_at,"
-                  " registered_at = CASE WHEN agent_bindings.expires_at > $13::timestamptz"
+                  " registered_at = CASE WHEN agent_bindings.expires_at > EXCLUDED.updated_at"
                   "   THEN agent_bindings.registered_at ELSE EXCLUDED.registered_at END,"
                   " updated_at = EXCLUDED.updated_at RETURNING ") +
           kBindingColumns);
@@ -300,46 +304,169 @@ Result<StatusChangeResult> PgAgentRepository::change_status(const std::string& i
   });
 }
 
+struct PgAgentRepository::PendingBinding {
+  const BindingRequest* request;
+  TimePoint expires_at;
+  int max_bindings;
+  TimePoint now;
+  std::optional<Result<BindingUpsert>> result;
+};
+
 Result<BindingUpsert> PgAgentRepository::upsert_binding(const BindingRequest& req,
                                                         TimePoint expires_at, int max_bindings,
                                                         TimePoint now) {
-  return pool_.transact([&](pqxx::work& tx) -> Result<BindingUpsert> {
-    auto agent = tx.exec_prepared("lock_agent_by_user", req.sip_username);
-    if (agent.empty()) return NotFound("no agent with sip_username '" + req.sip_username + "'");
-    const std::string agent_id = agent[0][0].as<std::string>();
-    std::vector<Binding> live;
-    for (const auto& r : tx.exec_prepared("live_bindings_of", Ts(now), agent_id)) {
-      live.push_back(ReadBinding(r));
+  PendingBinding mine{&req, expires_at, max_bindings, now, std::nullopt};
+  std::unique_lock lock(batch_mu_);
+  batch_queue_.push_back(&mine);
+  while (!mine.result) {
+    const bool queued =
+        std::find(batch_queue_.begin(), batch_queue_.end(), &mine) != batch_queue_.end();
+    if (!queued || batch_writers_ >= kMaxBindingWriters) {
+      batch_cv_.wait(lock);
+      continue;
     }
-    auto existing = std::find_if(live.begin(), live.end(), [&](const Binding& b) {
-      return b.contact_uri == req.contact_uri;
-    });
-    if (existing != live.end() && !req.sip_call_id.empty() &&
-        existing->sip_call_id == req.sip_call_id && req.cseq != 0 && req.cseq <= existing->cseq) {
-      return Aborted("out-of-order REGISTER: CSeq " + std::to_string(req.cseq) +
-                     " is not higher than " + std::to_string(existing->cseq));
+    // Lead a batch: everything waiting, oldest first, one request per agent (a second
+    // request for an agent already in the batch waits for the next one).
+    std::vector<PendingBinding*> batch;
+    std::vector<const std::string*> users;
+    for (auto it = batch_queue_.begin();
+         it != batch_queue_.end() && batch.size() < kMaxBindingBatch;) {
+      const std::string& user = (*it)->request->sip_username;
+      if (std::any_of(users.begin(), users.end(), [&](auto* u) { return *u == user; })) {
+        ++it;
+        continue;
+      }
+      users.push_back(&user);
+      batch.push_back(*it);
+      it = batch_queue_.erase(it);
     }
-    if (existing == live.end() && static_cast<int>(live.size()) >= max_bindings) {
-      return FailedPrecondition("agent " + agent_id + " already has " +
-                                std::to_string(live.size()) + " bindings (the maximum)");
+    ++batch_writers_;
+    lock.unlock();
+    run_binding_batch(std::move(batch));
+    lock.lock();
+    --batch_writers_;
+    batch_cv_.notify_all();
+  }
+  return std::move(*mine.result);
+}
+
+void PgAgentRepository::run_binding_batch(std::vector<PendingBinding*> batch) {
+  auto results = upsert_bindings(batch);
+  if (!results.ok() && batch.size() > 1) {
+    // The transaction failed as a whole: retry each request alone, so that one request's
+    // failure is its own.
+    for (auto* p : batch) run_binding_batch({p});
+    return;
+  }
+  std::lock_guard lock(batch_mu_);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->result =
+        results.ok() ? std::move((*results)[i]) : Result<BindingUpsert>(results.error());
+  }
+}
+
+Result<std::vector<Result<BindingUpsert>>> PgAgentRepository::upsert_bindings(
+    const std::vector<PendingBinding*>& batch) {
+  std::vector<std::string> users;
+  TimePoint oldest_now = batch.front()->now;
+  for (const auto* p : batch) {
+    users.push_back(p->request->sip_username);
+    oldest_now = std::min(oldest_now, p->now);
+  }
+  ++binding_batches_;
+  return pool_.transact([&](pqxx::work& tx) -> Result<std::vector<Result<BindingUpsert>>> {
+    std::map<std::string, std::string> agent_of_user;
+    std::vector<std::string> agent_ids;
+    for (const auto& r : tx.exec_prepared("lock_agents_by_users", TextArray(users))) {
+      agent_of_user[r[1].as<std::string>()] = r[0].as<std::string>();
+      agent_ids.push_back(r[0].as<std::string>());
     }
+    std::map<std::string, std::vector<Binding>> live_of_agent;
+    if (!agent_ids.empty()) {
+      for (const auto& r :
+           tx.exec_prepared("live_bindings_of_agents", Ts(oldest_now), TextArray(agent_ids))) {
+        Binding b = ReadBinding(r);
+        live_of_agent[b.agent_id].push_back(std::move(b));
+      }
+    }
+
+    // Decide each request on its agent's live bindings as of its own `now`.
+    std::vector<Result<BindingUpsert>> out(batch.size(), Result<BindingUpsert>(BindingUpsert{}));
+    std::vector<size_t> writes;
+    std::vector<std::string> col_agent, col_contact, col_host, col_transport, col_source, col_ua,
+        col_registrar, col_call_id, col_expires, col_now, col_port, col_source_port, col_cseq;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& p = *batch[i];
+      const BindingRequest& req = *p.request;
+      auto agent = agent_of_user.find(req.sip_username);
+      if (agent == agent_of_user.end()) {
+        out[i] = NotFound("no agent with sip_username '" + req.sip_username + "'");
+        continue;
+      }
+      const std::string& agent_id = agent->second;
+      std::vector<Binding> live;
+      for (const auto& b : live_of_agent[agent_id]) {
+        if (b.expires_at > p.now) live.push_back(b);
+      }
+      auto existing = std::find_if(live.begin(), live.end(), [&](const Binding& b) {
+        return b.contact_uri == req.contact_uri;
+      });
+      if (existing != live.end() && !req.sip_call_id.empty() &&
+          existing->sip_call_id == req.sip_call_id && req.cseq != 0 && req.cseq <= existing->cseq) {
+        out[i] = Aborted("out-of-order REGISTER: CSeq " + std::to_string(req.cseq) +
+                         " is not higher than " + std::to_string(existing->cseq));
+        continue;
+      }
+      if (existing == live.end() && static_cast<int>(live.size()) >= p.max_bindings) {
+        out[i] = FailedPrecondition("agent " + agent_id + " already has " +
+                                    std::to_string(live.size()) + " bindings (the maximum)");
+        continue;
+      }
+      BindingUpsert& u = *out[i];
+      u.created = existing == live.end();
+      u.became_routable = live.empty();
+      u.bindings = std::move(live);
+      writes.push_back(i);
+      col_agent.push_back(agent_id);
+      col_contact.push_back(req.contact_uri);
+      col_host.push_back(req.contact_host);
+      col_port.push_back(std::to_string(req.contact_port));
+      col_transport.push_back(std::string(ToString(req.transport)));
+      col_source.push_back(req.source_address);
+      col_source_port.push_back(std::to_string(req.source_port));
+      col_ua.push_back(req.user_agent);
+      col_registrar.push_back(req.registrar_id);
+      col_call_id.push_back(req.sip_call_id);
+      col_cseq.push_back(std::to_string(req.cseq));
+      col_expires.push_back(Ts(p.expires_at));
+      col_now.push_back(Ts(p.now));
+    }
+    if (writes.empty()) return out;
+
     // An expired row for the same contact that the sweep has not removed yet is replaced.
-    auto row =
-        tx.exec_prepared("upsert_binding", agent_id, req.contact_uri, req.contact_host,
-                         req.contact_port, std::string(ToString(req.transport)), req.source_address,
-                         req.source_port, req.user_agent, req.registrar_id, req.sip_call_id,
-                         static_cast<std::int64_t>(req.cseq), Ts(expires_at), Ts(now));
-    BindingUpsert out;
-    out.binding = ReadBinding(row[0]);
-    out.created = existing == live.end();
-    out.became_routable = live.empty();
-    // The agent's row is locked, so the live set is the one read plus this binding.
-    if (existing != live.end()) {
-      *existing = out.binding;
-    } else {
-      live.push_back(out.binding);
+    std::map<std::pair<std::string, std::string>, Binding> written;
+    for (const auto& r :
+         tx.exec_prepared("upsert_bindings", TextArray(col_agent), TextArray(col_contact),
+                          TextArray(col_host), TextArray(col_port), TextArray(col_transport),
+                          TextArray(col_source), TextArray(col_source_port), TextArray(col_ua),
+                          TextArray(col_registrar), TextArray(col_call_id), TextArray(col_cseq),
+                          TextArray(col_expires), TextArray(col_now))) {
+      Binding b = ReadBinding(r);
+      written[{b.agent_id, b.contact_uri}] = std::move(b);
     }
-    out.bindings = std::move(live);
+    for (size_t k = 0; k < writes.size(); ++k) {
+      BindingUpsert& u = *out[writes[k]];
+      u.binding = written.at({col_agent[k], col_contact[k]});
+      // The agent's row is locked, so the live set is the one read plus this binding.
+      auto same = std::find_if(u.bindings.begin(), u.bindings.end(), [&](const Binding& b) {
+        return b.contact_uri == u.binding.contact_uri;
+      });
+      if (same != u.bindings.end()) {
+        *same = u.binding;
+      } else {
+        u.bindings.push_back(u.binding);
+      }
+    }
     return out;
   });
 }

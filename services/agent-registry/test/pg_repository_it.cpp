@@ -185,5 +185,111 @@ TEST_F(PgRepositoryTest, BindingsKeepHostPortSourceAndTransport) {
   EXPECT_EQ(service_.list_bindings("nobody", "").error().code, ErrorCode::kNotFound);
 }
 
+// Registrations from many threads are group-committed; each still gets its own outcome.
+TEST_F(PgRepositoryTest, ConcurrentRegistrationsAreBatchedAndEachGetsItsOwnOutcome) {
+  constexpr int kPhones = 12;
+  constexpr int kRounds = 20;
+  for (int t = 0; t < kPhones; ++t) Create("a" + std::to_string(t));
+  Create("replayed");
+  Create("full");
+  auto reg = [](const std::string& user, const std::string& contact, const std::string& call_id,
+                std::uint32_t cseq) {
+    BindingRequest b;
+    b.sip_username = user;
+    b.contact_uri = contact;
+    b.sip_call_id = call_id;
+    b.cseq = cseq;
+    b.expires_seconds = 120;
+    // Everything a text[] literal must escape, and the word that would be a NULL unquoted.
+    b.user_agent = "Phone \"X\", {v2} \\ NULL";
+    return b;
+  };
+  ASSERT_TRUE(service_.register_binding(reg("replayed", "sip:r@127.0.0.1:6000", "r-1", 10)).ok());
+  for (int i = 0; i < 10; ++i) {  // the default maximum of bindings per agent
+    const std::string contact = "sip:f@127.0.0.1:" + std::to_string(6100 + i);
+    ASSERT_TRUE(service_.register_binding(reg("full", contact, "f-" + std::to_string(i), 1)).ok());
+  }
+  const std::int64_t batches_before = repo_.binding_batches();
+
+  std::vector<std::vector<Result<BindingUpsert>>> got(kPhones + 3);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kPhones + 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 1; round <= kRounds; ++round) {
+        BindingRequest b;
+        if (t < kPhones) {
+          const std::string n = std::to_string(t);
+          b = reg("a" + n, "sip:a" + n + "@127.0.0.1:" + std::to_string(7000 + t), "cid-" + n,
+                  round);
+        } else if (t == kPhones) {
+          b = reg("ghost", "sip:g@127.0.0.1:6200", "g-1", round);
+        } else if (t == kPhones + 1) {
+          b = reg("replayed", "sip:r@127.0.0.1:6000", "r-1", 5);  // CSeq below 10
+        } else {
+          b = reg("full", "sip:f@127.0.0.1:6199", "f-new", round);
+        }
+        got[t].push_back(service_.register_binding(b));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+
+  for (int t = 0; t < kPhones; ++t) {
+    for (int round = 1; round <= kRounds; ++round) {
+      const auto& r = got[t][round - 1];
+      ASSERT_TRUE(r.ok()) << "phone " << t << " round " << round << ": " << r.error().message;
+      EXPECT_EQ(r->created, round == 1);
+      EXPECT_EQ(r->became_routable, round == 1);
+      EXPECT_EQ(r->binding.cseq, static_cast<std::uint32_t>(round));
+      ASSERT_EQ(r->bindings.size(), 1u);
+      EXPECT_EQ(r->bindings[0].contact_uri, r->binding.contact_uri);
+    }
+    auto list = service_.list_bindings("a" + std::to_string(t), "");
+    ASSERT_TRUE(list.ok());
+    ASSERT_EQ(list->size(), 1u);
+    EXPECT_EQ((*list)[0].cseq, static_cast<std::uint32_t>(kRounds));
+    EXPECT_EQ((*list)[0].contact_port, 7000 + t);
+    EXPECT_EQ((*list)[0].user_agent, "Phone \"X\", {v2} \\ NULL");
+  }
+  for (const auto& r : got[kPhones]) EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+  for (const auto& r : got[kPhones + 1]) EXPECT_EQ(r.error().code, ErrorCode::kAborted);
+  for (const auto& r : got[kPhones + 2]) EXPECT_EQ(r.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(service_.list_bindings("replayed", "")->at(0).cseq, 10u);
+  EXPECT_EQ(service_.list_bindings("full", "")->size(), 10u);
+
+  // Fewer transactions than requests: concurrent registrations shared them.
+  const std::int64_t batches = repo_.binding_batches() - batches_before;
+  EXPECT_LT(batches, (kPhones + 3) * kRounds);
+  EXPECT_GT(batches, 0);
+}
+
+// A request the database refuses fails alone; the requests batched with it are written.
+TEST_F(PgRepositoryTest, ARefusedRegistrationDoesNotFailItsBatch) {
+  constexpr int kThreads = 8;
+  for (int t = 0; t < kThreads; ++t) Create("p" + std::to_string(t));
+  std::vector<int> ok(kThreads, 0), invalid(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 1; round <= 20; ++round) {
+        BindingRequest b;
+        b.sip_username = "p" + std::to_string(t);
+        b.contact_uri = "sip:p@127.0.0.1:" + std::to_string(7100 + t);
+        b.contact_host = "127.0.0.1";
+        // Thread 0 bypasses the service's checks: port 0 breaks the table's CHECK.
+        b.contact_port = t == 0 ? 0 : 7100 + t;
+        auto r = repo_.upsert_binding(b, clock_.now() + seconds(60), 10, clock_.now());
+        if (r.ok()) ++ok[t];
+        if (!r.ok() && r.error().code == ErrorCode::kInvalidArgument) ++invalid[t];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok[0], 0);
+  EXPECT_EQ(invalid[0], 20);
+  for (int t = 1; t < kThreads; ++t) EXPECT_EQ(ok[t], 20) << "thread " << t;
+  EXPECT_EQ(db_.scalar("SELECT count(*) FROM agent_bindings"), std::to_string(kThreads - 1));
+}
+
 }  // namespace
 }  // namespace cc::registry

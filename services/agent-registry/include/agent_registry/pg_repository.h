@@ -1,5 +1,10 @@
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
 #include "agent_registry/repository.h"
 #include "common/pg.h"
 
@@ -8,6 +13,12 @@ namespace cc::registry {
 // AgentRepository on PostgreSQL (schema: services/common/migrations/0001_agents.sql).
 // Every method is one transaction; agent rows are locked (FOR UPDATE) before their bindings,
 // always in that order, so concurrent replicas serialize per agent without deadlocks.
+//
+// Registrations are group-committed: concurrent upsert_binding calls are written together,
+// up to kMaxBindingBatch in one transaction of three statements, whatever their number (one
+// request per agent in a batch; the agents are locked in id order). A request's outcome is
+// its own: a refused one (unknown user, out of order, too many bindings) does not hold back
+// the others, and if the batch transaction fails, each of its requests is retried alone.
 class PgAgentRepository final : public AgentRepository {
  public:
   explicit PgAgentRepository(PgPool& pool);
@@ -29,8 +40,25 @@ class PgAgentRepository final : public AgentRepository {
   Result<Credentials> credentials(const std::string& sip_username) override;
   Result<Counts> counts(TimePoint now) override;
 
+  // Transactions that wrote registrations so far (each carrying one or more).
+  std::int64_t binding_batches() const { return binding_batches_.load(); }
+
  private:
+  struct PendingBinding;
+  // Writes the requests in one transaction; one result per request, in order.
+  Result<std::vector<Result<BindingUpsert>>> upsert_bindings(
+      const std::vector<PendingBinding*>& batch);
+  void run_binding_batch(std::vector<PendingBinding*> batch);
+
+  static constexpr size_t kMaxBindingBatch = 64;
+  static constexpr int kMaxBindingWriters = 2;  // batches in flight at once
+
   PgPool& pool_;
+  std::mutex batch_mu_;
+  std::condition_variable batch_cv_;
+  std::deque<PendingBinding*> batch_queue_;
+  int batch_writers_ = 0;
+  std::atomic<std::int64_t> binding_batches_{0};
 };
 
 }  // namespace cc::registry
