@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 #include <set>
 
 #include "common/digest.h"
@@ -11,11 +10,30 @@
 namespace cc::registry {
 namespace {
 
-bool Matches(const std::string& s, const char* pattern) {
-  static thread_local std::map<std::string, std::regex> cache;
-  auto it = cache.find(pattern);
-  if (it == cache.end()) it = cache.emplace(pattern, std::regex(pattern)).first;
-  return std::regex_match(s, it->second);
+// The names and addresses checked here are tokens of one character class; plain loops, as
+// they run on every REGISTER (std::regex was most of the validation's cost).
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool IsLower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+bool IsAlnum(char c) {
+  return IsDigit(c) || IsLower(c) || (c >= 'A' && c <= 'Z');
+}
+
+// True when s is min..max characters long and each satisfies `ok`.
+template <typename Pred>
+bool Token(const std::string& s, size_t min, size_t max, Pred ok) {
+  return s.size() >= min && s.size() <= max && std::all_of(s.begin(), s.end(), ok);
+}
+// Letters, digits and the given punctuation.
+auto AlnumOr(std::string_view punct) {
+  return [punct](char c) { return IsAlnum(c) || punct.find(c) != std::string_view::npos; };
+}
+// 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.
+bool IsName(const std::string& s) {
+  return Token(s, 1, 64, AlnumOr("._-")) && IsAlnum(s[0]);
 }
 
 bool HasControlChars(const std::string& s) {
@@ -45,7 +63,7 @@ std::optional<Transport> TransportFromString(std::string_view s) {
 
 Status ValidateAgentId(const std::string& id) {
   if (id.empty()) return InvalidArgument("agent id is required");
-  if (!Matches(id, "[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+  if (!IsName(id)) {
     return InvalidArgument("agent id '" + id +
                            "' must be 1-64 characters of letters, digits, '.', '_' or '-', "
                            "starting with a letter or digit");
@@ -55,7 +73,7 @@ Status ValidateAgentId(const std::string& id) {
 
 Status ValidateSipUsername(const std::string& username) {
   if (username.empty()) return InvalidArgument("sip_username is required");
-  if (!Matches(username, "[A-Za-z0-9._~+-]{1,64}")) {
+  if (!Token(username, 1, 64, AlnumOr("._~+-"))) {
     return InvalidArgument("sip_username '" + username +
                            "' must be 1-64 characters of letters, digits or . _ ~ + -");
   }
@@ -73,7 +91,8 @@ Status ValidateSkills(const std::vector<Skill>& skills) {
   std::set<std::string> seen;
   if (skills.size() > 100) return InvalidArgument("at most 100 skills per agent");
   for (const auto& s : skills) {
-    if (!Matches(s.name, "[a-z0-9_-]{1,64}")) {
+    if (!Token(s.name, 1, 64,
+               [](char c) { return IsLower(c) || IsDigit(c) || c == '_' || c == '-'; })) {
       return InvalidArgument("skill name '" + s.name +
                              "' must be 1-64 characters of lowercase letters, digits, _ or -");
     }
@@ -90,7 +109,7 @@ Status ValidateMemberships(const std::vector<Membership>& queues) {
   std::set<std::string> seen;
   if (queues.size() > 100) return InvalidArgument("at most 100 queue memberships per agent");
   for (const auto& q : queues) {
-    if (!Matches(q.queue, "[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+    if (!IsName(q.queue)) {
       return InvalidArgument("queue name '" + q.queue + "' is not a valid queue name");
     }
     if (q.position < 0 || q.position > 10000) {
@@ -149,11 +168,12 @@ Result<ContactAddress> ParseContactUri(const std::string& uri) {
     if (colon != std::string::npos) port_text = hostport.substr(colon + 1);
   }
   if (out.host.empty()) return bad("has no host");
-  if (!Matches(out.host, "[A-Za-z0-9._:-]+")) return bad("host '" + out.host + "' is not valid");
+  if (!Token(out.host, 1, out.host.size(), AlnumOr("._:-")))
+    return bad("host '" + out.host + "' is not valid");
   if (port_text.empty()) {
     return bad("has no port; the registrar must fill in the source port of the REGISTER");
   }
-  if (!Matches(port_text, "[0-9]{1,5}")) return bad("port '" + port_text + "' is not a number");
+  if (!Token(port_text, 1, 5, IsDigit)) return bad("port '" + port_text + "' is not a number");
   out.port = std::stoi(port_text);
   if (out.port < 1 || out.port > 65535) return bad("port out of range");
   return out;

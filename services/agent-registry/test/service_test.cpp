@@ -106,6 +106,21 @@ TEST_F(AgentServiceTest, CreateRejectsBadInputAndWritesNothing) {
   bad.id = "has space";
   expect_invalid(bad, "agent id");
   bad = n;
+  bad.id = ".starts-with-a-dot";
+  expect_invalid(bad, "agent id");
+  bad = n;
+  bad.id = std::string(65, 'a');
+  expect_invalid(bad, "agent id");
+  bad = n;
+  bad.skills = {{"English", 3}};
+  expect_invalid(bad, "lowercase");
+  bad = n;
+  bad.queues = {{"-sales", 0}};
+  expect_invalid(bad, "not a valid queue name");
+  bad = n;
+  bad.sip_username = std::string(65, 'u');
+  expect_invalid(bad, "sip_username");
+  bad = n;
   bad.password = "";
   expect_invalid(bad, "exactly one of password or ha1");
   bad = n;
@@ -383,6 +398,10 @@ TEST(ParseContactUriTest, Forms) {
   EXPECT_FALSE(ParseContactUri("sip:u@h:0").ok());
   EXPECT_FALSE(ParseContactUri("sip:u@[::1").ok());
   EXPECT_FALSE(ParseContactUri("sip:u@h :5060").ok());
+  EXPECT_FALSE(ParseContactUri("sip:u@h:5a60").ok());
+  EXPECT_FALSE(ParseContactUri("sip:u@h:123456").ok());
+  EXPECT_FALSE(ParseContactUri("sip:u@h/x:5060").ok());
+  EXPECT_EQ(ParseContactUri("sip:u@my-host_1.example:5060")->host, "my-host_1.example");
   EXPECT_FALSE(ParseContactUri(std::string(2000, 'a')).ok());
 }
 
