@@ -48,6 +48,7 @@ class StackIt : public ::testing::Test {
                     "--rtp-port-max=" + std::to_string(rtp + 99), "--media-timeout=60s"};
     o.edge_args = {"--sip-realm=test.local", "--edge-id=edge-it", "--min-expires=2",
                    "--auth-failures=3",      "--auth-block=30s",  "--nonce-lifetime=10"};
+    o.edge_args.insert(o.edge_args.end(), extra_edge_args_.begin(), extra_edge_args_.end());
     stack_ = std::make_unique<testing::Stack>(
         testing::StackBinaries{CC_AGENT_REGISTRY_BIN, CC_QUEUE_SERVICE_BIN, CC_MEDIA_RELAY_BIN,
                                CC_SIGNALING_EDGE_BIN},
@@ -184,6 +185,7 @@ class StackIt : public ::testing::Test {
               "0");
   }
 
+  std::vector<std::string> extra_edge_args_;  // set by a derived fixture before SetUp
   testing::TestDatabase db_;
   std::string prefix_ = testing::UniqueSubjectPrefix();
   std::unique_ptr<NatsClient> nats_;
@@ -227,6 +229,12 @@ TEST_F(StackIt, AgentsRegisterWithDigestAuth) {
     found |= b.contact_uri().find("127.0.0.1:" + std::to_string(port2)) != std::string::npos;
   }
   EXPECT_TRUE(found);
+  // A refresh of either phone is answered with both bindings.
+  EXPECT_EQ(
+      RunSipp("register_lists.xml",
+              {"-s", "1001", "-au", "1001", "-ap", "s3cret", "-set", "expires", "300", "-m", "1"},
+              port),
+      0);
   // Too short: 423. Removal: Expires 0 removes the binding.
   EXPECT_EQ(RunSipp("register_brief.xml", {"-s", "1001", "-au", "1001", "-ap", "s3cret", "-set",
                                            "expires", "1", "-m", "1"}),
@@ -625,6 +633,41 @@ TEST_F(StackIt, BadRequestsGetProtocolAnswersAndDrainRefusesNewCalls) {
   // SIGTERM: the edge drains and exits cleanly.
   edge_->process().signal(SIGTERM);
   EXPECT_EQ(edge_->process().wait(seconds(15)), 0);
+}
+
+// An edge that takes one call at a time.
+class StackItOneCall : public StackIt {
+ protected:
+  void SetUp() override {
+    extra_edge_args_ = {"--max-calls=1"};
+    StackIt::SetUp();
+  }
+};
+
+// At its call limit the edge refuses a new INVITE with 503 and Retry-After, and takes calls
+// again once the slot is free.
+TEST_F(StackItOneCall, AFullEdgeRefusesNewCallsWith503AndRetryAfter) {
+  AddQueue("ring", v1::ANSWER_MODE_RING_UNTIL_AGENT, 20);
+  AddAgent("nobody-home", "pw", {"ring"});  // logged in, no phone: calls wait
+  // The first customer waits and holds the only slot for 3 s.
+  auto first = Sipp("customer_cancel.xml", testing::FreeUdpPort(),
+                    {"-s", "ring", "-d", "3000", "-m", "1", "-timeout", "30s", "-timeout_error"});
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        v1::EdgeStatsResponse es;
+        return edge_stub_->Stats(Ctx().get(), {}, &es).ok() && es.live_calls() == 1;
+      },
+      seconds(10)));
+  EXPECT_EQ(RunSipp("customer_503.xml", {"-s", "ring", "-m", "1"}), 0);
+  EXPECT_EQ(first->wait(seconds(30)), 0);
+  ExpectClean({"nobody-home"});
+  // The slot is free again: the next call is queued (and abandoned) like any other.
+  EXPECT_EQ(RunSipp("customer_cancel.xml", {"-s", "ring", "-d", "500", "-m", "1"}), 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM calls WHERE state = 'ABANDONED'"), "2");
+  const std::string metrics = testing::HttpGet(edge_->metrics_port(), "/metrics");
+  EXPECT_NE(metrics.find("cc_edge_call_failures_total{reason=\"overload\"} 1"), std::string::npos)
+      << metrics;
+  ExpectClean({"nobody-home"});
 }
 
 }  // namespace
