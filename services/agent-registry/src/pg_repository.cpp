@@ -169,8 +169,13 @@ Error TakenError(const Error& e, const Agent& a) {
 }  // namespace
 
 PgAgentRepository::PgAgentRepository(PgPool& pool) : pool_(pool) {
-  // The REGISTER path runs these for every registration and refresh: prepared once per
-  // connection instead of parsed and planned each time.
+  // Prepared once per connection instead of parsed and planned each time: the edge reads an
+  // agent's bindings for every offer, and the REGISTER path runs the rest for every
+  // registration and refresh.
+  pool_.prepare("agent_exists", "SELECT 1 FROM agents WHERE id = $1");
+  pool_.prepare("live_bindings_of", std::string("SELECT ") + kBindingColumns +
+                                        " FROM agent_bindings WHERE expires_at > $1::timestamptz"
+                                        " AND agent_id = $2 ORDER BY id");
   pool_.prepare("lock_agents_by_users",
                 "SELECT id, sip_username FROM agents WHERE sip_username = ANY($1::text[])"
                 " ORDER BY id FOR UPDATE");
@@ -498,7 +503,15 @@ Result<BindingRemoval> PgAgentRepository::remove_bindings(const std::string& sip
 Result<std::vector<Binding>> PgAgentRepository::bindings(const std::string& agent_id,
                                                          TimePoint now) {
   return pool_.transact([&](pqxx::work& tx) -> Result<std::vector<Binding>> {
-    return LiveBindings(tx, agent_id, now);
+    if (agent_id.empty()) return LiveBindings(tx, agent_id, now);
+    if (tx.exec_prepared("agent_exists", agent_id).empty()) {
+      return NotFound("agent '" + agent_id + "' not found");
+    }
+    std::vector<Binding> out;
+    for (const auto& r : tx.exec_prepared("live_bindings_of", Ts(now), agent_id)) {
+      out.push_back(ReadBinding(r));
+    }
+    return out;
   });
 }
 

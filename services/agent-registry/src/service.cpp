@@ -462,9 +462,8 @@ Result<std::vector<Binding>> AgentService::list_bindings(const std::string& agen
   if (!sip_username.empty()) {
     CC_ASSIGN_OR_RETURN(Agent a, get_by_username(sip_username));
     id = a.id;
-  } else if (!id.empty()) {
-    CC_RETURN_IF_ERROR(get(id));  // NOT_FOUND for an unknown agent rather than an empty list
   }
+  // Called for every offer (the edge looks up where to ring): one repository read.
   return repo_.bindings(id, clock_.now());
 }
 

@@ -206,6 +206,9 @@ Result<BindingRemoval> MemoryAgentRepository::remove_bindings(const std::string&
 Result<std::vector<Binding>> MemoryAgentRepository::bindings(const std::string& agent_id,
                                                              TimePoint now) {
   std::lock_guard lock(mu_);
+  if (!agent_id.empty() && !agents_.count(agent_id)) {
+    return NotFound("agent '" + agent_id + "' not found");
+  }
   return live(agent_id, now);
 }
 

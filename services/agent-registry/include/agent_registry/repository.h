@@ -45,7 +45,8 @@ class AgentRepository {
   // contact_uri "*" removes every binding of the agent.
   virtual Result<BindingRemoval> remove_bindings(const std::string& sip_username,
                                                  const std::string& contact_uri, TimePoint now) = 0;
-  // Live bindings of one agent, or of all agents when agent_id is empty.
+  // Live bindings of one agent (NOT_FOUND for an unknown agent), or of all agents when
+  // agent_id is empty.
   virtual Result<std::vector<Binding>> bindings(const std::string& agent_id, TimePoint now) = 0;
   // Deletes up to `limit` bindings that expired at or before `now`.
   virtual Result<std::vector<ExpiredBindings>> sweep_expired(TimePoint now, int limit) = 0;
