@@ -45,7 +45,7 @@ class StackIt : public ::testing::Test {
     o.registry_args = {"--sip-realm=test.local", "--min-expires=1", "--sweep-interval=200ms"};
     o.queue_args = {"--sweep-interval=100ms", "--match-interval=200ms", "--lease-grace=2s"};
     o.relay_args = {"--rtp-port-min=" + std::to_string(rtp),
-                    "--rtp-port-max=" + std::to_string(rtp + 99), "--media-timeout=60s"};
+                    "--rtp-port-max=" + std::to_string(rtp + 99), media_timeout_};
     o.edge_args = {"--sip-realm=test.local", "--edge-id=edge-it", "--min-expires=2",
                    "--auth-failures=3",      "--auth-block=30s",  "--nonce-lifetime=10"};
     o.edge_args.insert(o.edge_args.end(), extra_edge_args_.begin(), extra_edge_args_.end());
@@ -193,6 +193,7 @@ class StackIt : public ::testing::Test {
   }
 
   std::vector<std::string> extra_edge_args_;  // set by a derived fixture before SetUp
+  std::string media_timeout_ = "--media-timeout=60s";
   testing::TestDatabase db_;
   std::string prefix_ = testing::UniqueSubjectPrefix();
   std::unique_ptr<NatsClient> nats_;
@@ -484,6 +485,39 @@ TEST_F(StackIt, ASessionTimerOfferedByTheCustomerIsTakenAndRefreshed) {
   EXPECT_EQ(RunSipp("customer_timer.xml", {"-s", "sales", "-m", "1"}), 0);
   ExpectScalarSoon("SELECT state FROM calls", "ABANDONED");
   ExpectClean({"away"});
+}
+
+// A customer that takes a 90 s session timer and never refreshes it is hung up by the edge
+// before the 90 s are over, and the call ends on both legs (about a minute: RFC 4028 allows
+// no shorter timer).
+// SIPp sends no RTP here: the relay's media timeout must not be what ends the call.
+class StackItNoMediaTimeout : public StackIt {
+ protected:
+  void SetUp() override {
+    media_timeout_ = "--media-timeout=600s";
+    StackIt::SetUp();
+  }
+};
+
+TEST_F(StackItNoMediaTimeout, ASessionTimerNotRefreshedEndsTheCall) {
+  AddQueue("sales", v1::ANSWER_MODE_RING_UNTIL_AGENT);
+  AddAgent("alice", "pw", {"sales"});
+  const int port = testing::FreeUdpPort();
+  Bind("alice", port);
+  auto agent = Sipp("agent.xml", port, {"-d", "100", "-m", "1"});
+  const auto started = std::chrono::steady_clock::now();
+  auto customer = Sipp("customer_timer_expire.xml", testing::FreeUdpPort(),
+                       {"-s", "sales", "-m", "1", "-timeout", "150s", "-timeout_error"});
+  EXPECT_EQ(customer->wait(seconds(150)), 0) << ErrorsOf("customer_timer_expire.xml", 0);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  // Sofia-SIP sends it about 81 s after the INVITE here; the bounds allow for the call setup
+  // and a loaded machine.
+  const double secs = std::chrono::duration<double>(waited).count();
+  EXPECT_GE(secs, 40) << "the BYE came before the timer could have expired";
+  EXPECT_LE(secs, 95) << "the session outlived its timer";
+  EXPECT_EQ(agent->wait(seconds(10)), 0);  // the agent's leg got its BYE too
+  ExpectScalarSoon("SELECT state || ':' || outcome_reason FROM calls", "ENDED:caller dialog ended");
+  ExpectClean({"alice"});
 }
 
 // Audio from the customer reaches the agent's phone through the relay, and the agent's echo
