@@ -506,9 +506,11 @@ TEST_F(StackItNoMediaTimeout, ASessionTimerNotRefreshedEndsTheCall) {
   Bind("alice", port);
   auto agent = Sipp("agent.xml", port, {"-d", "100", "-m", "1"});
   const auto started = std::chrono::steady_clock::now();
-  auto customer = Sipp("customer_timer_expire.xml", testing::FreeUdpPort(),
+  const int customer_port = testing::FreeUdpPort();
+  auto customer = Sipp("customer_timer_expire.xml", customer_port,
                        {"-s", "sales", "-m", "1", "-timeout", "150s", "-timeout_error"});
-  EXPECT_EQ(customer->wait(seconds(150)), 0) << ErrorsOf("customer_timer_expire.xml", 0);
+  EXPECT_EQ(customer->wait(seconds(150)), 0)
+      << ErrorsOf("customer_timer_expire.xml", customer_port);
   const auto waited = std::chrono::steady_clock::now() - started;
   // Sofia-SIP sends it about 81 s after the INVITE here; the bounds allow for the call setup
   // and a loaded machine.
@@ -519,6 +521,36 @@ TEST_F(StackItNoMediaTimeout, ASessionTimerNotRefreshedEndsTheCall) {
   ExpectScalarSoon("SELECT state || ':' || outcome_reason FROM calls", "ENDED:caller dialog ended");
   ExpectClean({"alice"});
 }
+
+// A customer that leaves the refreshing to the far end (refresher=uas) gets a refresh from
+// the edge before its 90 s timer is over, and the call goes on (about 45 s each): an UPDATE
+// where the customer allows it, else a re-INVITE (whose 200 once made the edge hang up).
+class StackItRefresh : public StackItNoMediaTimeout,
+                       public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(StackItRefresh, TheEdgeRefreshesASessionTimerItWasGiven) {
+  const std::string scenario = GetParam();
+  AddQueue("sales", v1::ANSWER_MODE_RING_UNTIL_AGENT);
+  AddAgent("alice", "pw", {"sales"});
+  const int port = testing::FreeUdpPort();
+  Bind("alice", port);
+  auto agent = Sipp("agent.xml", port, {"-d", "100", "-m", "1"});
+  const auto started = std::chrono::steady_clock::now();
+  const int customer_port = testing::FreeUdpPort();
+  auto customer = Sipp(scenario, customer_port,
+                       {"-s", "sales", "-m", "1", "-timeout", "150s", "-timeout_error"});
+  EXPECT_EQ(customer->wait(seconds(150)), 0) << ErrorsOf(scenario, customer_port);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_LE(secs, 90) << "no refresh before the timer expired";
+  EXPECT_EQ(agent->wait(seconds(10)), 0);
+  ExpectScalarSoon("SELECT state || ':' || outcome_reason FROM calls", "ENDED:caller hung up");
+  ExpectClean({"alice"});
+}
+
+INSTANTIATE_TEST_SUITE_P(ByUpdateOrReinvite, StackItRefresh,
+                         ::testing::Values("customer_timer_uas.xml",
+                                           "customer_timer_uas_reinvite.xml"));
 
 // Audio from the customer reaches the agent's phone through the relay, and the agent's echo
 // comes back; DTMF from the customer is one event on NATS.

@@ -238,6 +238,9 @@ Status Edge::start() {
                    NUTAG_AUTOACK(1), NUTAG_APPL_METHOD("REGISTER"),
                    SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE"),
                    SIPTAG_SUPPORTED_STR("timer"), NUTAG_SESSION_TIMER(1800), NUTAG_MIN_SE(90),
+                   // The far end refreshes where it may choose (RFC 4028): the edge's own
+                   // refresh has no SDP to offer (media is the relay's), see RefreshByUpdate.
+                   NUTAG_SESSION_REFRESHER(nua_remote_refresher),
                    SIPTAG_USER_AGENT_STR("cc-signaling-edge"), TAG_END());
     auth_ = auth_mod_create(
         loop_.root(), AUTHTAG_METHOD("Digest"), AUTHTAG_REALM(settings_.realm.c_str()),
@@ -391,6 +394,18 @@ void Edge::Callback(nua_event_t event, int status, char const* phrase, nua_t*, n
   static_cast<Edge*>(magic)->on_event(event, status, phrase, nh, sip, tags);
 }
 
+// If the edge ends up refreshing a session timer (the peer asked it to, or does not do
+// timers), the refresh is an UPDATE without a body where the peer allows UPDATE: a re-INVITE
+// from the stack would carry no SDP (media is the relay's), and the peer's offer in its 200
+// would get no answer in the ACK.
+namespace {
+void RefreshByUpdate(nua_handle_t* nh, sip_t const* sip) {
+  if (sip && sip->sip_allow && sip_is_allowed(sip->sip_allow, sip_method_update, "UPDATE")) {
+    nua_set_hparams(nh, NUTAG_UPDATE_REFRESH(1), TAG_END());
+  }
+}
+}  // namespace
+
 void Edge::on_event(nua_event_t event, int status, char const*, nua_handle_t* nh, sip_t const* sip,
                     tagi_t tags[]) {
   switch (event) {
@@ -438,7 +453,13 @@ void Edge::on_event(nua_event_t event, int status, char const*, nua_handle_t* nh
       observer_->response("INVITE", status, false);
       auto it = handles_.find(nh);
       if (it == handles_.end()) return;
-      if (Call* c = find(it->second)) on_agent_response(*c, nh, status, sip);
+      Call* c = find(it->second);
+      if (!c) return;
+      // On an established leg this answers a re-INVITE the stack sent to refresh the session
+      // timer: the stack ACKs it, and a failed refresh ends the dialog (nua_i_state). Taking
+      // it for an agent's answer hung up every call at its first refresh.
+      if (nh == c->customer || nh == c->agent) return;
+      on_agent_response(*c, nh, status, sip);
       return;
     }
     case nua_i_state:
@@ -792,6 +813,7 @@ void Edge::on_invite(nua_handle_t* nh, sip_t const* sip) {
     reject(404, "Not Found", "unknown_number");
     return;
   }
+  RefreshByUpdate(nh, sip);
   auto call = std::make_unique<Call>();
   call->id = new_call_id();
   call->customer = nh;
@@ -1123,6 +1145,7 @@ void Edge::on_agent_response(Call& call, nua_handle_t* nh, int status, sip_t con
       return;
     }
     a->answered = nh;
+    RefreshByUpdate(nh, sip);
     a->ring_timer.cancel();
     for (auto& [other, done] : a->forks) {
       if (other != nh && !done) nua_cancel(other, TAG_END());
