@@ -482,8 +482,9 @@ TEST_F(StackIt, EarlyMediaPlaysMusicBeforeTheAgentAnswers) {
 TEST_F(StackIt, ASessionTimerOfferedByTheCustomerIsTakenAndRefreshed) {
   AddQueue("sales", v1::ANSWER_MODE_ANSWER_IMMEDIATELY);
   AddAgent("away", "pw", {"sales"});  // logged in, no phone: the call waits
-  EXPECT_EQ(RunSipp("customer_timer.xml", {"-s", "sales", "-m", "1"}), 0);
-  ExpectScalarSoon("SELECT state FROM calls", "ABANDONED");
+  EXPECT_EQ(RunSipp("customer_timer.xml", {"-s", "sales", "-m", "1"}), 0);         // by re-INVITE
+  EXPECT_EQ(RunSipp("customer_timer_update.xml", {"-s", "sales", "-m", "1"}), 0);  // by UPDATE
+  ExpectScalarSoon("SELECT string_agg(state, ',') FROM calls", "ABANDONED,ABANDONED");
   ExpectClean({"away"});
 }
 
