@@ -498,27 +498,33 @@ class StackItNoMediaTimeout : public StackIt {
     media_timeout_ = "--media-timeout=600s";
     StackIt::SetUp();
   }
+
+  // One call from the customer `scenario` to alice's SIPp phone, run to its end; returns how
+  // long the customer's side lasted, in seconds.
+  double LongCallToAlice(const std::string& scenario) {
+    AddQueue("sales", v1::ANSWER_MODE_RING_UNTIL_AGENT);
+    AddAgent("alice", "pw", {"sales"});
+    const int port = testing::FreeUdpPort();
+    Bind("alice", port);
+    auto agent = Sipp("agent.xml", port, {"-d", "100", "-m", "1"});
+    const auto started = std::chrono::steady_clock::now();
+    const int customer_port = testing::FreeUdpPort();
+    auto customer = Sipp(scenario, customer_port,
+                         {"-s", "sales", "-m", "1", "-timeout", "150s", "-timeout_error"});
+    EXPECT_EQ(customer->wait(seconds(150)), 0) << ErrorsOf(scenario, customer_port);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    EXPECT_EQ(agent->wait(seconds(10)), 0);  // the agent's leg ended with a BYE too
+    return secs;
+  }
 };
 
 TEST_F(StackItNoMediaTimeout, ASessionTimerNotRefreshedEndsTheCall) {
-  AddQueue("sales", v1::ANSWER_MODE_RING_UNTIL_AGENT);
-  AddAgent("alice", "pw", {"sales"});
-  const int port = testing::FreeUdpPort();
-  Bind("alice", port);
-  auto agent = Sipp("agent.xml", port, {"-d", "100", "-m", "1"});
-  const auto started = std::chrono::steady_clock::now();
-  const int customer_port = testing::FreeUdpPort();
-  auto customer = Sipp("customer_timer_expire.xml", customer_port,
-                       {"-s", "sales", "-m", "1", "-timeout", "150s", "-timeout_error"});
-  EXPECT_EQ(customer->wait(seconds(150)), 0)
-      << ErrorsOf("customer_timer_expire.xml", customer_port);
-  const auto waited = std::chrono::steady_clock::now() - started;
-  // Sofia-SIP sends it about 81 s after the INVITE here; the bounds allow for the call setup
-  // and a loaded machine.
-  const double secs = std::chrono::duration<double>(waited).count();
+  const double secs = LongCallToAlice("customer_timer_expire.xml");
+  // Sofia-SIP sends the BYE about 81 s after the INVITE here; the bounds allow for the call
+  // setup and a loaded machine.
   EXPECT_GE(secs, 40) << "the BYE came before the timer could have expired";
   EXPECT_LE(secs, 95) << "the session outlived its timer";
-  EXPECT_EQ(agent->wait(seconds(10)), 0);  // the agent's leg got its BYE too
   ExpectScalarSoon("SELECT state || ':' || outcome_reason FROM calls", "ENDED:caller dialog ended");
   ExpectClean({"alice"});
 }
@@ -530,21 +536,7 @@ class StackItRefresh : public StackItNoMediaTimeout,
                        public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(StackItRefresh, TheEdgeRefreshesASessionTimerItWasGiven) {
-  const std::string scenario = GetParam();
-  AddQueue("sales", v1::ANSWER_MODE_RING_UNTIL_AGENT);
-  AddAgent("alice", "pw", {"sales"});
-  const int port = testing::FreeUdpPort();
-  Bind("alice", port);
-  auto agent = Sipp("agent.xml", port, {"-d", "100", "-m", "1"});
-  const auto started = std::chrono::steady_clock::now();
-  const int customer_port = testing::FreeUdpPort();
-  auto customer = Sipp(scenario, customer_port,
-                       {"-s", "sales", "-m", "1", "-timeout", "150s", "-timeout_error"});
-  EXPECT_EQ(customer->wait(seconds(150)), 0) << ErrorsOf(scenario, customer_port);
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  EXPECT_LE(secs, 90) << "no refresh before the timer expired";
-  EXPECT_EQ(agent->wait(seconds(10)), 0);
+  EXPECT_LE(LongCallToAlice(GetParam()), 90) << "no refresh before the timer expired";
   ExpectScalarSoon("SELECT state || ':' || outcome_reason FROM calls", "ENDED:caller hung up");
   ExpectClean({"alice"});
 }

@@ -168,7 +168,7 @@ Result<ContactAddress> ParseContactUri(const std::string& uri) {
     if (colon != std::string::npos) port_text = hostport.substr(colon + 1);
   }
   if (out.host.empty()) return bad("has no host");
-  if (!Token(out.host, 1, out.host.size(), AlnumOr("._:-")))
+  if (!Token(out.host, 1, std::string::npos, AlnumOr("._:-")))
     return bad("host '" + out.host + "' is not valid");
   if (port_text.empty()) {
     return bad("has no port; the registrar must fill in the source port of the REGISTER");
