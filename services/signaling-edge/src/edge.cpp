@@ -1400,7 +1400,8 @@ void Edge::on_media_event(const std::string& subject, const std::string& data) {
   v1::MediaEvent e;
   if (!e.ParseFromString(data) || e.kind() != v1::MediaEvent::KIND_MEDIA_TIMEOUT) return;
   Call* c = find(e.call_id());
-  if (!c) return;
+  // Both legs of a silent bridge time out: the call ends (and is counted) once.
+  if (!c || c->phase == Phase::kEnding) return;
   observer_->call_failure("media_timeout");
   end_call(*c, "media timeout", 3);
 }
