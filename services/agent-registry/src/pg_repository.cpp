@@ -68,22 +68,6 @@ Binding ReadBinding(const pqxx::row& r) {
   return b;
 }
 
-// A Postgres text[] literal; elements are quoted and escaped.
-std::string TextArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out.push_back(',');
-    out.push_back('"');
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
-    }
-    out.push_back('"');
-  }
-  out.push_back('}');
-  return out;
-}
-
 // Fills skills and memberships of the given agents with two queries.
 void LoadDetails(pqxx::work& tx, std::vector<Agent>& agents) {
   if (agents.empty()) return;
@@ -148,13 +132,18 @@ Result<Agent> LoadByUsername(pqxx::work& tx, const std::string& u, TimePoint now
   return std::move(*a);
 }
 
+// Live bindings of one agent (prepared: the edge reads them for every offer), or of all
+// agents when agent_id is empty.
 std::vector<Binding> LiveBindings(pqxx::work& tx, const std::string& agent_id, TimePoint now) {
   std::vector<Binding> out;
-  const std::string sql = std::string("SELECT ") + kBindingColumns +
-                          " FROM agent_bindings WHERE expires_at > $1::timestamptz" +
-                          (agent_id.empty() ? " AND $2 = ''" : " AND agent_id = $2") +
-                          " ORDER BY agent_id, id";
-  for (const auto& r : tx.exec_params(sql, Ts(now), agent_id)) out.push_back(ReadBinding(r));
+  const pqxx::result rows =
+      agent_id.empty()
+          ? tx.exec_params(std::string("SELECT ") + kBindingColumns +
+                               " FROM agent_bindings WHERE expires_at > $1::timestamptz"
+                               " ORDER BY agent_id, id",
+                           Ts(now))
+          : tx.exec_prepared("live_bindings_of", Ts(now), agent_id);
+  for (const auto& r : rows) out.push_back(ReadBinding(r));
   return out;
 }
 
@@ -357,9 +346,15 @@ Result<BindingUpsert> PgAgentRepository::upsert_binding(const BindingRequest& re
 
 void PgAgentRepository::run_binding_batch(std::vector<PendingBinding*> batch) {
   auto results = upsert_bindings(batch);
-  if (!results.ok() && batch.size() > 1) {
-    // The transaction failed as a whole: retry each request alone, so that one request's
-    // failure is its own.
+  // A row the database refused fails the whole transaction: retry each request alone, so
+  // that its failure is its own. Any other error (database down, pool exhausted, commit in
+  // doubt) is every request's: retrying them one by one would only wait longer, and a
+  // commit in doubt may have written them.
+  const auto one_rows_fault = [](ErrorCode c) {
+    return c == ErrorCode::kInvalidArgument || c == ErrorCode::kAlreadyExists ||
+           c == ErrorCode::kFailedPrecondition;
+  };
+  if (!results.ok() && batch.size() > 1 && one_rows_fault(results.error().code)) {
     for (auto* p : batch) run_binding_batch({p});
     return;
   }
@@ -503,13 +498,10 @@ Result<BindingRemoval> PgAgentRepository::remove_bindings(const std::string& sip
 Result<std::vector<Binding>> PgAgentRepository::bindings(const std::string& agent_id,
                                                          TimePoint now) {
   return pool_.transact([&](pqxx::work& tx) -> Result<std::vector<Binding>> {
-    if (agent_id.empty()) return LiveBindings(tx, agent_id, now);
-    if (tx.exec_prepared("agent_exists", agent_id).empty()) {
+    auto out = LiveBindings(tx, agent_id, now);
+    // An agent being offered a call has bindings: only an empty list needs the second look.
+    if (out.empty() && !agent_id.empty() && tx.exec_prepared("agent_exists", agent_id).empty()) {
       return NotFound("agent '" + agent_id + "' not found");
-    }
-    std::vector<Binding> out;
-    for (const auto& r : tx.exec_prepared("live_bindings_of", Ts(now), agent_id)) {
-      out.push_back(ReadBinding(r));
     }
     return out;
   });

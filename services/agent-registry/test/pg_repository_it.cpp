@@ -1,5 +1,10 @@
 // The registry's rules against a real PostgreSQL: the trigger-enforced status machine, the
 // audit trail, and concurrent writers.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <random>
 #include <thread>
 
@@ -296,6 +301,51 @@ TEST_F(PgRepositoryTest, ARefusedRegistrationDoesNotFailItsBatch) {
   EXPECT_EQ(invalid[0], 20);
   for (int t = 1; t < kThreads; ++t) EXPECT_EQ(ok[t], 20) << "thread " << t;
   EXPECT_EQ(db_.scalar("SELECT count(*) FROM agent_bindings"), std::to_string(kThreads - 1));
+}
+
+// A database that does not answer fails every request of a batch at once with UNAVAILABLE:
+// they are not retried one by one, which would hold a writer for a connect timeout each.
+TEST(PgRepositoryNoAnswerTest, AnUnavailableDatabaseFailsTheWholeBatchOnce) {
+  // A TCP listener that never speaks: each connection attempt waits out connect_timeout.
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(listen(listener, 64), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  PgSettings settings;
+  settings.url = "postgresql://nobody@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
+                 "/x?connect_timeout=1";
+  settings.pool_size = 2;
+  PgPool pool(settings);
+  PgAgentRepository repo(pool);
+
+  constexpr int kThreads = 8;
+  std::vector<std::optional<Result<BindingUpsert>>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      BindingRequest b;
+      b.sip_username = "p" + std::to_string(t);
+      b.contact_uri = "sip:p@127.0.0.1:" + std::to_string(7200 + t);
+      b.contact_host = "127.0.0.1";
+      b.contact_port = 7200 + t;
+      const TimePoint now = std::chrono::system_clock::now();
+      got[t] = repo.upsert_binding(b, now + seconds(60), 10, now);
+    });
+  }
+  for (auto& th : threads) th.join();
+  close(listener);
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_FALSE(got[t]->ok()) << "thread " << t;
+    EXPECT_EQ(got[t]->error().code, ErrorCode::kUnavailable) << got[t]->error().message;
+  }
+  // The requests that waited behind the first writers went in shared transactions; retried
+  // one by one after the batch failed, each would have added a transaction (and a second).
+  EXPECT_LT(repo.binding_batches(), kThreads);
 }
 
 }  // namespace

@@ -53,21 +53,6 @@ std::string TopAgentsStatement(Strategy strategy) {
   }
 }
 
-std::string TextArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out.push_back(',');
-    out.push_back('"');
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
-    }
-    out.push_back('"');
-  }
-  out.push_back('}');
-  return out;
-}
-
 std::vector<std::string> ParseTextArray(const pqxx::field& f) {
   std::vector<std::string> out;
   auto parser = f.as_array();

@@ -25,6 +25,10 @@ struct PgSettings {
   std::string application_name = "callcenter";
 };
 
+// A PostgreSQL text[] literal of the items, each quoted and escaped: for one array parameter
+// instead of a statement per item (`= ANY($1::text[])`, `unnest($1::text[])`).
+std::string TextArray(const std::vector<std::string>& items);
+
 // A fixed-size pool of libpqxx connections. Connections are opened lazily, prepared
 // statements registered with prepare() are declared on each of them, and a connection found
 // broken is dropped and replaced. Thread-safe.
