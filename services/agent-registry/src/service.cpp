@@ -6,35 +6,10 @@
 
 #include "common/digest.h"
 #include "common/log.h"
+#include "common/names.h"
 
 namespace cc::registry {
 namespace {
-
-// The names and addresses checked here are tokens of one character class; plain loops, as
-// they run on every REGISTER (std::regex was most of the validation's cost).
-bool IsDigit(char c) {
-  return c >= '0' && c <= '9';
-}
-bool IsLower(char c) {
-  return c >= 'a' && c <= 'z';
-}
-bool IsAlnum(char c) {
-  return IsDigit(c) || IsLower(c) || (c >= 'A' && c <= 'Z');
-}
-
-// True when s is min..max characters long and each satisfies `ok`.
-template <typename Pred>
-bool Token(const std::string& s, size_t min, size_t max, Pred ok) {
-  return s.size() >= min && s.size() <= max && std::all_of(s.begin(), s.end(), ok);
-}
-// Letters, digits and the given punctuation.
-auto AlnumOr(std::string_view punct) {
-  return [punct](char c) { return IsAlnum(c) || punct.find(c) != std::string_view::npos; };
-}
-// 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.
-bool IsName(const std::string& s) {
-  return Token(s, 1, 64, AlnumOr("._-")) && IsAlnum(s[0]);
-}
 
 bool HasControlChars(const std::string& s) {
   return std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
@@ -73,7 +48,7 @@ Status ValidateAgentId(const std::string& id) {
 
 Status ValidateSipUsername(const std::string& username) {
   if (username.empty()) return InvalidArgument("sip_username is required");
-  if (!Token(username, 1, 64, AlnumOr("._~+-"))) {
+  if (!IsToken(username, 1, 64, AlnumOr("._~+-"))) {
     return InvalidArgument("sip_username '" + username +
                            "' must be 1-64 characters of letters, digits or . _ ~ + -");
   }
@@ -91,8 +66,7 @@ Status ValidateSkills(const std::vector<Skill>& skills) {
   std::set<std::string> seen;
   if (skills.size() > 100) return InvalidArgument("at most 100 skills per agent");
   for (const auto& s : skills) {
-    if (!Token(s.name, 1, 64,
-               [](char c) { return IsLower(c) || IsDigit(c) || c == '_' || c == '-'; })) {
+    if (!IsSkillName(s.name)) {
       return InvalidArgument("skill name '" + s.name +
                              "' must be 1-64 characters of lowercase letters, digits, _ or -");
     }
@@ -168,12 +142,13 @@ Result<ContactAddress> ParseContactUri(const std::string& uri) {
     if (colon != std::string::npos) port_text = hostport.substr(colon + 1);
   }
   if (out.host.empty()) return bad("has no host");
-  if (!Token(out.host, 1, std::string::npos, AlnumOr("._:-")))
+  if (!IsToken(out.host, 1, std::string::npos, AlnumOr("._:-")))
     return bad("host '" + out.host + "' is not valid");
   if (port_text.empty()) {
     return bad("has no port; the registrar must fill in the source port of the REGISTER");
   }
-  if (!Token(port_text, 1, 5, IsDigit)) return bad("port '" + port_text + "' is not a number");
+  if (!IsToken(port_text, 1, 5, IsAsciiDigit))
+    return bad("port '" + port_text + "' is not a number");
   out.port = std::stoi(port_text);
   if (out.port < 1 || out.port > 65535) return bad("port out of range");
   return out;

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <map>
-#include <regex>
 #include <set>
 
+#include "common/names.h"
 #include "queue_service/policy.h"
 
 namespace cc::queue {
@@ -581,11 +581,6 @@ const std::vector<std::pair<std::string, std::string>>& HotStatements() {
   return kStatements;
 }
 
-const std::regex& NameRegex() {
-  static const std::regex re("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
-  return re;
-}
-
 }  // namespace
 
 void Effects::merge(Effects other) {
@@ -597,7 +592,7 @@ void Effects::merge(Effects other) {
 
 Status ValidateQueueName(const std::string& name) {
   if (name.empty()) return InvalidArgument("queue name is required");
-  if (!std::regex_match(name, NameRegex())) {
+  if (!IsName(name)) {
     return InvalidArgument("queue name '" + name +
                            "' must be 1-64 letters, digits, '.', '_' or '-', starting with a "
                            "letter or digit");
@@ -652,8 +647,7 @@ Status ValidateQueue(const QueueConfig& q) {
   }
   std::set<std::string> seen;
   for (const auto& s : q.required_skills) {
-    static const std::regex skill("[a-z0-9_-]{1,64}");
-    if (!std::regex_match(s.name, skill)) {
+    if (!IsSkillName(s.name)) {
       return InvalidArgument("required skill '" + s.name + "' is not a valid skill name");
     }
     CC_RETURN_IF_ERROR(
