@@ -7,7 +7,6 @@
 #include "agent_registry/pg_repository.h"
 #include "agent_registry/service.h"
 #include "common/log.h"
-#include "common/migrations.h"
 #include "common/runtime.h"
 #include "common/signals.h"
 
@@ -120,15 +119,7 @@ int RunAgentRegistry(int argc, char** argv) {
   auto metrics = Metrics::Start(config.str("metrics-listen"));
   if (StartupFailed(metrics)) return 1;
   PgPool pool(PgSettingsFrom(config, instance));
-  if (config.boolean("migrate")) {
-    auto lease = pool.acquire();
-    if (StartupFailed(lease)) return 1;
-    auto report = ApplyMigrations(lease->conn(), EmbeddedMigrations());
-    if (!report.ok()) {
-      log::Error("migration failed", {{"error", report.error().message}});
-      return 1;
-    }
-  }
+  if (!MigrateIfAsked(config, pool)) return 1;
   auto nats = NatsClient::Connect(NatsSettingsFrom(config, instance));
   if (StartupFailed(nats)) return 1;
 

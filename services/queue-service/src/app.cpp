@@ -3,7 +3,6 @@
 #include <random>
 
 #include "common/log.h"
-#include "common/migrations.h"
 #include "common/runtime.h"
 #include "common/signals.h"
 #include "queue_service/engine.h"
@@ -135,15 +134,7 @@ int RunQueueService(int argc, char** argv) {
   auto metrics = Metrics::Start(config.str("metrics-listen"));
   if (StartupFailed(metrics)) return 1;
   PgPool pool(PgSettingsFrom(config, instance));
-  if (config.boolean("migrate")) {
-    auto lease = pool.acquire();
-    auto report = lease.ok() ? ApplyMigrations(lease->conn(), EmbeddedMigrations())
-                             : Result<MigrationReport>(lease.error());
-    if (!report.ok()) {
-      log::Error("migration failed", {{"error", report.error().message}});
-      return 1;
-    }
-  }
+  if (!MigrateIfAsked(config, pool)) return 1;
   auto nats = NatsClient::Connect(NatsSettingsFrom(config, instance));
   if (StartupFailed(nats)) return 1;
 
