@@ -342,6 +342,34 @@ TEST_F(RegistryIt, SigtermDrainsAndExitsCleanly) {
   EXPECT_NE(out.find("\"msg\":\"stopped\""), std::string::npos) << out;
 }
 
+// --migrate (the Helm chart's default) brings an empty database to the current schema before
+// serving; an unreachable database makes it exit 1 instead of serving without a schema.
+TEST(RegistryMigrateIt, MigrateAtStartupOnAnEmptyDatabase) {
+  testing::TestDatabase empty(/*migrate=*/false);
+  const std::string prefix = testing::UniqueSubjectPrefix();
+  {
+    Registry reg(empty, prefix, {"--migrate"});
+    ASSERT_TRUE(reg.ready()) << reg.process().output();
+    EXPECT_EQ(empty.scalar("SELECT count(*) > 0 FROM schema_migrations"), "t");
+    auto stub = reg.stub();
+    v1::CreateAgentRequest req;
+    req.set_id("m1");
+    req.set_display_name("M");
+    req.set_sip_username("m1");
+    req.set_password("pw");
+    v1::CreateAgentResponse resp;
+    auto ctx = MakeContext(seconds(5));
+    EXPECT_TRUE(stub->CreateAgent(ctx.get(), req, &resp).ok());
+  }
+  auto r = testing::RunCommand(
+      CC_AGENT_REGISTRY_BIN,
+      {"--migrate",
+       "--db-url=postgresql://nobody@127.0.0.1:" + std::to_string(testing::FreePort()) + "/x",
+       "--nats-url=" + testing::NatsUrl(), "--grpc-listen=127.0.0.1:0", "--metrics-listen="});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.errors.find("migration failed"), std::string::npos) << r.errors;
+}
+
 TEST_F(RegistryIt, BadConfigurationExitsWithAClearMessage) {
   auto r = testing::RunCommand(CC_AGENT_REGISTRY_BIN, {"--min-expires=0"});
   EXPECT_EQ(r.exit_code, 2);
