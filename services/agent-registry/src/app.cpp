@@ -7,6 +7,7 @@
 #include "agent_registry/pg_repository.h"
 #include "agent_registry/service.h"
 #include "common/log.h"
+#include "common/migrations.h"
 #include "common/runtime.h"
 #include "common/signals.h"
 

@@ -140,4 +140,16 @@ Result<MigrationReport> ApplyMigrations(pqxx::connection& conn,
   return report;
 }
 
+bool MigrateIfAsked(const Config& config, PgPool& pool) {
+  if (!config.boolean("migrate")) return true;
+  auto lease = pool.acquire();
+  auto report = lease.ok() ? ApplyMigrations(lease->conn(), EmbeddedMigrations())
+                           : Result<MigrationReport>(lease.error());
+  if (!report.ok()) {
+    log::Error("migration failed", {{"error", report.error().message}});
+    return false;
+  }
+  return true;
+}
+
 }  // namespace cc

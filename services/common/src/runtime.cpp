@@ -7,7 +7,6 @@
 
 #include "common/ids.h"
 #include "common/log.h"
-#include "common/migrations.h"
 #include "common/signals.h"
 
 namespace cc {
@@ -94,18 +93,6 @@ PgSettings PgSettingsFrom(const Config& config, const std::string& application) 
   s.statement_timeout = config.duration("db-statement-timeout");
   s.application_name = application;
   return s;
-}
-
-bool MigrateIfAsked(const Config& config, PgPool& pool) {
-  if (!config.boolean("migrate")) return true;
-  auto lease = pool.acquire();
-  auto report = lease.ok() ? ApplyMigrations(lease->conn(), EmbeddedMigrations())
-                           : Result<MigrationReport>(lease.error());
-  if (!report.ok()) {
-    log::Error("migration failed", {{"error", report.error().message}});
-    return false;
-  }
-  return true;
 }
 
 NatsSettings NatsSettingsFrom(const Config& config, const std::string& instance) {

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "common/log.h"
+#include "common/migrations.h"
 #include "common/runtime.h"
 #include "common/signals.h"
 #include "queue_service/engine.h"

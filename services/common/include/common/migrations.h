@@ -5,6 +5,8 @@
 
 #include <pqxx/pqxx>
 
+#include "common/config.h"
+#include "common/pg.h"
 #include "common/status.h"
 
 namespace cc {
@@ -32,5 +34,10 @@ Result<MigrationReport> ApplyMigrations(pqxx::connection& conn,
                                         const std::vector<Migration>& migrations);
 // Versions applied so far (empty if the bookkeeping table does not exist yet).
 Result<std::vector<int>> AppliedMigrations(pqxx::connection& conn);
+
+// With --migrate, applies the pending migrations on one of the pool's connections. False,
+// after logging why, when that failed: the caller then exits with 1. (Here, not in runtime:
+// the services without a database must not link libpqxx.)
+bool MigrateIfAsked(const Config& config, PgPool& pool);
 
 }  // namespace cc

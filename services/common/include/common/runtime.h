@@ -43,10 +43,6 @@ bool StartupFailed(const R& step) {
 }
 
 PgSettings PgSettingsFrom(const Config& config, const std::string& application);
-
-// With --migrate, applies the pending migrations on one of the pool's connections. False,
-// after logging why, when that failed: the caller then exits with 1.
-bool MigrateIfAsked(const Config& config, PgPool& pool);
 NatsSettings NatsSettingsFrom(const Config& config, const std::string& instance);
 
 // Blocks until SIGTERM/SIGINT, then: health NOT_SERVING, `on_drain` (stop taking work),
