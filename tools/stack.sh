@@ -106,14 +106,15 @@ provision_demo() {
   # agent answers), dialled as "sales"/"1000" and "support"/"2000". Existing ones are kept.
   if ! ccctl queue show sales >/dev/null 2>&1; then
     ccctl queue create sales --name "Sales" --ring-timeout 20s --max-wait 10m \
-      --overflow-queue support --wrap-up 5 --sla 20s --no-answer-delay 10s \
-      --auto-pause 3 --music moh >/dev/null
+      --overflow-queue support --wrap-up 5 --sla 20s --no-answer-delay 10s --busy-delay 5s \
+      --reject-delay 5s --auto-pause 3 --music moh >/dev/null
     log "demo queue sales created"
   fi
   if ! ccctl queue show support >/dev/null 2>&1; then
     ccctl queue create support --name "Support" --answer-mode ring-until-agent \
       --strategy round-robin --ring-timeout 15s --max-wait 15m \
-      --overflow-hangup "support is closed" --wrap-up 10 >/dev/null
+      --overflow-hangup "support is closed" --wrap-up 10 --no-answer-delay 10s \
+      --busy-delay 5s --reject-delay 5s >/dev/null
     log "demo queue support created"
   fi
   local entry

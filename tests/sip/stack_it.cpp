@@ -103,11 +103,14 @@ class StackIt : public ::testing::Test {
     ASSERT_TRUE(agents_->RegisterBinding(Ctx().get(), req, &resp).ok());
   }
 
+  // `empty`: who must be there for callers to join and stay (default: a registered agent).
   void AddQueue(const std::string& name, v1::AnswerMode mode, int ring_timeout_s = 10,
-                int wrap_up_s = 0) {
+                int wrap_up_s = 0, v1::EmptyQueueRule empty = v1::EMPTY_QUEUE_RULE_UNSPECIFIED) {
     v1::CreateQueueRequest req;
     req.mutable_queue()->set_name(name);
     req.mutable_queue()->set_answer_mode(mode);
+    req.mutable_queue()->set_join_empty(empty);
+    req.mutable_queue()->set_leave_empty(empty);
     req.mutable_queue()->mutable_ring_timeout()->set_seconds(ring_timeout_s);
     req.mutable_queue()->set_wrap_up_seconds(wrap_up_s);
     req.mutable_queue()->add_music_prompts("moh");
@@ -384,9 +387,11 @@ TEST_F(StackIt, ABusyAgentIsSkipped) {
 }
 
 TEST_F(StackIt, TheCustomerHangsUpWhileQueuedOrWhileTheAgentRings) {
-  AddQueue("ring", v1::ANSWER_MODE_RING_UNTIL_AGENT, 20);
-  AddQueue("music", v1::ANSWER_MODE_ANSWER_IMMEDIATELY, 20);
-  AddAgent("nobody-home", "pw", {"ring", "music"});  // logged in, no phone: calls wait
+  // Logged in with no phone yet: callers wait (the queues take callers while anyone is
+  // logged in).
+  AddQueue("ring", v1::ANSWER_MODE_RING_UNTIL_AGENT, 20, 0, v1::EMPTY_QUEUE_RULE_LOGGED_IN);
+  AddQueue("music", v1::ANSWER_MODE_ANSWER_IMMEDIATELY, 20, 0, v1::EMPTY_QUEUE_RULE_LOGGED_IN);
+  AddAgent("nobody-home", "pw", {"ring", "music"});
   // Queued, ring mode: CANCEL.
   EXPECT_EQ(RunSipp("customer_cancel.xml", {"-s", "ring", "-d", "1000", "-m", "1"}), 0);
   // Queued, answered with music: BYE.
@@ -459,7 +464,7 @@ TEST_F(StackIt, EarlyMediaPlaysMusicBeforeTheAgentAnswers) {
 // A session timer offered by the customer (RFC 4028) is taken in the 200 with the customer
 // as refresher, and a refresh re-INVITE is answered with it again; the call stays queued.
 TEST_F(StackIt, ASessionTimerOfferedByTheCustomerIsTakenAndRefreshed) {
-  AddQueue("sales", v1::ANSWER_MODE_ANSWER_IMMEDIATELY);
+  AddQueue("sales", v1::ANSWER_MODE_ANSWER_IMMEDIATELY, 10, 0, v1::EMPTY_QUEUE_RULE_LOGGED_IN);
   AddAgent("away", "pw", {"sales"});  // logged in, no phone: the call waits
   EXPECT_EQ(RunSipp("customer_timer.xml", {"-s", "sales", "-m", "1"}), 0);         // by re-INVITE
   EXPECT_EQ(RunSipp("customer_timer_update.xml", {"-s", "sales", "-m", "1"}), 0);  // by UPDATE
@@ -643,6 +648,8 @@ TEST_F(StackIt, AQueueTimeoutEndsTheCallWithAReason) {
   req.mutable_queue()->set_answer_mode(v1::ANSWER_MODE_RING_UNTIL_AGENT);
   req.mutable_queue()->mutable_max_wait()->set_seconds(1);
   req.mutable_queue()->mutable_overflow()->set_hangup_reason("we are closed");
+  req.mutable_queue()->set_join_empty(v1::EMPTY_QUEUE_RULE_LOGGED_IN);
+  req.mutable_queue()->set_leave_empty(v1::EMPTY_QUEUE_RULE_LOGGED_IN);
   v1::QueueResponse resp;
   ASSERT_TRUE(queues_->CreateQueue(Ctx().get(), req, &resp).ok());
   v1::SetDialplanEntryRequest dp;
@@ -717,7 +724,7 @@ class StackItOneCall : public StackIt {
 // At its call limit the edge refuses a new INVITE with 503 and Retry-After, and takes calls
 // again once the slot is free.
 TEST_F(StackItOneCall, AFullEdgeRefusesNewCallsWith503AndRetryAfter) {
-  AddQueue("ring", v1::ANSWER_MODE_RING_UNTIL_AGENT, 20);
+  AddQueue("ring", v1::ANSWER_MODE_RING_UNTIL_AGENT, 20, 0, v1::EMPTY_QUEUE_RULE_LOGGED_IN);
   AddAgent("nobody-home", "pw", {"ring"});  // logged in, no phone: calls wait
   // The first customer waits and holds the only slot for 6 s.
   auto first = Sipp("customer_cancel.xml", testing::FreeUdpPort(),

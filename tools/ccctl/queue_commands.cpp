@@ -26,6 +26,13 @@ std::string Upper(const std::string& s) {
   return out;
 }
 
+// "LOGGED_IN" -> "logged-in", as the flags spell it.
+std::string Lower(const std::string& s) {
+  std::string out;
+  for (char c : s) out.push_back(c == '_' ? '-' : static_cast<char>(std::tolower(c)));
+  return out;
+}
+
 cc::Duration ParseDuration(const std::string& flag, const std::string& text) {
   auto d = cc::Config::ParseDuration(text);
   if (!d) throw UsageError("--" + flag + " expects a duration such as 30s, 500ms or 5m");
@@ -59,6 +66,9 @@ const std::vector<std::string> kQueueFlags = {"name",
                                               "auto-pause",
                                               "weight",
                                               "music",
+                                              "join-empty",
+                                              "leave-empty",
+                                              "reoffer-delay",
                                               "expect-version"};
 
 std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
@@ -140,6 +150,20 @@ std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
   num("auto-pause", "auto_pause_after_no_answers",
       [&](int v) { q->set_auto_pause_after_no_answers(v); });
   num("weight", "weight", [&](int v) { q->set_weight(v); });
+  auto rule = [&](const char* flag, const char* field, auto setter) {
+    if (auto v = a.get(flag)) {
+      v1::EmptyQueueRule r;
+      if (!v1::EmptyQueueRule_Parse("EMPTY_QUEUE_RULE_" + Upper(*v), &r) ||
+          r == v1::EMPTY_QUEUE_RULE_UNSPECIFIED) {
+        throw UsageError("--" + std::string(flag) + " expects routable, logged-in or always");
+      }
+      setter(r);
+      mask.push_back(field);
+    }
+  };
+  rule("join-empty", "join_empty", [&](v1::EmptyQueueRule r) { q->set_join_empty(r); });
+  rule("leave-empty", "leave_empty", [&](v1::EmptyQueueRule r) { q->set_leave_empty(r); });
+  dur("reoffer-delay", "reoffer_delay", [&] { return q->mutable_reoffer_delay(); });
   if (a.has("music")) {
     for (const auto& m : a.all("music")) q->add_music_prompts(m);
     mask.push_back("music_prompts");
@@ -191,6 +215,11 @@ void PrintQueue(const Globals& g, const v1::Queue& q) {
                     : "-")
             << "\n"
             << "weight:           " << q.weight() << "\n"
+            << "re-offer delay:   " << Secs(q.reoffer_delay()) << " (same agent, same call)\n"
+            << "callers join if:  "
+            << Lower(Strip(v1::EmptyQueueRule_Name(q.join_empty()), "EMPTY_QUEUE_RULE_"))
+            << "\ncallers stay if:  "
+            << Lower(Strip(v1::EmptyQueueRule_Name(q.leave_empty()), "EMPTY_QUEUE_RULE_")) << "\n"
             << "version:          " << q.version() << "\n";
 }
 
@@ -436,7 +465,8 @@ void RegisterQueueCommands() {
       "[--max-waiting N] [--max-attempts N] [--overflow-queue Q | --overflow-hangup REASON] "
       "[--boost N] [--aging X] [--wrap-up S|agent] [--skill name=min]... [--sla D] "
       "[--no-answer-delay D] [--busy-delay D] [--reject-delay D] [--auto-pause N] [--weight N] "
-      "[--music PROMPT]...";
+      "[--music PROMPT]... [--join-empty R] [--leave-empty R] [--reoffer-delay D]  "
+      "(R: routable, logged-in or always: who must be there for callers to join / stay)";
   c["queue create"] = {"queue create NAME " + flags, Create};
   c["queue update"] = {"queue update NAME " + flags + " [--expect-version V]", Update};
   c["queue list"] = {"queue list", List};

@@ -80,6 +80,13 @@ int RunMediaRelay(int argc, char** argv) {
   config.add_duration("media-timeout", Duration{30000},
                       "no RTP on a bridged leg (not on hold) for this long -> media timeout event",
                       Duration{1000}, Duration{3'600'000});
+  config.add_duration("edge-lease", Duration{30000},
+                      "legs of an edge that has not listed them (EdgeLegs) for this long are "
+                      "released (the edge's own lease applies once it has)",
+                      Duration{1000}, Duration{3'600'000});
+  config.add_duration("edge-legs-grace", Duration{5000},
+                      "an edge's leg missing from its list is released once older than this",
+                      Duration{100}, Duration{600'000});
   config.add_duration("relatch-after", Duration{2000},
                       "a latched source silent this long may be replaced by a new one",
                       Duration{100}, Duration{600'000});
@@ -106,6 +113,8 @@ int RunMediaRelay(int argc, char** argv) {
   settings.port_max = static_cast<std::uint16_t>(config.integer("rtp-port-max"));
   settings.workers = static_cast<int>(config.integer("workers"));
   settings.media_timeout = config.duration("media-timeout");
+  settings.edge_lease = config.duration("edge-lease");
+  settings.edge_legs_grace = config.duration("edge-legs-grace");
   settings.relatch_after = config.duration("relatch-after");
   settings.strict_source = config.boolean("strict-source");
   settings.prompt_dir = config.str("prompt-dir");
@@ -118,8 +127,10 @@ int RunMediaRelay(int argc, char** argv) {
   if (StartupFailed(relay.start())) return 1;
   RelayMetrics relay_metrics((*metrics)->registry());
   ThreadTimers timers("relay-timers");
-  auto refresh =
-      std::make_unique<Periodic>(timers, Duration{1000}, [&] { relay_metrics.refresh(relay); });
+  auto refresh = std::make_unique<Periodic>(timers, Duration{1000}, [&] {
+    relay.release_orphans();
+    relay_metrics.refresh(relay);
+  });
   GrpcMetrics grpc_metrics((*metrics)->registry(), "media-relay");
   MediaRelayGrpc grpc_service(relay, grpc_metrics);
   GrpcServer server(config.str("grpc-listen"), {&grpc_service});

@@ -71,7 +71,9 @@ grpc::Status MediaRelayGrpc::CreateLeg(Ctx*, const v1::CreateLegRequest* req,
     }
     if (req->label().size() > 32) return InvalidArgument("label is longer than 32 bytes");
     CC_RETURN_IF_ERROR(RequireSdp(req->remote_sdp()));
-    CC_ASSIGN_OR_RETURN(auto d, relay_.create_leg(req->call_id(), req->label(), req->remote_sdp()));
+    if (req->edge_id().size() > 128) return InvalidArgument("edge_id is longer than 128 bytes");
+    CC_ASSIGN_OR_RETURN(
+        auto d, relay_.create_leg(req->call_id(), req->label(), req->remote_sdp(), req->edge_id()));
     ToProto(d.leg, resp->mutable_leg());
     resp->set_local_sdp(d.local_sdp);
     return OkStatus();
@@ -110,7 +112,10 @@ grpc::Status MediaRelayGrpc::Play(Ctx*, const v1::PlayRequest* req, v1::PlayResp
   return HandleRpc(metrics_, "Play", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
     if (req->prompts_size() > 20) return InvalidArgument("at most 20 prompts");
-    return relay_.play(req->leg_id(), {req->prompts().begin(), req->prompts().end()}, req->loop());
+    const Duration idle = cc::FromProto(req->idle_timeout());
+    if (idle.count() < 0) return InvalidArgument("idle_timeout must not be negative");
+    return relay_.play(req->leg_id(), {req->prompts().begin(), req->prompts().end()}, req->loop(),
+                       idle);
   });
 }
 
@@ -169,6 +174,42 @@ grpc::Status MediaRelayGrpc::ListLegs(Ctx*, const v1::ListLegsRequest* req,
   });
 }
 
+grpc::Status MediaRelayGrpc::ConnectLeg(Ctx*, const v1::ConnectLegRequest* req,
+                                        v1::ConnectLegResponse* resp) {
+  return HandleRpc(metrics_, "ConnectLeg", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
+    CC_RETURN_IF_ERROR(RequireLeg(req->bridge_with()));
+    CC_RETURN_IF_ERROR(RequireSdp(req->remote_sdp()));
+    CC_ASSIGN_OR_RETURN(LegInfo l,
+                        relay_.connect_leg(req->leg_id(), req->remote_sdp(), req->bridge_with()));
+    ToProto(l, resp->mutable_leg());
+    return OkStatus();
+  });
+}
+
+grpc::Status MediaRelayGrpc::EdgeLegs(Ctx*, const v1::EdgeLegsRequest* req,
+                                      v1::EdgeLegsResponse* resp) {
+  return HandleRpc(metrics_, "EdgeLegs", [&]() -> Status {
+    if (req->edge_id().empty() || req->edge_id().size() > 128) {
+      return InvalidArgument("edge_id is required (at most 128 bytes)");
+    }
+    if (req->leg_ids_size() > 200000) return InvalidArgument("at most 200000 leg_ids");
+    const Duration lease = cc::FromProto(req->lease());
+    if (lease < Duration{1000} || lease > Duration{3'600'000}) {
+      return InvalidArgument("lease must be between 1 s and 1 h");
+    }
+    auto r =
+        relay_.edge_legs(req->edge_id(), {req->leg_ids().begin(), req->leg_ids().end()}, lease);
+    resp->set_instance_id(relay_.instance_id());
+    for (const auto& id : r.unknown) resp->add_unknown_leg_ids(id);
+    resp->set_released(r.released);
+    resp->set_legs(relay_.live_legs());
+    resp->set_ports_free(static_cast<int>(relay_.ports().capacity() - relay_.ports().in_use()));
+    resp->set_draining(relay_.draining());
+    return OkStatus();
+  });
+}
+
 grpc::Status MediaRelayGrpc::Drain(Ctx*, const v1::DrainRequest*, v1::DrainResponse* resp) {
   return HandleRpc(metrics_, "Drain", [&]() -> Status {
     resp->set_live_legs(relay_.drain());
@@ -177,8 +218,7 @@ grpc::Status MediaRelayGrpc::Drain(Ctx*, const v1::DrainRequest*, v1::DrainRespo
   });
 }
 
-void NatsMediaEvents::send(int kind, const std::string& call_id, const std::string& leg_id,
-                           char digit, std::uint32_t duration_ms) {
+void NatsMediaEvents::send(int kind, const LegRef& leg, char digit, std::uint32_t duration_ms) {
   static const char* const kNames[] = {"dtmf", "timeout", "prompt_finished"};
   static const v1::MediaEvent::Kind kKinds[] = {v1::MediaEvent::KIND_DTMF,
                                                 v1::MediaEvent::KIND_MEDIA_TIMEOUT,
@@ -187,27 +227,32 @@ void NatsMediaEvents::send(int kind, const std::string& call_id, const std::stri
   e.mutable_meta()->set_emitter(emitter_);
   cc::ToProto(SystemClock::instance().now(), e.mutable_meta()->mutable_at());
   e.set_kind(kKinds[kind]);
-  e.set_call_id(call_id);
-  e.set_leg_id(leg_id);
+  e.set_call_id(leg.call_id);
+  e.set_leg_id(leg.leg_id);
   if (digit) e.set_digit(std::string(1, digit));
   e.set_duration_ms(static_cast<int>(duration_ms));
-  const std::string subject =
-      nats_.subject("media." + std::string(kNames[kind]) + "." + SubjectToken(call_id));
+  const std::string payload = e.SerializeAsString();
   counts_[kind]++;
-  if (auto st = nats_.publish(subject, e.SerializeAsString()); !st.ok()) {
-    log::Warn("media event not published", {{"subject", subject}, {"error", st.error().message}});
+  auto publish = [&](const std::string& subject) {
+    if (auto st = nats_.publish(subject, payload); !st.ok()) {
+      log::Warn("media event not published", {{"subject", subject}, {"error", st.error().message}});
+    }
+  };
+  publish(nats_.subject("media." + std::string(kNames[kind]) + "." + SubjectToken(leg.call_id)));
+  // The edge that owns the leg reads its own subject rather than every call's events.
+  if (!leg.edge_id.empty()) {
+    publish(nats_.subject("edge." + SubjectToken(leg.edge_id) + ".media." + kNames[kind]));
   }
 }
 
-void NatsMediaEvents::dtmf(const std::string& call_id, const std::string& leg_id, char digit,
-                           std::uint32_t duration_ms) {
-  send(0, call_id, leg_id, digit, duration_ms);
+void NatsMediaEvents::dtmf(const LegRef& leg, char digit, std::uint32_t duration_ms) {
+  send(0, leg, digit, duration_ms);
 }
-void NatsMediaEvents::media_timeout(const std::string& call_id, const std::string& leg_id) {
-  send(1, call_id, leg_id, 0, 0);
+void NatsMediaEvents::media_timeout(const LegRef& leg) {
+  send(1, leg, 0, 0);
 }
-void NatsMediaEvents::prompt_finished(const std::string& call_id, const std::string& leg_id) {
-  send(2, call_id, leg_id, 0, 0);
+void NatsMediaEvents::prompt_finished(const LegRef& leg) {
+  send(2, leg, 0, 0);
 }
 
 std::uint64_t NatsMediaEvents::published(const char* kind) const {

@@ -17,6 +17,7 @@
 #include <functional>
 #include <future>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "common/ids.h"
@@ -138,7 +139,7 @@ struct Socket {
 };
 
 struct Leg {
-  std::string id, call_id, label;
+  std::string id, call_id, label, edge_id;
   std::uint16_t port = 0;
   Socket rtp, rtcp;
 
@@ -181,6 +182,7 @@ struct Leg {
   bool dtmf_pending = false;
   TimePoint last_rx{};
   bool timeout_reported = false;
+  Duration idle_timeout{0};  // while a prompt plays and the leg is not bridged (0: none)
 
   bool can_receive() const { return !remote_hold; }
   bool on_hold() const { return remote_direction != Direction::kSendRecv || remote_hold; }
@@ -596,7 +598,7 @@ class Worker {
     leg.last_dtmf = now;
     leg.dtmf_pending = true;
     for (const auto& press : leg.dtmf.on_payload(ts, parsed->payload)) {
-      relay_.events_.dtmf(leg.call_id, leg.id, press.digit, press.duration_ms);
+      relay_.events_.dtmf(Ref(leg), press.digit, press.duration_ms);
     }
   }
 
@@ -620,13 +622,12 @@ class Worker {
       if (leg.dtmf_pending && now - leg.last_dtmf > Duration{1000}) {
         leg.dtmf_pending = false;
         if (auto press = leg.dtmf.flush()) {
-          relay_.events_.dtmf(leg.call_id, leg.id, press->digit, press->duration_ms);
+          relay_.events_.dtmf(Ref(leg), press->digit, press->duration_ms);
         }
       }
-      if (check_timeouts && leg.peer && !leg.timeout_reported && !leg.on_hold() &&
-          !leg.peer->on_hold() && now - leg.last_rx > relay_.settings_.media_timeout) {
+      if (check_timeouts && !leg.timeout_reported && !leg.on_hold() && timed_out(leg, now)) {
         leg.timeout_reported = true;
-        relay_.events_.media_timeout(leg.call_id, leg.id);
+        relay_.events_.media_timeout(Ref(leg));
       }
     }
   }
@@ -648,8 +649,20 @@ class Worker {
     }
     if (leg.pacer->finished()) {
       leg.pacer.reset();
-      relay_.events_.prompt_finished(leg.call_id, leg.id);
+      leg.idle_timeout = Duration{0};
+      relay_.events_.prompt_finished(Ref(leg));
     }
+  }
+
+  static LegRef Ref(const Leg& leg) { return {leg.call_id, leg.id, leg.edge_id}; }
+
+  // Silent for too long: a bridged leg past the media timeout (neither side on hold), or a
+  // leg hearing a prompt with an idle timeout.
+  bool timed_out(const Leg& leg, TimePoint now) const {
+    if (leg.peer) {
+      return !leg.peer->on_hold() && now - leg.last_rx > relay_.settings_.media_timeout;
+    }
+    return leg.pacer && leg.idle_timeout.count() > 0 && now - leg.last_rx > leg.idle_timeout;
   }
 
   static void write_recording(Recording& rec, TimePoint now) {
@@ -689,7 +702,8 @@ class Worker {
 Relay::Relay(RelaySettings settings, MediaEventSink& events)
     : settings_(std::move(settings)),
       events_(events),
-      ports_(settings_.port_min, settings_.port_max) {
+      ports_(settings_.port_min, settings_.port_max),
+      instance_id_(RandomHex(8)) {
   if (settings_.advertise_address.empty()) settings_.advertise_address = settings_.bind_address;
 }
 
@@ -751,7 +765,8 @@ void Apply(Leg& leg, const NegotiatedAudio& audio) {
 }  // namespace
 
 Result<LegDescription> Relay::create_leg(const std::string& call_id, const std::string& label,
-                                         const std::string& remote_sdp) {
+                                         const std::string& remote_sdp,
+                                         const std::string& edge_id) {
   if (draining_) return Unavailable("media-relay is draining: no new legs");
   std::optional<SessionDescription> offer;
   if (!remote_sdp.empty()) {
@@ -766,6 +781,7 @@ Result<LegDescription> Relay::create_leg(const std::string& call_id, const std::
   leg->id = next_leg_id();
   leg->call_id = call_id;
   leg->label = label;
+  leg->edge_id = edge_id;
   // Bind a free pair; a pair someone else holds is skipped.
   for (std::size_t attempt = 0; attempt <= ports_.capacity(); ++attempt) {
     auto port = ports_.acquire();
@@ -821,6 +837,15 @@ Result<LegDescription> Relay::create_leg(const std::string& call_id, const std::
   {
     std::lock_guard lock(mu_);
     leg_owner_[leg->id] = w;
+    if (!edge_id.empty()) {
+      const TimePoint now = SystemClock::instance().now();
+      auto& edge = edges_[edge_id];
+      edge.legs[leg->id] = now;
+      // An edge that has not listed its legs yet: its legs live for the default lease.
+      if (edge.lease_until < now + settings_.edge_lease && edge.legs.size() == 1) {
+        edge.lease_until = std::max(edge.lease_until, now + settings_.edge_lease);
+      }
+    }
   }
   out.leg = w->run([&] {
     w->adopt(std::move(leg));
@@ -952,7 +977,8 @@ Result<std::vector<std::uint8_t>> Relay::load_prompt(const std::string& name, G7
                   (settings_.prompt_dir.empty() ? "" : " in " + settings_.prompt_dir));
 }
 
-Status Relay::play(const std::string& leg_id, const std::vector<std::string>& names, bool loop) {
+Status Relay::play(const std::string& leg_id, const std::vector<std::string>& names, bool loop,
+                   Duration idle_timeout) {
   if (names.empty()) return InvalidArgument("give at least one prompt");
   Worker* w = owner(leg_id);
   if (!w) return NotFound("leg '" + leg_id + "' not found");
@@ -997,8 +1023,13 @@ Status Relay::play(const std::string& leg_id, const std::vector<std::string>& na
     config.first_sequence = static_cast<std::uint16_t>(rng());
     config.first_timestamp = static_cast<std::uint32_t>(rng());
     config.loop = loop;
-    CC_ASSIGN_OR_RETURN(PromptPacer pacer, PromptPacer::Create(config, audio, w->clock().now()));
+    const TimePoint now = w->clock().now();
+    CC_ASSIGN_OR_RETURN(PromptPacer pacer, PromptPacer::Create(config, audio, now));
     leg->pacer = std::make_unique<PromptPacer>(std::move(pacer));
+    leg->idle_timeout = idle_timeout;
+    // A caller who never sent anything is silent from the start of the prompt.
+    if (leg->last_rx.time_since_epoch().count() == 0) leg->last_rx = now;
+    leg->timeout_reported = false;
     return OkStatus();
   });
 }
@@ -1010,6 +1041,7 @@ Status Relay::stop_play(const std::string& leg_id) {
     Leg* leg = w->find(leg_id);
     if (!leg) return NotFound("leg '" + leg_id + "' not found");
     leg->pacer.reset();  // forwarding resumes through the leg's rewriter
+    leg->idle_timeout = Duration{0};
     return OkStatus();
   });
 }
@@ -1072,7 +1104,73 @@ Result<LegStats> Relay::release_leg(const std::string& leg_id) {
   ports_.release(stats->second);
   std::lock_guard lock(mu_);
   leg_owner_.erase(leg_id);
+  for (auto it = edges_.begin(); it != edges_.end(); ++it) {
+    if (it->second.legs.erase(leg_id)) break;
+  }
   return stats->first;
+}
+
+Result<LegInfo> Relay::connect_leg(const std::string& leg_id, const std::string& remote_sdp,
+                                   const std::string& bridge_with) {
+  if (!remote_sdp.empty()) CC_RETURN_IF_ERROR(update_leg(leg_id, remote_sdp));
+  CC_RETURN_IF_ERROR(stop_play(leg_id));
+  CC_RETURN_IF_ERROR(stop_play(bridge_with));
+  CC_RETURN_IF_ERROR(bridge(bridge_with, leg_id));
+  return get_leg(leg_id);
+}
+
+EdgeLegsResult Relay::edge_legs(const std::string& edge_id, const std::vector<std::string>& held,
+                                Duration lease) {
+  const Duration grace = settings_.edge_legs_grace;
+  EdgeLegsResult out;
+  const TimePoint now = SystemClock::instance().now();
+  std::vector<std::string> release;
+  {
+    std::lock_guard lock(mu_);
+    auto& edge = edges_[edge_id];
+    edge.lease_until = now + lease;
+    std::set<std::string> listed(held.begin(), held.end());
+    for (const auto& [id, created] : edge.legs) {
+      if (!listed.count(id) && now - created > grace) release.push_back(id);
+    }
+    for (const auto& id : held) {
+      if (!leg_owner_.count(id)) out.unknown.push_back(id);
+    }
+  }
+  for (const auto& id : release) {
+    if (release_leg(id).ok()) ++out.released;
+  }
+  if (out.released > 0) {
+    log::Warn("released legs their edge no longer holds",
+              {{"edge_id", edge_id}, {"legs", out.released}});
+  }
+  return out;
+}
+
+int Relay::release_orphans() {
+  const TimePoint now = SystemClock::instance().now();
+  std::vector<std::pair<std::string, std::string>> release;  // edge, leg
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = edges_.begin(); it != edges_.end();) {
+      if (it->second.lease_until < now) {
+        for (const auto& [id, created] : it->second.legs) release.emplace_back(it->first, id);
+        if (it->second.legs.empty()) {
+          it = edges_.erase(it);
+          continue;
+        }
+      }
+      ++it;
+    }
+  }
+  int released = 0;
+  for (const auto& [edge, id] : release) {
+    if (release_leg(id).ok()) ++released;
+  }
+  if (released > 0) {
+    log::Warn("released legs of edges that went silent", {{"legs", released}});
+  }
+  return released;
 }
 
 Result<LegInfo> Relay::get_leg(const std::string& leg_id) {

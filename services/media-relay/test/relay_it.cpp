@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -137,11 +138,12 @@ class RelayIt : public ::testing::Test {
   }
 
   v1::CreateLegResponse Create(const std::string& call, const std::string& label,
-                               const std::string& sdp) {
+                               const std::string& sdp, const std::string& edge = "") {
     v1::CreateLegRequest req;
     req.set_call_id(call);
     req.set_label(label);
     req.set_remote_sdp(sdp);
+    req.set_edge_id(edge);
     v1::CreateLegResponse resp;
     auto st = stub_->CreateLeg(MakeContext(seconds(5)).get(), req, &resp);
     EXPECT_TRUE(st.ok()) << st.error_message();
@@ -459,6 +461,148 @@ TEST_F(RelayIt, MediaTimeoutOnASilentBridgeButNotOnHold) {
   ASSERT_TRUE(stub_->UpdateLeg(MakeContext(seconds(5)).get(), hold, &held).ok());
   d.send(dd_leg.leg().local_rtp_port(), Rtp(0, 2, 160, 3, std::vector<std::uint8_t>(160, 1)));
   EXPECT_EQ(c.receive(seconds(2), 1).size(), 1u);
+}
+
+// An agent's answer connected in one call: its SDP applied, the customer's music stopped, the
+// legs bridged, audio flowing both ways.
+TEST_F(RelayIt, ConnectLegAnswersBridgesAndStopsTheMusic) {
+  Start();
+  UdpPeer a, b;
+  auto customer = Create("call-1", "customer", Offer(a.port()));
+  auto agent = Create("call-1", "agent", "");
+  v1::PlayRequest play;
+  play.set_leg_id(customer.leg().id());
+  play.add_prompts("moh");
+  play.set_loop(true);
+  v1::PlayResponse pr;
+  ASSERT_TRUE(stub_->Play(MakeContext(seconds(5)).get(), play, &pr).ok());
+  EXPECT_FALSE(a.receive(milliseconds(300)).empty());  // music for the waiting caller
+  v1::ConnectLegRequest req;
+  req.set_leg_id(agent.leg().id());
+  req.set_remote_sdp(Offer(b.port()));
+  req.set_bridge_with(customer.leg().id());
+  v1::ConnectLegResponse resp;
+  auto st = stub_->ConnectLeg(MakeContext(seconds(5)).get(), req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.leg().bridged_with(), customer.leg().id());
+  EXPECT_FALSE(Get(customer.leg().id()).playing());
+  a.receive(milliseconds(100));                       // what was in flight
+  EXPECT_TRUE(a.receive(milliseconds(200)).empty());  // no more music
+  b.send(agent.leg().local_rtp_port(), Rtp(0, 1, 0, 9, std::vector<std::uint8_t>(160, 7)));
+  EXPECT_EQ(a.receive(seconds(2), 1).size(), 1u);
+  a.send(customer.leg().local_rtp_port(), Rtp(0, 1, 0, 8, std::vector<std::uint8_t>(160, 7)));
+  EXPECT_EQ(b.receive(seconds(2), 1).size(), 1u);
+  // Bad answers are refused with the reason; unknown legs are NOT_FOUND.
+  req.set_remote_sdp("v=0\r\nnonsense");
+  EXPECT_EQ(stub_->ConnectLeg(MakeContext(seconds(5)).get(), req, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  req.set_remote_sdp("");
+  req.set_bridge_with("L999-none");
+  EXPECT_EQ(stub_->ConnectLeg(MakeContext(seconds(5)).get(), req, &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+// A waiting caller hearing music with an idle timeout who sends nothing: a media timeout, on
+// the call's subject and on its edge's own; a caller who keeps sending is not timed out.
+TEST_F(RelayIt, AWaitingCallerGoneSilentTimesOutWhileMusicPlays) {
+  Start();
+  testing::MessageCollector timeouts(*nats_, prefix_ + ".media.timeout.>");
+  testing::MessageCollector edge_events(*nats_, prefix_ + ".edge.edge-7.media.>");
+  UdpPeer silent, talking;
+  auto quiet = Create("quiet-call", "customer", Offer(silent.port()), "edge-7");
+  auto alive = Create("alive-call", "customer", Offer(talking.port()), "edge-7");
+  for (const auto& leg : {quiet.leg().id(), alive.leg().id()}) {
+    v1::PlayRequest play;
+    play.set_leg_id(leg);
+    play.add_prompts("moh");
+    play.set_loop(true);
+    play.mutable_idle_timeout()->set_seconds(1);
+    v1::PlayResponse pr;
+    ASSERT_TRUE(stub_->Play(MakeContext(seconds(5)).get(), play, &pr).ok());
+  }
+  const auto until = SteadyClock::now() + milliseconds(2500);
+  std::uint16_t seq = 1;
+  while (SteadyClock::now() < until) {
+    talking.send(alive.leg().local_rtp_port(),
+                 Rtp(0, seq, seq * 160u, 5, std::vector<std::uint8_t>(160, 1)));
+    ++seq;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  // Read while the talking caller still talks (it goes silent when the loop ends).
+  auto timed_out = [&](const std::string& call) {
+    int n = 0;
+    for (const auto& m : timeouts.messages()) {
+      v1::MediaEvent x;
+      if (x.ParseFromString(m.data) && x.call_id() == call) ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(timed_out("quiet-call"), 1);
+  EXPECT_EQ(timed_out("alive-call"), 0);
+  ASSERT_TRUE(edge_events.wait_for(1, seconds(3)));
+  EXPECT_EQ(edge_events.messages()[0].subject, prefix_ + ".edge.edge-7.media.timeout");
+  // Without an idle timeout, music alone never times a caller out.
+  UdpPeer other;
+  auto plain = Create("plain-call", "customer", Offer(other.port()), "edge-7");
+  v1::PlayRequest play;
+  play.set_leg_id(plain.leg().id());
+  play.add_prompts("moh");
+  play.set_loop(true);
+  v1::PlayResponse pr;
+  ASSERT_TRUE(stub_->Play(MakeContext(seconds(5)).get(), play, &pr).ok());
+  std::this_thread::sleep_for(milliseconds(2000));
+  EXPECT_EQ(timed_out("plain-call"), 0);
+  EXPECT_EQ(timed_out("quiet-call"), 1);  // reported once, not every half second
+}
+
+// An edge lists the legs it holds: the others it created are released (once older than the
+// grace), listed legs the relay lacks are named back, and the legs of an edge that stops
+// listing are released when its lease runs out; legs created without an edge are left alone.
+TEST_F(RelayIt, EdgeLegsReleasesWhatTheEdgeNoLongerHolds) {
+  Start({"--edge-legs-grace=500ms", "--edge-lease=2s"});
+  UdpPeer p1, p2, p3, p4;
+  auto kept = Create("c1", "customer", Offer(p1.port()), "edge-a");
+  auto dropped = Create("c2", "customer", Offer(p2.port()), "edge-a");
+  auto other_edge = Create("c3", "customer", Offer(p3.port()), "edge-b");
+  auto no_edge = Create("c4", "customer", Offer(p4.port()));
+  std::this_thread::sleep_for(milliseconds(700));
+  v1::EdgeLegsRequest req;
+  req.set_edge_id("edge-a");
+  req.add_leg_ids(kept.leg().id());
+  req.add_leg_ids("L0-gone");
+  req.mutable_lease()->set_seconds(30);
+  v1::EdgeLegsResponse resp;
+  auto st = stub_->EdgeLegs(MakeContext(seconds(5)).get(), req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.released(), 1);
+  ASSERT_EQ(resp.unknown_leg_ids_size(), 1);
+  EXPECT_EQ(resp.unknown_leg_ids(0), "L0-gone");
+  EXPECT_FALSE(resp.instance_id().empty());
+  EXPECT_EQ(resp.legs(), 3);
+  EXPECT_GT(resp.ports_free(), 0);
+  v1::GetLegRequest g;
+  g.set_leg_id(dropped.leg().id());
+  v1::GetLegResponse gr;
+  EXPECT_EQ(stub_->GetLeg(MakeContext(seconds(5)).get(), g, &gr).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // edge-b never lists its legs: its default lease (2 s here) runs out.
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        v1::ListLegsResponse legs;
+        return stub_->ListLegs(MakeContext(seconds(5)).get(), {}, &legs).ok() &&
+               legs.legs_size() == 2;
+      },
+      seconds(6)));
+  v1::ListLegsResponse legs;
+  ASSERT_TRUE(stub_->ListLegs(MakeContext(seconds(5)).get(), {}, &legs).ok());
+  std::set<std::string> left;
+  for (const auto& l : legs.legs()) left.insert(l.id());
+  EXPECT_EQ(left, (std::set<std::string>{kept.leg().id(), no_edge.leg().id()}));
+  (void)other_edge;
+  // A bad lease is refused.
+  req.mutable_lease()->set_seconds(0);
+  EXPECT_EQ(stub_->EdgeLegs(MakeContext(seconds(5)).get(), req, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(RelayIt, BadInputIsDroppedOrRefusedNeverACrash) {

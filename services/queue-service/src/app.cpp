@@ -9,6 +9,7 @@
 #include "queue_service/engine.h"
 #include "queue_service/grpc_service.h"
 #include "queue_service/nats_adapters.h"
+#include "queue_service/pg_repository.h"
 
 namespace cc::queue {
 namespace {
@@ -121,6 +122,10 @@ int RunQueueService(int argc, char** argv) {
   config.add_duration("edge-lease", Duration{30000},
                       "how long an edge's calls outlive its last sign of life", Duration{1000},
                       Duration{3'600'000});
+  config.add_duration("reconcile-grace", Duration{5000},
+                      "a live call an edge's heartbeat does not list is ended once it is older "
+                      "than this (its enqueue may still be on the way)",
+                      Duration{1000}, Duration{600'000});
   config.add_int("dispatch-threads", 4, "threads delivering offers to edges", 1, 64);
   config.add_duration("match-batch-window", Duration{10},
                       "under load, at most one match pass per window (0: a pass per trigger)",
@@ -142,7 +147,8 @@ int RunQueueService(int argc, char** argv) {
   Settings store_settings;
   store_settings.lease_grace = config.duration("lease-grace");
   store_settings.edge_lease = config.duration("edge-lease");
-  QueueStore store(pool, store_settings);
+  store_settings.reconcile_grace = config.duration("reconcile-grace");
+  PgQueueRepository store(pool, store_settings);
   NatsOfferChannel offers(**nats, instance, config.duration("offer-ack-timeout"));
   NatsEventPublisher events(**nats, instance);
   QueueMetrics queue_metrics((*metrics)->registry());

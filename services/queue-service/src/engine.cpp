@@ -4,7 +4,7 @@
 
 namespace cc::queue {
 
-QueueEngine::QueueEngine(QueueStore& store, OfferChannel& offers, EventPublisher& events,
+QueueEngine::QueueEngine(QueueRepository& store, OfferChannel& offers, EventPublisher& events,
                          const Clock& clock, Timers& timers, EngineSettings settings,
                          EngineObserver* observer, Router::Random random)
     : store_(store),
@@ -68,7 +68,7 @@ void QueueEngine::stop() {
     left.swap(outbox_);
   }
   for (const auto& o : left) {
-    auto fx = store_.withdraw(o.assignment_id, "queue-service stopping", clock_.now());
+    auto fx = store_.withdraw(o.assignment_id, "queue-service stopping", false, clock_.now());
     if (fx.ok()) apply(std::move(fx).value());
   }
 }
@@ -142,6 +142,17 @@ Result<Call> QueueEngine::ended(std::int64_t assignment_id, const std::string& c
   return finish(store_.ended(assignment_id, call_id, reason, clock_.now()));
 }
 
+Result<EdgeReconciliation> QueueEngine::heartbeat(const EdgeHeartbeat& hb) {
+  CC_ASSIGN_OR_RETURN(EdgeReconciliation r, store_.heartbeat(hb, clock_.now()));
+  if (r.reconciled > 0) {
+    log::Warn("ended calls the edge no longer holds",
+              {{"edge_id", hb.edge_id}, {"calls", r.reconciled}});
+  }
+  apply(std::move(r.effects));
+  r.effects = {};
+  return r;
+}
+
 Result<int> QueueEngine::match_once() {
   int offers = 0;
   const auto started = std::chrono::steady_clock::now();
@@ -212,10 +223,14 @@ void QueueEngine::deliver(const Offer& offer) {
   Status st = offers_.deliver(offer);
   observer_->offer(offer, st.ok());
   if (st.ok()) return;
+  // An edge that does not hold the call will never take it: the call ends instead of being
+  // offered again (and again).
+  const bool call_gone = st.error().code == ErrorCode::kNotFound;
   log::Warn(
-      "offer not taken by the edge; withdrawing it",
+      call_gone ? "edge does not hold the call; ending it"
+                : "offer not taken by the edge; withdrawing it",
       {{"call_id", offer.call_id}, {"edge_id", offer.edge_id}, {"error", st.error().message}});
-  auto fx = store_.withdraw(offer.assignment_id, st.error().message, clock_.now());
+  auto fx = store_.withdraw(offer.assignment_id, st.error().message, call_gone, clock_.now());
   if (fx.ok()) {
     apply(std::move(fx).value());
   } else {
@@ -265,9 +280,9 @@ void QueueEngine::matcher_loop() {
 Status QueueEngine::sweep_once() {
   const TimePoint now = clock_.now();
   Effects all;
-  using Sweep = Result<Effects> (QueueStore::*)(TimePoint);
-  for (Sweep sweep : {&QueueStore::expire_offers, &QueueStore::expire_edges,
-                      &QueueStore::expire_waits, &QueueStore::finish_wrap_ups}) {
+  using Sweep = Result<Effects> (QueueRepository::*)(TimePoint);
+  for (Sweep sweep : {&QueueRepository::expire_offers, &QueueRepository::expire_edges,
+                      &QueueRepository::expire_waits, &QueueRepository::finish_wrap_ups}) {
     CC_ASSIGN_OR_RETURN(Effects fx, (store_.*sweep)(now));
     all.merge(std::move(fx));
   }

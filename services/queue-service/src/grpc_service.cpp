@@ -3,6 +3,7 @@
 #include <set>
 
 #include "common/proto_convert.h"
+#include "queue_service/validation.h"
 
 namespace cc::queue {
 
@@ -81,6 +82,32 @@ Result<CallState> CallStateFrom(int s) {
   return *st;
 }
 
+Result<EmptyQueueRule> EmptyQueueRuleFrom(v1::EmptyQueueRule r) {
+  switch (r) {
+    case v1::EMPTY_QUEUE_RULE_UNSPECIFIED:
+    case v1::EMPTY_QUEUE_RULE_ROUTABLE:
+      return EmptyQueueRule::kRoutable;
+    case v1::EMPTY_QUEUE_RULE_LOGGED_IN:
+      return EmptyQueueRule::kLoggedIn;
+    case v1::EMPTY_QUEUE_RULE_ALWAYS:
+      return EmptyQueueRule::kAlways;
+    default:
+      return InvalidArgument("unknown empty-queue rule " + std::to_string(r));
+  }
+}
+
+v1::EmptyQueueRule ToProto(EmptyQueueRule r) {
+  switch (r) {
+    case EmptyQueueRule::kLoggedIn:
+      return v1::EMPTY_QUEUE_RULE_LOGGED_IN;
+    case EmptyQueueRule::kAlways:
+      return v1::EMPTY_QUEUE_RULE_ALWAYS;
+    case EmptyQueueRule::kRoutable:
+      break;
+  }
+  return v1::EMPTY_QUEUE_RULE_ROUTABLE;
+}
+
 Result<OfferFailure> FailureFrom(v1::OfferFailure f) {
   switch (f) {
     case v1::OFFER_FAILURE_NO_ANSWER:
@@ -155,6 +182,13 @@ Status ApplyMask(const v1::Queue& from, const std::vector<std::string>& mask, Qu
       to.weight = from.weight() == 0 ? 1 : from.weight();
     } else if (field == "music_prompts") {
       to.music_prompts.assign(from.music_prompts().begin(), from.music_prompts().end());
+    } else if (field == "join_empty") {
+      CC_ASSIGN_OR_RETURN(to.join_empty, EmptyQueueRuleFrom(from.join_empty()));
+    } else if (field == "leave_empty") {
+      CC_ASSIGN_OR_RETURN(to.leave_empty, EmptyQueueRuleFrom(from.leave_empty()));
+    } else if (field == "reoffer_delay") {
+      to.reoffer_delay =
+          from.has_reoffer_delay() ? FromProto(from.reoffer_delay()) : Duration{5000};
     } else {
       return InvalidArgument("update_mask names unknown field '" + field + "'");
     }
@@ -183,7 +217,10 @@ Result<QueueConfig> FromProto(const v1::Queue& q) {
                                                 "reject_delay",
                                                 "auto_pause_after_no_answers",
                                                 "weight",
-                                                "music_prompts"};
+                                                "music_prompts",
+                                                "join_empty",
+                                                "leave_empty",
+                                                "reoffer_delay"};
   CC_RETURN_IF_ERROR(ApplyMask(q, kAll, out));
   CC_RETURN_IF_ERROR(ValidateQueue(out));
   return out;
@@ -218,6 +255,9 @@ void ToProto(const QueueConfig& q, v1::Queue* out) {
   out->set_weight(q.weight);
   for (const auto& p : q.music_prompts) out->add_music_prompts(p);
   out->set_version(q.version);
+  out->set_join_empty(ToProto(q.join_empty));
+  out->set_leave_empty(ToProto(q.leave_empty));
+  ToProto(q.reoffer_delay, out->mutable_reoffer_delay());
 }
 
 void ToProto(const Call& c, v1::Call* out) {
@@ -263,6 +303,14 @@ void ToProto(const Offer& o, v1::Offer* out) {
   ToProto(o.lease_deadline, out->mutable_lease_deadline());
   out->set_caller(o.caller);
   out->set_attempt(o.attempt);
+  for (const auto& b : o.bindings) {
+    auto* pb = out->add_bindings();
+    pb->set_agent_id(o.agent_id);
+    pb->set_contact_uri(b.contact_uri);
+    pb->set_source_address(b.source_address);
+    pb->set_source_port(b.source_port);
+    pb->set_transport(b.tcp ? v1::SIP_TRANSPORT_TCP : v1::SIP_TRANSPORT_UDP);
+  }
 }
 
 v1::CallEvent::Kind ToProto(CallEventKind k) {
@@ -534,18 +582,29 @@ grpc::Status QueueServiceGrpc::ListCalls(Ctx*, const v1::ListCallsRequest* req,
   });
 }
 
-grpc::Status QueueServiceGrpc::EdgeHeartbeat(Ctx*, const v1::EdgeHeartbeatRequest* req,
+grpc::Status QueueServiceGrpc::EdgeHeartbeat(Ctx* ctx, const v1::EdgeHeartbeatRequest* req,
                                              v1::EdgeHeartbeatResponse* resp) {
   return HandleRpc(metrics_, "EdgeHeartbeat", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireEdge(req->edge_id()));
     if (req->lease_seconds() < 0 || req->lease_seconds() > 3600) {
       return InvalidArgument("lease_seconds must be 0..3600 (0: the default)");
     }
-    const Duration lease =
+    if (req->call_ids_size() > 100000) return InvalidArgument("at most 100000 call_ids");
+    queue::EdgeHeartbeat hb;
+    hb.edge_id = req->edge_id();
+    hb.lease =
         req->lease_seconds() == 0 ? default_edge_lease_ : Duration{req->lease_seconds() * 1000};
-    CC_ASSIGN_OR_RETURN(
-        int calls, engine_.store().heartbeat(req->edge_id(), lease, SystemClock::instance().now()));
-    resp->set_calls(calls);
+    // A list that waited past its deadline may predate calls enqueued since: it still extends
+    // the lease, but ends nothing.
+    hb.reconcile = req->reconcile() && !ctx->IsCancelled() &&
+                   std::chrono::system_clock::now() < ctx->deadline();
+    hb.call_ids.assign(req->call_ids().begin(), req->call_ids().end());
+    for (const auto& id : hb.call_ids) CC_RETURN_IF_ERROR(ValidateCallId(id));
+    CC_ASSIGN_OR_RETURN(EdgeReconciliation r, engine_.heartbeat(hb));
+    resp->set_calls(r.live_calls);
+    for (const auto& id : r.ended_call_ids) resp->add_ended_call_ids(id);
+    for (const auto& id : r.unknown_call_ids) resp->add_unknown_call_ids(id);
+    resp->set_reconciled(r.reconciled);
     return OkStatus();
   });
 }

@@ -39,6 +39,12 @@ constexpr std::array<std::pair<AnswerMode, std::string_view>, 3> kAnswerModes{{
     {AnswerMode::kEarlyMedia, "EARLY_MEDIA"},
 }};
 
+constexpr std::array<std::pair<EmptyQueueRule, std::string_view>, 3> kEmptyQueueRules{{
+    {EmptyQueueRule::kRoutable, "ROUTABLE"},
+    {EmptyQueueRule::kLoggedIn, "LOGGED_IN"},
+    {EmptyQueueRule::kAlways, "ALWAYS"},
+}};
+
 constexpr std::array<std::pair<CallState, std::string_view>, 8> kCallStates{{
     {CallState::kWaiting, "WAITING"},
     {CallState::kOffered, "OFFERED"},
@@ -70,6 +76,12 @@ std::string_view ToString(AnswerMode m) {
 }
 std::optional<AnswerMode> AnswerModeFromString(std::string_view s) {
   return Lookup(kAnswerModes, s);
+}
+std::string_view ToString(EmptyQueueRule r) {
+  return Name(kEmptyQueueRules, r);
+}
+std::optional<EmptyQueueRule> EmptyQueueRuleFromString(std::string_view s) {
+  return Lookup(kEmptyQueueRules, s);
 }
 std::string_view ToString(CallState s) {
   return Name(kCallStates, s);

@@ -61,7 +61,12 @@ Status NatsOfferChannel::deliver(const Offer& offer) {
     return Internal("edge acknowledged assignment " + std::to_string(ack.assignment_id()) +
                     " instead of " + std::to_string(offer.assignment_id));
   }
-  if (!ack.accepted()) return FailedPrecondition("edge refused the offer: " + ack.reason());
+  if (!ack.accepted()) {
+    if (ack.refusal() == v1::OfferAck::REFUSAL_UNKNOWN_CALL) {
+      return NotFound("edge refused the offer: " + ack.reason());
+    }
+    return FailedPrecondition("edge refused the offer: " + ack.reason());
+  }
   return OkStatus();
 }
 
@@ -78,8 +83,16 @@ void NatsEventPublisher::call_event(const CallEvent& e) {
   msg.set_kind(ToProto(e.kind));
   ToProto(e.call, msg.mutable_call());
   msg.set_reason(e.reason);
+  const std::string payload = msg.SerializeAsString();
   send(nats_.subject("call." + std::string(EventName(e.kind)) + "." + Token(e.call.queue)),
-       msg.SerializeAsString());
+       payload);
+  // The edge holding the call hears of what ends it (or moves it) on its own subject, so that
+  // an edge does not read every other edge's calls.
+  if (!e.call.edge_id.empty() &&
+      (IsTerminal(e.call.state) || e.kind == CallEventKind::kOverflowed)) {
+    send(nats_.subject("edge." + Token(e.call.edge_id) + ".call." + std::string(EventName(e.kind))),
+         payload);
+  }
 }
 
 void NatsEventPublisher::agent_changed(const AgentChange& c) {

@@ -12,10 +12,16 @@ std::string_view ToString(ExitCause c) {
       return "max attempts reached";
     case ExitCause::kNoAgents:
       return "no agents logged in";
+    case ExitCause::kNoRegisteredAgents:
+      return "no agent registered";
     case ExitCause::kQueueFull:
       return "queue full";
   }
   return "";
+}
+
+ExitCause NobodyToAnswer(EmptyQueueRule rule) {
+  return rule == EmptyQueueRule::kLoggedIn ? ExitCause::kNoAgents : ExitCause::kNoRegisteredAgents;
 }
 
 ExitDecision DecideExit(const QueueConfig& queue, ExitCause cause) {

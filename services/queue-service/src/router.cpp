@@ -134,11 +134,12 @@ std::vector<Proposal> Router::Propose(const RoutingSnapshot& s, TimePoint now) c
     auto it = by_queue.find(call->queue);
     if (it == by_queue.end())
       it = by_queue.emplace(call->queue, OrderAgents(q->second, s.agents)).first;
+    const bool avoiding = !call->last_failed_agent.empty() && now < call->avoid_until;
     for (const AgentCandidate* a : it->second) {
-      if (taken.insert(a->id).second) {
-        out.push_back({call->id, a->id});
-        break;
-      }
+      if (taken.count(a->id) || (avoiding && a->id == call->last_failed_agent)) continue;
+      taken.insert(a->id);
+      out.push_back({call->id, a->id});
+      break;
     }
     if (taken.size() == s.agents.size()) break;
   }

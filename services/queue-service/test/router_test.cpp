@@ -32,7 +32,12 @@ class RouterTest : public ::testing::Test {
   }
   void call(const std::string& id, int waited_seconds, int priority = 0,
             const std::string& q = "sales") {
-    snap_.calls.push_back({id, q, priority, clock_.now() - seconds(waited_seconds)});
+    WaitingCall c;
+    c.id = id;
+    c.queue = q;
+    c.priority = priority;
+    c.queue_entered_at = clock_.now() - seconds(waited_seconds);
+    snap_.calls.push_back(c);
   }
   std::vector<std::string> agent_order(const std::string& q = "sales") {
     std::vector<std::string> ids;
@@ -191,6 +196,27 @@ TEST_F(RouterTest, NothingToProposeWithoutAgentsOrCalls) {
   snap_.calls.clear();
   agent("a", 1);
   EXPECT_TRUE(router_.Propose(snap_, clock_.now()).empty());
+}
+
+TEST_F(RouterTest, TheAgentWhoJustFailedACallIsPassedOverUntilItsDelayEnds) {
+  agent("a", 100);  // longest idle: first choice for every call
+  agent("b", 50);
+  call("c1", 30);
+  snap_.calls.back().last_failed_agent = "a";
+  snap_.calls.back().avoid_until = clock_.now() + seconds(5);
+  call("c2", 20);
+  auto p = router_.Propose(snap_, clock_.now());
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0], (Proposal{"c1", "b"}));  // "a" refused c1 a moment ago
+  EXPECT_EQ(p[1], (Proposal{"c2", "a"}));  // and takes the next caller instead
+  // Alone, "a" is not offered c1 again before the delay is over ...
+  snap_.agents.pop_back();
+  snap_.calls.pop_back();
+  EXPECT_TRUE(router_.Propose(snap_, clock_.now()).empty());
+  // ... and is once it is.
+  p = router_.Propose(snap_, clock_.now() + seconds(6));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], (Proposal{"c1", "a"}));
 }
 
 }  // namespace

@@ -36,6 +36,10 @@ class MediaRelayGrpc final : public callcenter::v1::MediaRelay::Service {
                       callcenter::v1::GetLegResponse*) override;
   grpc::Status ListLegs(Ctx*, const callcenter::v1::ListLegsRequest*,
                         callcenter::v1::ListLegsResponse*) override;
+  grpc::Status ConnectLeg(Ctx*, const callcenter::v1::ConnectLegRequest*,
+                          callcenter::v1::ConnectLegResponse*) override;
+  grpc::Status EdgeLegs(Ctx*, const callcenter::v1::EdgeLegsRequest*,
+                        callcenter::v1::EdgeLegsResponse*) override;
   grpc::Status Drain(Ctx*, const callcenter::v1::DrainRequest*,
                      callcenter::v1::DrainResponse*) override;
 
@@ -44,20 +48,19 @@ class MediaRelayGrpc final : public callcenter::v1::MediaRelay::Service {
   GrpcMetrics& metrics_;
 };
 
-// <prefix>.media.<dtmf|timeout|prompt_finished>.<call id> as callcenter.v1.MediaEvent.
+// <prefix>.media.<dtmf|timeout|prompt_finished>.<call id> as callcenter.v1.MediaEvent, and
+// <prefix>.edge.<edge id>.media.<...> for the edge that owns the leg.
 class NatsMediaEvents final : public MediaEventSink {
  public:
   NatsMediaEvents(NatsClient& nats, std::string emitter)
       : nats_(nats), emitter_(std::move(emitter)) {}
-  void dtmf(const std::string& call_id, const std::string& leg_id, char digit,
-            std::uint32_t duration_ms) override;
-  void media_timeout(const std::string& call_id, const std::string& leg_id) override;
-  void prompt_finished(const std::string& call_id, const std::string& leg_id) override;
+  void dtmf(const LegRef& leg, char digit, std::uint32_t duration_ms) override;
+  void media_timeout(const LegRef& leg) override;
+  void prompt_finished(const LegRef& leg) override;
   std::uint64_t published(const char* kind) const;
 
  private:
-  void send(int kind, const std::string& call_id, const std::string& leg_id, char digit,
-            std::uint32_t duration_ms);
+  void send(int kind, const LegRef& leg, char digit, std::uint32_t duration_ms);
   NatsClient& nats_;
   std::string emitter_;
   std::atomic<std::uint64_t> counts_[3] = {};

@@ -24,10 +24,14 @@ struct RelaySettings {
   std::uint16_t port_max = 30999;
   int workers = 1;
   Duration media_timeout{30000};  // no RTP on a bridged leg (not on hold) -> event
-  Duration relatch_after{2000};   // a silent latched source may be replaced by a new one
-  bool strict_source = false;     // accept a first packet only from the SDP address
-  std::string prompt_dir;         // WAV prompts: <dir>/<name>.wav
-  std::string recording_dir;      // recordings are written under it
+  // An edge's legs are released when it has not listed them (edge_legs) for this long; the
+  // edge's own lease replaces it once it does.
+  Duration edge_lease{30000};
+  Duration edge_legs_grace{5000};
+  Duration relatch_after{2000};  // a silent latched source may be replaced by a new one
+  bool strict_source = false;    // accept a first packet only from the SDP address
+  std::string prompt_dir;        // WAV prompts: <dir>/<name>.wav
+  std::string recording_dir;     // recordings are written under it
   int socket_buffer_bytes = 4 << 20;
 };
 
@@ -71,14 +75,28 @@ struct RelayTotals {
   std::uint64_t send_errors = 0;
 };
 
+// The leg an event is about: its call, and the edge that owns it ("" when none was given).
+struct LegRef {
+  std::string call_id;
+  std::string leg_id;
+  std::string edge_id;
+};
+
 // Media events, delivered from worker threads (implementations must not block).
 class MediaEventSink {
  public:
   virtual ~MediaEventSink() = default;
-  virtual void dtmf(const std::string& call_id, const std::string& leg_id, char digit,
-                    std::uint32_t duration_ms) = 0;
-  virtual void media_timeout(const std::string& call_id, const std::string& leg_id) = 0;
-  virtual void prompt_finished(const std::string& call_id, const std::string& leg_id) = 0;
+  virtual void dtmf(const LegRef& leg, char digit, std::uint32_t duration_ms) = 0;
+  // No RTP for too long: on a bridged leg (--media-timeout), or on a waiting caller's leg
+  // while a prompt with an idle timeout plays.
+  virtual void media_timeout(const LegRef& leg) = 0;
+  virtual void prompt_finished(const LegRef& leg) = 0;
+};
+
+// What an edge's list of the legs it holds did (Relay::edge_legs).
+struct EdgeLegsResult {
+  std::vector<std::string> unknown;  // listed, but not here (a restarted relay)
+  int released = 0;                  // the edge's legs it no longer holds, released now
 };
 
 class Worker;
@@ -95,20 +113,39 @@ class Relay {
   void stop();
 
   // A leg from the remote offer (answer returned) or, with an empty SDP, a leg whose local
-  // offer is returned and whose answer comes through update_leg.
+  // offer is returned and whose answer comes through update_leg. `edge_id` (may be empty)
+  // owns the leg: its events name it, and its edge_legs() lists reconcile the leg.
   Result<LegDescription> create_leg(const std::string& call_id, const std::string& label,
-                                    const std::string& remote_sdp);
+                                    const std::string& remote_sdp, const std::string& edge_id = "");
   // The remote answer to our offer, or a new remote offer (re-INVITE: hold, resume, new
   // address), which is answered.
   Result<LegDescription> update_leg(const std::string& leg_id, const std::string& remote_sdp);
   Status bridge(const std::string& leg_a, const std::string& leg_b);
   Status unbridge(const std::string& leg_id);
-  Status play(const std::string& leg_id, const std::vector<std::string>& prompts, bool loop);
+  // Plays the prompts in turn (looped if asked) instead of forwarding to the leg. With an
+  // idle timeout, an unbridged leg that receives nothing for that long while it plays
+  // raises a media timeout: a waiting caller gone silent.
+  Status play(const std::string& leg_id, const std::vector<std::string>& prompts, bool loop,
+              Duration idle_timeout = Duration{0});
   Status stop_play(const std::string& leg_id);
   // Records the bridge the leg is in: the "customer" leg (else this one) left, the other right.
   Result<std::string> start_recording(const std::string& leg_id, const std::string& path);
   Result<std::pair<std::string, std::uint64_t>> stop_recording(const std::string& leg_id);
+  // An agent's answer connected in one step: the remote answer on `leg_id` (if any), prompts
+  // stopped on both legs, and the two bridged.
+  Result<LegInfo> connect_leg(const std::string& leg_id, const std::string& remote_sdp,
+                              const std::string& bridge_with);
   Result<LegStats> release_leg(const std::string& leg_id);
+  // An edge lists the legs it holds here: its other legs older than the settings'
+  // edge_legs_grace (a list may have been built before a leg it holds was created) are released,
+  // and its lease becomes `lease` from now (legs of an edge whose lease ran out are released
+  // by release_orphans()).
+  EdgeLegsResult edge_legs(const std::string& edge_id, const std::vector<std::string>& held,
+                           Duration lease);
+  // Releases the legs of edges silent past their lease; returns how many.
+  int release_orphans();
+  // Changes at every start: an edge that sees it change knows its legs here are gone.
+  const std::string& instance_id() const { return instance_id_; }
   Result<LegInfo> get_leg(const std::string& leg_id);
   std::vector<LegInfo> list_legs(const std::string& call_id);
 
@@ -136,6 +173,12 @@ class Relay {
   std::atomic<bool> draining_{false};
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<int> bridges_{0};
+  std::string instance_id_;
+  struct EdgeOwnership {
+    std::map<std::string, TimePoint> legs;  // leg id -> created
+    TimePoint lease_until{};
+  };
+  std::map<std::string, EdgeOwnership> edges_;  // by edge id, under mu_
   std::mutex prompt_mu_;
   std::map<std::pair<std::string, int>, std::shared_ptr<const std::vector<std::uint8_t>>> prompts_;
 };

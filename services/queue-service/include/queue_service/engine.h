@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "queue_service/repository.h"
 #include "queue_service/router.h"
-#include "queue_service/store.h"
 
 namespace cc::queue {
 
@@ -19,7 +19,8 @@ namespace cc::queue {
 class OfferChannel {
  public:
   virtual ~OfferChannel() = default;
-  // OK = the edge took the offer; any error (no answer in time, refused) = withdraw it.
+  // OK = the edge took the offer; NOT_FOUND = the edge does not hold the call (it ends);
+  // any other error (no answer in time, refused) = withdraw the offer and offer it again.
   virtual Status deliver(const Offer& offer) = 0;
 };
 
@@ -56,8 +57,8 @@ struct EngineSettings {
 // Thread-safe; start() spawns the matcher and dispatcher threads, stop() joins them.
 class QueueEngine {
  public:
-  QueueEngine(QueueStore& store, OfferChannel& offers, EventPublisher& events, const Clock& clock,
-              Timers& timers, EngineSettings settings, EngineObserver* observer,
+  QueueEngine(QueueRepository& store, OfferChannel& offers, EventPublisher& events,
+              const Clock& clock, Timers& timers, EngineSettings settings, EngineObserver* observer,
               Router::Random random);
   ~QueueEngine();
 
@@ -74,6 +75,8 @@ class QueueEngine {
                       const std::string& detail);
   Result<Call> ended(std::int64_t assignment_id, const std::string& call_id,
                      const std::string& reason);
+  // The edge's lease, and the reconciliation of the calls it holds.
+  Result<EdgeReconciliation> heartbeat(const EdgeHeartbeat& hb);
 
   // One matching pass until nothing more can be assigned; returns the offers made.
   Result<int> match_once();
@@ -81,7 +84,7 @@ class QueueEngine {
   Status sweep_once();
   Status publish_stats();
 
-  QueueStore& store() { return store_; }
+  QueueRepository& store() { return store_; }
 
  private:
   void apply(Effects fx);
@@ -93,7 +96,7 @@ class QueueEngine {
   void matcher_loop();
   void dispatcher_loop();
 
-  QueueStore& store_;
+  QueueRepository& store_;
   OfferChannel& offers_;
   EventPublisher& events_;
   const Clock& clock_;

@@ -29,6 +29,13 @@ enum class AnswerMode { kAnswerImmediately, kRingUntilAgent, kEarlyMedia };
 std::string_view ToString(AnswerMode m);
 std::optional<AnswerMode> AnswerModeFromString(std::string_view s);
 
+// Whether callers join (or stay in) a queue when nobody could answer them (Asterisk's
+// joinempty / leaveempty). kRoutable: a member logged in with a live registration;
+// kLoggedIn: a member logged in; kAlways: no condition.
+enum class EmptyQueueRule { kRoutable, kLoggedIn, kAlways };
+std::string_view ToString(EmptyQueueRule r);
+std::optional<EmptyQueueRule> EmptyQueueRuleFromString(std::string_view s);
+
 enum class CallState {
   kWaiting,
   kOffered,
@@ -75,6 +82,11 @@ struct QueueConfig {
   int auto_pause_after_no_answers = 0;  // 0 = never
   int weight = 1;                       // queue priority for agents serving several queues
   std::vector<std::string> music_prompts;
+  EmptyQueueRule join_empty = EmptyQueueRule::kRoutable;
+  EmptyQueueRule leave_empty = EmptyQueueRule::kRoutable;
+  // The agent whose phone just failed an offer gets the same call again only after this
+  // long; any other agent may take it at once.
+  Duration reoffer_delay{5000};
   std::int64_t version = 0;
   bool has_overflow() const { return !overflow_queue.empty() || !overflow_hangup_reason.empty(); }
 };
@@ -96,6 +108,15 @@ struct Call {
   std::int64_t assignment_id = 0;
 };
 
+// A registration of the agent's phone the offer rings (the edge calls the contact, routed
+// to the address the REGISTER came from).
+struct OfferBinding {
+  std::string contact_uri;
+  std::string source_address;
+  int source_port = 0;
+  bool tcp = false;
+};
+
 // An offer committed to the database, to be delivered to the edge that owns the call.
 struct Offer {
   std::int64_t assignment_id = 0;
@@ -109,6 +130,7 @@ struct Offer {
   TimePoint lease_deadline{};
   TimePoint enqueued_at{};
   TimePoint offered_at{};
+  std::vector<OfferBinding> bindings;
 };
 
 struct Member {

@@ -21,7 +21,8 @@ class NatsOfferChannel final : public OfferChannel {
   Duration ack_timeout_;
 };
 
-// Events: <prefix>.call.<kind>.<queue> (CallEvent), <prefix>.agent.status.<agent>
+// Events: <prefix>.call.<kind>.<queue> (CallEvent), and for what ends or moves a call also
+// <prefix>.edge.<edge>.call.<kind> for the edge that holds it; <prefix>.agent.status.<agent>
 // (AgentStatusChanged, as the registry publishes them) and <prefix>.queue.stats.<queue>.
 class NatsEventPublisher final : public EventPublisher {
  public:

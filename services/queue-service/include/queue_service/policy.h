@@ -17,8 +17,10 @@ struct ExitDecision {
   std::string reason;
 };
 
-enum class ExitCause { kMaxWait, kMaxAttempts, kNoAgents, kQueueFull };
+enum class ExitCause { kMaxWait, kMaxAttempts, kNoAgents, kNoRegisteredAgents, kQueueFull };
 std::string_view ToString(ExitCause c);
+// Why nobody can answer, per the queue's join or leave rule that found it so.
+ExitCause NobodyToAnswer(EmptyQueueRule rule);
 
 // The queue's overflow target wins; without one the call ends (TIMED_OUT for max wait,
 // FAILED otherwise) with the cause as reason. A configured hang-up reason ends it OVERFLOWED.

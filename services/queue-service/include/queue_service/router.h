@@ -20,6 +20,10 @@ struct WaitingCall {
   std::string queue;
   int priority = 0;
   TimePoint queue_entered_at{};
+  // The agent whose phone last failed this call is passed over until then (the queue's
+  // reoffer_delay), so that another agent gets it first.
+  std::string last_failed_agent;
+  TimePoint avoid_until{};
 };
 
 // An agent that could take a call right now: logged in and available (or on a call with
@@ -68,8 +72,9 @@ class Router {
   // The agents that may take a call of `queue`, best first per the queue's strategy.
   std::vector<const AgentCandidate*> OrderAgents(const QueueConfig& queue,
                                                  const std::vector<AgentCandidate>& agents) const;
-  // Pairs every call, in serving order, with the best agent not yet paired: the assignments
-  // to attempt, best first. Calls for which no agent is left are skipped.
+  // Pairs every call, in serving order, with the best agent not yet paired (passing over
+  // the agent that just failed it, until its avoid_until): the assignments to attempt, best
+  // first. Calls for which no agent is left are skipped.
   std::vector<Proposal> Propose(const RoutingSnapshot& s, TimePoint now) const;
 
  private:

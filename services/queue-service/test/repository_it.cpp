@@ -7,6 +7,7 @@
 #include "agent_registry/pg_repository.h"
 #include "agent_registry/service.h"
 #include "queue_service/engine.h"
+#include "queue_service/pg_repository.h"
 #include "testing.h"
 
 namespace cc::queue {
@@ -28,12 +29,14 @@ class RecordingChannel final : public OfferChannel {
   Status deliver(const Offer& o) override {
     std::lock_guard lock(mu);
     offers.push_back(o);
+    if (unknown_call) return NotFound("edge refused the offer: unknown call (test)");
     if (!accept) return Unavailable("edge gone (test)");
     return OkStatus();
   }
   std::mutex mu;
   std::vector<Offer> offers;
   bool accept = true;
+  bool unknown_call = false;
 };
 
 class RecordingPublisher final : public EventPublisher {
@@ -57,9 +60,9 @@ class RecordingPublisher final : public EventPublisher {
   std::vector<AgentChange> agents;
 };
 
-class QueueStoreIt : public ::testing::Test {
+class QueueRepositoryIt : public ::testing::Test {
  protected:
-  QueueStoreIt()
+  QueueRepositoryIt()
       : pool_({db_.url(), 8}),
         agent_repo_(pool_),
         agents_(agent_repo_, agent_events_, clock_, {}),
@@ -144,7 +147,7 @@ class QueueStoreIt : public ::testing::Test {
   registry::PgAgentRepository agent_repo_;
   NullAgentEvents agent_events_;
   registry::AgentService agents_;
-  QueueStore store_;
+  PgQueueRepository store_;
   RecordingChannel channel_;
   RecordingPublisher events_;
   std::uint64_t rng_ = 1;
@@ -153,7 +156,7 @@ class QueueStoreIt : public ::testing::Test {
 
 // The scenario the previous implementation failed: 2 agents, 5 simultaneous calls. All five
 // connect in priority/arrival order, two at a time, the others as agents leave wrap-up.
-TEST_F(QueueStoreIt, TwoAgentsFiveCallsAllConnectInOrder) {
+TEST_F(QueueRepositoryIt, TwoAgentsFiveCallsAllConnectInOrder) {
   AddQueue("sales", [](QueueConfig& q) { q.wrap_up_seconds = 10; });
   AddAgent("alice");
   AddAgent("bob");
@@ -197,7 +200,7 @@ TEST_F(QueueStoreIt, TwoAgentsFiveCallsAllConnectInOrder) {
 
 // The agents' skills reach the router from the database when a queue requires skills or
 // ranks agents by them (and are not read for queues that do neither).
-TEST_F(QueueStoreIt, SkillsInTheDatabaseDecideWhoIsOffered) {
+TEST_F(QueueRepositoryIt, SkillsInTheDatabaseDecideWhoIsOffered) {
   AddQueue("support", [](QueueConfig& q) { q.strategy = Strategy::kSkillsBased; });
   AddQueue("billing", [](QueueConfig& q) { q.required_skills = {{"billing", 3}}; });
   AddQueue("sales");
@@ -226,7 +229,7 @@ TEST_F(QueueStoreIt, SkillsInTheDatabaseDecideWhoIsOffered) {
 // For the strategies it can rank in SQL, the snapshot reads only as many agents as there
 // are calls; the router must pair exactly as it would with every routable agent, ties and
 // all (equal idle times, equal positions, never-offered seats).
-TEST_F(QueueStoreIt, ASnapshotOfTheFirstAgentsPairsAsOneOfAllAgents) {
+TEST_F(QueueRepositoryIt, ASnapshotOfTheFirstAgentsPairsAsOneOfAllAgents) {
   const std::vector<Strategy> strategies = {Strategy::kLongestIdleAgent, Strategy::kRoundRobin,
                                             Strategy::kFewestCalls, Strategy::kLeastTalkTime,
                                             Strategy::kTopDown};
@@ -254,7 +257,7 @@ TEST_F(QueueStoreIt, ASnapshotOfTheFirstAgentsPairsAsOneOfAllAgents) {
   }
   Settings every = StoreSettings();
   every.snapshot_top_agents = false;
-  QueueStore full_store(pool_, every);
+  PgQueueRepository full_store(pool_, every);
   Router router([] { return 0; });
   for (const Strategy st : strategies) {
     const std::string queue = "q-" + std::string(ToString(st));
@@ -273,7 +276,7 @@ TEST_F(QueueStoreIt, ASnapshotOfTheFirstAgentsPairsAsOneOfAllAgents) {
   }
 }
 
-TEST_F(QueueStoreIt, AFailedOfferGoesToTheOtherAgentAndTheAgentWaitsOutItsDelay) {
+TEST_F(QueueRepositoryIt, AFailedOfferGoesToTheOtherAgentAndTheAgentWaitsOutItsDelay) {
   AddQueue("sales", [](QueueConfig& q) {
     q.no_answer_delay = seconds(30);
     q.busy_delay = seconds(20);
@@ -307,8 +310,11 @@ TEST_F(QueueStoreIt, AFailedOfferGoesToTheOtherAgentAndTheAgentWaitsOutItsDelay)
             ErrorCode::kInvalidArgument);
 }
 
-TEST_F(QueueStoreIt, ConsecutiveNoAnswersAutoPauseTheAgent) {
-  AddQueue("sales", [](QueueConfig& q) { q.auto_pause_after_no_answers = 2; });
+TEST_F(QueueRepositoryIt, ConsecutiveNoAnswersAutoPauseTheAgent) {
+  AddQueue("sales", [](QueueConfig& q) {
+    q.auto_pause_after_no_answers = 2;
+    q.reoffer_delay = Duration{0};  // the only agent gets the call straight back
+  });
   AddAgent("alice");
   Enqueue("c1");
   for (int i = 0; i < 2; ++i) {
@@ -322,7 +328,7 @@ TEST_F(QueueStoreIt, ConsecutiveNoAnswersAutoPauseTheAgent) {
   EXPECT_EQ(StateOf("c1"), CallState::kWaiting);
 }
 
-TEST_F(QueueStoreIt, AbandonWhileOfferedFreesTheAgentAtOnce) {
+TEST_F(QueueRepositoryIt, AbandonWhileOfferedFreesTheAgentAtOnce) {
   AddQueue("sales", [](QueueConfig& q) { q.no_answer_delay = seconds(60); });
   AddAgent("alice");
   Enqueue("c1");
@@ -346,7 +352,7 @@ TEST_F(QueueStoreIt, AbandonWhileOfferedFreesTheAgentAtOnce) {
 // cancel read the first offer, waited for it, and only got the call once it was offered to
 // the second agent. That second offer must be withdrawn too (found by the load test, where
 // it stayed open and kept the agent reserved until its lease ran out).
-TEST_F(QueueStoreIt, AnAbandonRacingAReofferWithdrawsTheNewOffer) {
+TEST_F(QueueRepositoryIt, AnAbandonRacingAReofferWithdrawsTheNewOffer) {
   AddQueue("sales");
   AddAgent("alice");
   AddAgent("bob");
@@ -402,7 +408,7 @@ TEST_F(QueueStoreIt, AnAbandonRacingAReofferWithdrawsTheNewOffer) {
   EXPECT_EQ(StatusOf(first_agent), AgentStatus::kAvailable);
 }
 
-TEST_F(QueueStoreIt, AnExpiredLeaseRequeuesAtTheOldPlaceAndFreesTheAgent) {
+TEST_F(QueueRepositoryIt, AnExpiredLeaseRequeuesAtTheOldPlaceAndFreesTheAgent) {
   AddQueue("sales");  // ring 10 s + grace 2 s
   AddAgent("alice");
   const Call c1 = Enqueue("c1");
@@ -421,7 +427,7 @@ TEST_F(QueueStoreIt, AnExpiredLeaseRequeuesAtTheOldPlaceAndFreesTheAgent) {
   EXPECT_EQ(channel_.offers.back().call_id, "c1");  // still ahead of c2
 }
 
-TEST_F(QueueStoreIt, AnUndeliverableOfferIsWithdrawnAtOnce) {
+TEST_F(QueueRepositoryIt, AnUndeliverableOfferIsWithdrawnAtOnce) {
   AddQueue("sales");
   AddAgent("alice");
   channel_.accept = false;
@@ -436,7 +442,7 @@ TEST_F(QueueStoreIt, AnUndeliverableOfferIsWithdrawnAtOnce) {
   EXPECT_EQ(Match(), 1);
 }
 
-TEST_F(QueueStoreIt, MaxWaitOverflowsToAnotherQueueOrEnds) {
+TEST_F(QueueRepositoryIt, MaxWaitOverflowsToAnotherQueueOrEnds) {
   AddQueue("backup");
   AddQueue("sales", [](QueueConfig& q) {
     q.max_wait = seconds(60);
@@ -467,8 +473,11 @@ TEST_F(QueueStoreIt, MaxWaitOverflowsToAnotherQueueOrEnds) {
   EXPECT_EQ(events_.count(CallEventKind::kOverflowed), 2);
 }
 
-TEST_F(QueueStoreIt, MaxAttemptsEndTheCall) {
-  AddQueue("sales", [](QueueConfig& q) { q.max_attempts = 2; });
+TEST_F(QueueRepositoryIt, MaxAttemptsEndTheCall) {
+  AddQueue("sales", [](QueueConfig& q) {
+    q.max_attempts = 2;
+    q.reoffer_delay = Duration{0};
+  });
   AddAgent("alice");
   Enqueue("c1");
   for (int i = 0; i < 2; ++i) {
@@ -482,7 +491,7 @@ TEST_F(QueueStoreIt, MaxAttemptsEndTheCall) {
   EXPECT_EQ(c->outcome_reason, "max attempts reached");
 }
 
-TEST_F(QueueStoreIt, NoAgentLoggedInOrAFullQueueEndOrOverflowAtEntry) {
+TEST_F(QueueRepositoryIt, NoAgentLoggedInOrAFullQueueEndOrOverflowAtEntry) {
   AddQueue("empty");
   AddQueue("spill", [](QueueConfig& q) { q.overflow_queue = "sales"; });
   AddQueue("sales", [](QueueConfig& q) { q.max_waiting_calls = 1; });
@@ -491,7 +500,7 @@ TEST_F(QueueStoreIt, NoAgentLoggedInOrAFullQueueEndOrOverflowAtEntry) {
   auto e1 = engine_.enqueue({"e1", "empty", "", "", 0, "edge-1"});
   ASSERT_TRUE(e1.ok());
   EXPECT_EQ(e1->call.state, CallState::kFailed);
-  EXPECT_EQ(e1->call.outcome_reason, "no agents logged in");
+  EXPECT_EQ(e1->call.outcome_reason, "no agent registered");
   auto x1 = engine_.enqueue({"x1", "spill", "", "", 0, "edge-1"});  // nobody in spill: to sales
   ASSERT_TRUE(x1.ok());
   EXPECT_EQ(x1->call.queue, "sales");
@@ -507,7 +516,7 @@ TEST_F(QueueStoreIt, NoAgentLoggedInOrAFullQueueEndOrOverflowAtEntry) {
   EXPECT_EQ(db_.scalar("SELECT count(*) FROM calls WHERE id = 'z'"), "0");
 }
 
-TEST_F(QueueStoreIt, DialplanAndRetriedEnqueue) {
+TEST_F(QueueRepositoryIt, DialplanAndRetriedEnqueue) {
   AddQueue("sales");
   AddAgent("alice");
   ASSERT_TRUE(store_.set_dialplan({"4930123", "sales"}).ok());
@@ -521,14 +530,14 @@ TEST_F(QueueStoreIt, DialplanAndRetriedEnqueue) {
             ErrorCode::kAlreadyExists);
 }
 
-TEST_F(QueueStoreIt, ASilentEdgeLosesItsCallsAndTheAgentsAreFreed) {
+TEST_F(QueueRepositoryIt, ASilentEdgeLosesItsCallsAndTheAgentsAreFreed) {
   AddQueue("sales", [](QueueConfig& q) { q.wrap_up_seconds = 0; });
   AddAgent("alice");
   Enqueue("talking", "sales", 0, "edge-dead");
   Enqueue("waiting", "sales", 0, "edge-dead");
   ASSERT_EQ(Match(), 1);
   ASSERT_TRUE(engine_.connected(OfferFor("talking").assignment_id, "talking").ok());
-  ASSERT_TRUE(store_.heartbeat("edge-alive", seconds(600), clock_.now()).ok());
+  ASSERT_TRUE(store_.heartbeat({"edge-alive", seconds(600), false, {}}, clock_.now()).ok());
   clock_.advance(seconds(601));
   Sweep();
   EXPECT_EQ(StateOf("talking"), CallState::kEnded);
@@ -537,7 +546,7 @@ TEST_F(QueueStoreIt, ASilentEdgeLosesItsCallsAndTheAgentsAreFreed) {
   EXPECT_EQ(StatusOf("alice"), AgentStatus::kAvailable);
 }
 
-TEST_F(QueueStoreIt, TheDatabaseRefusesDoubleAssignmentsWhateverTheCode) {
+TEST_F(QueueRepositoryIt, TheDatabaseRefusesDoubleAssignmentsWhateverTheCode) {
   AddQueue("sales");
   AddAgent("alice");
   AddAgent("bob");
@@ -562,7 +571,7 @@ TEST_F(QueueStoreIt, TheDatabaseRefusesDoubleAssignmentsWhateverTheCode) {
   EXPECT_EQ(db_.scalar("SELECT count(*) FROM assignments"), "2");
 }
 
-TEST_F(QueueStoreIt, AnAgentWithTwoLinesTakesTwoCallsButNotThree) {
+TEST_F(QueueRepositoryIt, AnAgentWithTwoLinesTakesTwoCallsButNotThree) {
   AddQueue("sales", [](QueueConfig& q) { q.wrap_up_seconds = 0; });
   AddAgent("multi", {{"sales", 0}}, 0, 2);
   Enqueue("c1");
@@ -583,7 +592,7 @@ TEST_F(QueueStoreIt, AnAgentWithTwoLinesTakesTwoCallsButNotThree) {
   EXPECT_EQ(StatusOf("multi"), AgentStatus::kAvailable);
 }
 
-TEST_F(QueueStoreIt, StatisticsOfAQueue) {
+TEST_F(QueueRepositoryIt, StatisticsOfAQueue) {
   AddQueue("sales", [](QueueConfig& q) {
     q.service_level_threshold = seconds(20);
     q.wrap_up_seconds = 0;
@@ -612,6 +621,182 @@ TEST_F(QueueStoreIt, StatisticsOfAQueue) {
   EXPECT_NEAR(static_cast<double>(s.average_handle_time.count()), 60000, 10);
   EXPECT_NEAR(static_cast<double>(s.average_speed_of_answer.count()), 30000, 100);
   EXPECT_EQ(store_.stats("nope", Duration{1000}, clock_.now()).error().code, ErrorCode::kNotFound);
+}
+
+// Agents logged in but with no phone registered cannot answer: by default (ROUTABLE) a caller
+// does not join, and a waiting caller leaves when the last registration goes; LOGGED_IN and
+// ALWAYS keep the old behaviours.
+TEST_F(QueueRepositoryIt, JoinAndLeaveRulesFollowRegistrations) {
+  AddQueue("routable");
+  AddQueue("logged", [](QueueConfig& q) {
+    q.join_empty = EmptyQueueRule::kLoggedIn;
+    q.leave_empty = EmptyQueueRule::kLoggedIn;
+  });
+  AddQueue("always", [](QueueConfig& q) {
+    q.join_empty = EmptyQueueRule::kAlways;
+    q.leave_empty = EmptyQueueRule::kAlways;
+  });
+  AddAgent("alice", {{"routable", 0}, {"logged", 0}, {"always", 0}});
+  ASSERT_TRUE(agents_.pause("alice", "not yet").ok());  // logged in and registered, paused
+  EXPECT_EQ(Enqueue("r1", "routable").state, CallState::kWaiting);
+  EXPECT_EQ(Enqueue("l1", "logged").state, CallState::kWaiting);
+  // Her phone unregisters: nobody left who could answer in "routable".
+  ASSERT_TRUE(agents_.unregister_binding("alice", "*").ok());
+  Sweep();
+  auto r1 = store_.get_call("r1");
+  EXPECT_EQ(r1->state, CallState::kFailed);
+  EXPECT_EQ(r1->outcome_reason, "no agent registered");
+  EXPECT_EQ(StateOf("l1"), CallState::kWaiting);  // logged in is enough there
+  auto r2 = engine_.enqueue({"r2", "routable", "", "", 0, "edge-1"});
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->call.state, CallState::kFailed);  // refused at entry: the edge answers 480
+  EXPECT_EQ(r2->call.outcome_reason, "no agent registered");
+  EXPECT_EQ(Enqueue("l2", "logged").state, CallState::kWaiting);
+  // Logged out: only ALWAYS still takes and keeps callers.
+  Enqueue("a1", "always");
+  ASSERT_TRUE(agents_.logout("alice", "").ok());
+  Sweep();
+  EXPECT_EQ(StateOf("l1"), CallState::kFailed);
+  EXPECT_EQ(store_.get_call("l1")->outcome_reason, "no agents logged in");
+  EXPECT_EQ(StateOf("a1"), CallState::kWaiting);
+  EXPECT_EQ(Enqueue("a2", "always").state, CallState::kWaiting);
+}
+
+// An agent whose phone just failed a call (busy, here with no busy delay) does not get it
+// straight back while another agent can take it; alone, it gets it after the re-offer delay.
+TEST_F(QueueRepositoryIt, TheAgentWhoJustFailedACallIsPassedOverWhileAnotherIsFree) {
+  AddQueue("sales", [](QueueConfig& q) { q.reoffer_delay = seconds(5); });
+  AddAgent("alice");
+  clock_.advance(seconds(1));
+  AddAgent("bob");  // alice has idled longer: first offers go to her
+  Enqueue("c1");
+  ASSERT_EQ(Match(), 1);
+  ASSERT_EQ(OfferFor("c1").agent_id, "alice");
+  ASSERT_TRUE(engine_.failed(OfferFor("c1").assignment_id, "c1", OfferFailure::kBusy, "486").ok());
+  ASSERT_EQ(Match(), 1);
+  EXPECT_EQ(OfferFor("c1").agent_id, "bob");  // alice idled longer, but just refused it
+  // Bob fails it too: alice's avoidance was for one failure only; bob is now passed over,
+  // and alice is free.
+  ASSERT_TRUE(engine_.failed(OfferFor("c1").assignment_id, "c1", OfferFailure::kBusy, "486").ok());
+  ASSERT_EQ(Match(), 1);
+  EXPECT_EQ(OfferFor("c1").agent_id, "alice");
+  ASSERT_TRUE(engine_.failed(OfferFor("c1").assignment_id, "c1", OfferFailure::kBusy, "486").ok());
+  // Bob logs out: alice is the only one, and waits out the re-offer delay.
+  ASSERT_TRUE(agents_.logout("bob", "").ok());
+  EXPECT_EQ(Match(), 0);
+  clock_.advance(seconds(4));
+  EXPECT_EQ(Match(), 0);
+  clock_.advance(seconds(2));
+  ASSERT_EQ(Match(), 1);
+  EXPECT_EQ(OfferFor("c1").agent_id, "alice");
+  EXPECT_EQ(db_.scalar("SELECT count(*) FROM assignments WHERE call_id = 'c1'"), "4");
+}
+
+// The snapshot reads only the first agents of a queue; a call passing over the best of them
+// must still find the next one.
+TEST_F(QueueRepositoryIt, APassedOverAgentDoesNotHideTheNextOne) {
+  AddQueue("sales");
+  AddAgent("alice");
+  clock_.advance(seconds(1));
+  AddAgent("bob");
+  clock_.advance(seconds(1));
+  AddAgent("carol");
+  Enqueue("c1");
+  ASSERT_EQ(Match(), 1);
+  ASSERT_TRUE(engine_.failed(OfferFor("c1").assignment_id, "c1", OfferFailure::kRejected, "").ok());
+  ASSERT_EQ(Match(), 1);  // one call, the top agent (alice) passed over: bob
+  EXPECT_EQ(OfferFor("c1").agent_id, "bob");
+}
+
+// The edge answers an offer with "unknown call": the call is over (its caller is not there),
+// the agent is freed, and the call is never offered again.
+TEST_F(QueueRepositoryIt, AnOfferTheEdgeDoesNotKnowEndsTheCall) {
+  AddQueue("sales");
+  AddAgent("alice");
+  AddAgent("bob");
+  channel_.unknown_call = true;
+  Enqueue("ghost");
+  ASSERT_EQ(Match(), 1);
+  auto c = store_.get_call("ghost");
+  EXPECT_EQ(c->state, CallState::kAbandoned);
+  EXPECT_NE(c->outcome_reason.find("edge does not hold the call"), std::string::npos);
+  EXPECT_EQ(StatusOf("alice"), AgentStatus::kAvailable);
+  EXPECT_EQ(StatusOf("bob"), AgentStatus::kAvailable);
+  clock_.advance(seconds(2));
+  EXPECT_EQ(Match(), 0);
+  EXPECT_EQ(db_.scalar("SELECT count(*) FROM assignments"), "1");
+}
+
+// The heartbeat lists the calls the edge holds: what it no longer holds is ended (waiting:
+// abandoned; offered: the agent freed; connected: ended, the agent to wrap-up), except calls
+// too young to have been listed; listed calls that are over or unknown are named back.
+TEST_F(QueueRepositoryIt, TheHeartbeatReconcilesTheCallsTheEdgeHolds) {
+  AddQueue("sales", [](QueueConfig& q) { q.wrap_up_seconds = 5; });
+  AddAgent("alice");
+  AddAgent("bob");
+  Enqueue("talking");
+  Enqueue("ringing");
+  ASSERT_EQ(Match(), 2);
+  const std::string talker = OfferFor("talking").agent_id;
+  const std::string ringer = OfferFor("ringing").agent_id;
+  ASSERT_TRUE(engine_.connected(OfferFor("talking").assignment_id, "talking").ok());
+  Enqueue("waiting");
+  Enqueue("held");
+  Enqueue("over");
+  ASSERT_TRUE(engine_.cancel("over", "").ok());
+  clock_.advance(seconds(6));  // past the reconcile grace (5 s)
+  Enqueue("young");            // enqueued after the edge built its list
+  EdgeHeartbeat hb{"edge-1", seconds(30), true, {"held", "over", "nowhere"}};
+  auto r = engine_.heartbeat(hb);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->reconciled, 3);
+  EXPECT_EQ(r->ended_call_ids, std::vector<std::string>{"over"});
+  EXPECT_EQ(r->unknown_call_ids, std::vector<std::string>{"nowhere"});
+  EXPECT_EQ(r->live_calls, 2);  // held and young
+  EXPECT_EQ(StateOf("talking"), CallState::kEnded);
+  EXPECT_EQ(StateOf("ringing"), CallState::kAbandoned);
+  EXPECT_EQ(StateOf("waiting"), CallState::kAbandoned);
+  EXPECT_EQ(store_.get_call("waiting")->outcome_reason, "edge edge-1 no longer holds the call");
+  EXPECT_EQ(StateOf("held"), CallState::kWaiting);
+  EXPECT_EQ(StateOf("young"), CallState::kWaiting);
+  EXPECT_EQ(StatusOf(talker), AgentStatus::kWrapUp);
+  EXPECT_EQ(StatusOf(ringer), AgentStatus::kAvailable);
+  EXPECT_EQ(db_.scalar("SELECT string_agg(state, ',' ORDER BY id) FROM assignments"),
+            "ENDED,EXPIRED");
+  // Without the list (an older edge) the heartbeat only extends the lease.
+  Enqueue("unlisted");
+  clock_.advance(seconds(6));
+  auto plain = engine_.heartbeat({"edge-1", seconds(30), false, {}});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->reconciled, 0);
+  EXPECT_EQ(StateOf("unlisted"), CallState::kWaiting);
+}
+
+// The offer carries the agent's live registrations, so the edge rings them without a lookup.
+TEST_F(QueueRepositoryIt, TheOfferCarriesTheAgentsLiveBindings) {
+  AddQueue("sales");
+  AddAgent("alice");  // one phone at 127.0.0.1:5999
+  registry::BindingRequest b;
+  b.sip_username = "alice";
+  b.contact_uri = "sip:alice@10.0.0.7:5062";
+  b.source_address = "127.0.0.1";
+  b.source_port = 40000;
+  b.transport = registry::Transport::kTcp;
+  b.expires_seconds = 3600;
+  ASSERT_TRUE(agents_.register_binding(b).ok());
+  Enqueue("c1");
+  ASSERT_EQ(Match(), 1);
+  const Offer o = OfferFor("c1");
+  ASSERT_EQ(o.bindings.size(), 2u);
+  bool natted = false;
+  for (const auto& ob : o.bindings) {
+    if (ob.contact_uri != "sip:alice@10.0.0.7:5062") continue;
+    natted = true;
+    EXPECT_EQ(ob.source_address, "127.0.0.1");
+    EXPECT_EQ(ob.source_port, 40000);
+    EXPECT_TRUE(ob.tcp);
+  }
+  EXPECT_TRUE(natted);
 }
 
 }  // namespace

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/pg.h"
+#include "queue_service/repository.h"
+
+namespace cc::queue {
+
+// The repository in PostgreSQL. Every method is one transaction (retried on serialization
+// failures and deadlocks by the pool); rows are locked in the order assignment -> call ->
+// agent everywhere, and SKIP LOCKED is used wherever another instance may be working on the
+// same rows. The methods live in files by section: pg_queues.cpp, pg_calls.cpp,
+// pg_matching.cpp, pg_outcomes.cpp, pg_sweeps.cpp, pg_stats.cpp; the rules they share
+// (ending an offer, after a call, leaving a queue) in pg_rules.cpp. Thread-safe.
+class PgQueueRepository final : public QueueRepository {
+ public:
+  PgQueueRepository(PgPool& pool, Settings settings);
+
+  Result<QueueConfig> create_queue(const QueueConfig& q, TimePoint now) override;
+  Result<QueueConfig> get_queue(const std::string& name) override;
+  Result<std::vector<QueueConfig>> list_queues() override;
+  Result<QueueConfig> update_queue(const std::string& name, std::int64_t expected_version,
+                                   const QueueMutation& mutate, TimePoint now) override;
+  Status delete_queue(const std::string& name) override;
+  Result<Member> set_member(const Member& m, TimePoint now) override;
+  Result<Member> remove_member(const std::string& queue, const std::string& agent_id,
+                               TimePoint now) override;
+  Result<std::vector<Member>> list_members(const std::string& queue, TimePoint now) override;
+  Result<DialplanEntry> set_dialplan(const DialplanEntry& e) override;
+  Result<DialplanEntry> delete_dialplan(const std::string& pattern) override;
+  Result<std::vector<DialplanEntry>> list_dialplan() override;
+  Result<QueueConfig> resolve(const std::string& dialed) override;
+
+  Result<EnqueueResult> enqueue(const NewCall& call, TimePoint now) override;
+  Result<Call> get_call(const std::string& id) override;
+  Result<std::pair<int, Duration>> position(const Call& call, TimePoint now) override;
+  Result<std::vector<Call>> list_calls(const CallFilter& filter) override;
+  Result<std::pair<Call, Effects>> cancel(const std::string& call_id, const std::string& reason,
+                                          TimePoint now) override;
+  Result<EdgeReconciliation> heartbeat(const EdgeHeartbeat& hb, TimePoint now) override;
+
+  Result<RoutingSnapshot> snapshot(TimePoint now) override;
+  Result<std::optional<std::pair<Offer, Effects>>> try_assign(const Proposal& p,
+                                                              const Clock& clock) override;
+  Result<Effects> withdraw(std::int64_t assignment_id, const std::string& reason, bool call_gone,
+                           TimePoint now) override;
+
+  Result<std::pair<Call, Effects>> connected(std::int64_t assignment_id, const std::string& call_id,
+                                             TimePoint now) override;
+  Result<std::pair<Call, Effects>> failed(std::int64_t assignment_id, const std::string& call_id,
+                                          OfferFailure reason, const std::string& detail,
+                                          TimePoint now) override;
+  Result<std::pair<Call, Effects>> ended(std::int64_t assignment_id, const std::string& call_id,
+                                         const std::string& reason, TimePoint now) override;
+
+  Result<Effects> expire_offers(TimePoint now) override;
+  Result<Effects> expire_edges(TimePoint now) override;
+  Result<Effects> expire_waits(TimePoint now) override;
+  Result<Effects> finish_wrap_ups(TimePoint now) override;
+
+  Result<std::vector<QueueStats>> stats(const std::string& queue, Duration window,
+                                        TimePoint now) override;
+
+  const Settings& settings() const override { return settings_; }
+
+ private:
+  // Queue configuration as hot paths see it: cached for queue_cache_ttl (changes made through
+  // this instance are seen at once, others' within the TTL).
+  std::optional<QueueConfig> queue(pqxx::work& tx, const std::string& name);
+  // queue() as a function, for the shared rules.
+  std::function<std::optional<QueueConfig>(pqxx::work&, const std::string&)> queues();
+  void forget_queue(const std::string& name);
+  // Average handle time of the last hour, for wait estimates; recomputed every 10 s.
+  Duration handle_time(pqxx::work& tx, const std::string& queue, TimePoint now);
+  // Agents logged in and not paused in the queue, for wait estimates; recomputed every
+  // second (counting them on every call's entry read every member of the queue).
+  int serving_agents(pqxx::work& tx, const std::string& queue);
+  // A waiting call's position (1 = next) and estimated wait.
+  Result<std::pair<int, Duration>> position_of(pqxx::work& tx, const Call& call, TimePoint now);
+  // A per-queue estimate from `cache`, or `compute()` when older than `ttl`.
+  template <typename T, typename Compute>
+  T estimate(std::map<std::string, std::pair<T, std::chrono::steady_clock::time_point>>& cache,
+             const std::string& queue, std::chrono::steady_clock::duration ttl, Compute compute);
+  // Extends the edge's lease when a quarter of it has passed since this instance last did.
+  void touch_edge(pqxx::work& tx, const std::string& edge_id, TimePoint now);
+
+  PgPool& pool_;
+  Settings settings_;
+  std::mutex cache_mu_;
+  std::map<std::string, std::pair<QueueConfig, std::chrono::steady_clock::time_point>> queues_;
+  std::map<std::string, TimePoint> edges_touched_;
+  std::map<std::string, std::pair<Duration, std::chrono::steady_clock::time_point>> handle_times_;
+  std::map<std::string, std::pair<int, std::chrono::steady_clock::time_point>> serving_;
+};
+
+}  // namespace cc::queue

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/pg.h"
+#include "queue_service/model.h"
+#include "queue_service/repository.h"
+
+// Rows of the queue-service's tables as domain values, and the small conversions every
+// section of the repository uses. Private to the repository (src/).
+namespace cc::queue::pg {
+
+std::string Ts(TimePoint t);         // a timestamptz parameter
+TimePoint Ms(const pqxx::field& f);  // from a column read as epoch milliseconds
+std::optional<TimePoint> OptMs(const pqxx::field& f);
+std::string EpochMs(const std::string& column);  // SQL reading `column` as epoch ms
+std::vector<std::string> ParseTextArray(const pqxx::field& f);
+
+// Queues.
+extern const std::string kQueueColumns;
+QueueConfig ReadQueue(const pqxx::row& r);
+// Fills required_skills of every queue in `queues`.
+void LoadSkills(pqxx::work& tx, std::map<std::string, QueueConfig>& queues);
+std::optional<QueueConfig> LoadQueue(pqxx::work& tx, const std::string& name, bool lock = false);
+Result<QueueConfig> RequireQueue(pqxx::work& tx, const std::string& name, bool lock = false);
+void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now);
+
+// Calls.
+extern const std::string kCallColumns;
+Call ReadCall(const pqxx::row& r);
+std::optional<Call> LoadCall(pqxx::work& tx, const std::string& id, bool lock);
+Call ReloadCall(pqxx::work& tx, const std::string& id);
+CallEvent Event(CallEventKind kind, const Call& call, std::string reason = "");
+
+// Assignments (offers).
+struct AssignmentRow {
+  std::int64_t id = 0;
+  std::string call_id;
+  std::string agent_id;
+  std::string queue;
+  std::string state;
+  std::optional<TimePoint> connected_at;
+};
+std::optional<AssignmentRow> LockAssignment(pqxx::work& tx, std::int64_t id,
+                                            bool skip_locked = false);
+// The assignment of a report, checked to belong to `call_id`.
+Result<AssignmentRow> RequireAssignment(pqxx::work& tx, std::int64_t id,
+                                        const std::string& call_id);
+// The call's live (OFFERED or CONNECTED) assignment, locked.
+std::optional<AssignmentRow> LockLiveAssignment(pqxx::work& tx, const std::string& call_id,
+                                                bool skip_locked = false);
+
+// Agents, as the rules read them under lock.
+struct AgentRow {
+  std::string id;
+  AgentStatus status = AgentStatus::kLoggedOut;
+  int active_calls = 0;
+  int max_calls = 1;
+  int wrap_up_seconds = 0;
+  int consecutive_no_answers = 0;
+};
+std::optional<AgentRow> LockAgent(pqxx::work& tx, const std::string& id);
+
+}  // namespace cc::queue::pg

@@ -1,0 +1,81 @@
+#include "queue_service/validation.h"
+
+#include <set>
+
+#include "common/names.h"
+
+namespace cc::queue {
+
+Status ValidateQueueName(const std::string& name) {
+  if (name.empty()) return InvalidArgument("queue name is required");
+  if (!IsName(name)) {
+    return InvalidArgument("queue name '" + name +
+                           "' must be 1-64 letters, digits, '.', '_' or '-', starting with a "
+                           "letter or digit");
+  }
+  return OkStatus();
+}
+
+Status ValidateCallId(const std::string& id) {
+  if (id.empty()) return InvalidArgument("call_id is required");
+  if (id.size() > 128) return InvalidArgument("call_id is longer than 128 bytes");
+  for (unsigned char c : id) {
+    if (c < 0x21 || c > 0x7e) return InvalidArgument("call_id must be printable ASCII");
+  }
+  return OkStatus();
+}
+
+Status ValidateQueue(const QueueConfig& q) {
+  CC_RETURN_IF_ERROR(ValidateQueueName(q.name));
+  auto range = [](const char* what, std::int64_t v, std::int64_t lo, std::int64_t hi) -> Status {
+    if (v < lo || v > hi) {
+      return InvalidArgument(std::string(what) + " must be between " + std::to_string(lo) +
+                             " and " + std::to_string(hi) + " (got " + std::to_string(v) + ")");
+    }
+    return OkStatus();
+  };
+  if (q.display_name.size() > 128) return InvalidArgument("display_name is longer than 128 bytes");
+  CC_RETURN_IF_ERROR(range("ring_timeout (ms)", q.ring_timeout.count(), 1000, 300000));
+  CC_RETURN_IF_ERROR(range("max_wait (ms)", q.max_wait.count(), 0, 86400000));
+  CC_RETURN_IF_ERROR(range("max_waiting_calls", q.max_waiting_calls, 0, 100000));
+  CC_RETURN_IF_ERROR(range("max_attempts", q.max_attempts, 0, 1000));
+  CC_RETURN_IF_ERROR(range("requeue_priority_boost", q.requeue_priority_boost, 0, 1000));
+  if (q.priority_aging_per_second < 0 || q.priority_aging_per_second > 1000) {
+    return InvalidArgument("priority_aging_per_second must be between 0 and 1000");
+  }
+  CC_RETURN_IF_ERROR(range("wrap_up_seconds", q.wrap_up_seconds, -1, 3600));
+  CC_RETURN_IF_ERROR(
+      range("service_level_threshold (ms)", q.service_level_threshold.count(), 1000, 3600000));
+  CC_RETURN_IF_ERROR(range("no_answer_delay (ms)", q.no_answer_delay.count(), 0, 3600000));
+  CC_RETURN_IF_ERROR(range("busy_delay (ms)", q.busy_delay.count(), 0, 3600000));
+  CC_RETURN_IF_ERROR(range("reject_delay (ms)", q.reject_delay.count(), 0, 3600000));
+  CC_RETURN_IF_ERROR(range("reoffer_delay (ms)", q.reoffer_delay.count(), 0, 3600000));
+  CC_RETURN_IF_ERROR(range("auto_pause_after_no_answers", q.auto_pause_after_no_answers, 0, 100));
+  CC_RETURN_IF_ERROR(range("weight", q.weight, 1, 100));
+  if (!q.overflow_queue.empty() && !q.overflow_hangup_reason.empty()) {
+    return InvalidArgument("overflow: give a queue or a hang-up reason, not both");
+  }
+  if (!q.overflow_queue.empty()) {
+    CC_RETURN_IF_ERROR(ValidateQueueName(q.overflow_queue));
+    if (q.overflow_queue == q.name) return InvalidArgument("a queue cannot overflow into itself");
+  }
+  if (q.overflow_hangup_reason.size() > 200) {
+    return InvalidArgument("overflow hang-up reason is longer than 200 bytes");
+  }
+  std::set<std::string> seen;
+  for (const auto& s : q.required_skills) {
+    if (!IsSkillName(s.name)) {
+      return InvalidArgument("required skill '" + s.name + "' is not a valid skill name");
+    }
+    CC_RETURN_IF_ERROR(
+        range(("required skill '" + s.name + "' min_level").c_str(), s.min_level, 1, 10));
+    if (!seen.insert(s.name).second) return InvalidArgument("skill '" + s.name + "' given twice");
+  }
+  if (q.music_prompts.size() > 20) return InvalidArgument("at most 20 music prompts");
+  for (const auto& p : q.music_prompts) {
+    if (p.empty() || p.size() > 256) return InvalidArgument("music prompt names are 1-256 bytes");
+  }
+  return OkStatus();
+}
+
+}  // namespace cc::queue
