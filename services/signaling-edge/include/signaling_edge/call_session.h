@@ -1,0 +1,185 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "signaling_edge/call_phase.h"
+#include "signaling_edge/edge_settings.h"
+#include "signaling_edge/ports.h"
+#include "signaling_edge/queue_outbox.h"
+#include "signaling_edge/sip_leg.h"
+
+namespace cc::edge {
+
+// What a session uses, shared by every call of the edge.
+struct SessionContext {
+  const EdgeSettings& settings;
+  MediaPort& media;
+  QueueOutbox& queue;
+  SipPort& sip;
+  Timers& timers;
+  const Clock& clock;
+  EdgeObserver& observer;
+  // The session has closed its last dialog: the registry may forget it (called on the loop,
+  // never from inside a session method's own frame... see CallSession::finish()).
+  std::function<void(const std::string& call_id)> finished;
+};
+
+// The customer's INVITE, as the session needs it.
+struct CustomerCall {
+  std::string id;           // ours
+  std::string sip_call_id;  // the customer's
+  std::string caller;       // From user
+  std::string caller_display;
+  std::string dialed;          // Request-URI user
+  std::string sdp;             // the customer's offer
+  unsigned max_forwards = 70;  // for the agent leg: one hop less than the customer's
+  TimePoint started_at{};
+};
+
+// What the admin API shows of a live call.
+struct LiveCallView {
+  std::string id;
+  std::string queue;
+  std::string caller;
+  std::string agent_id;
+  std::string phase;
+  std::string customer_sip_call_id;
+  std::string customer_state;  // "early", "answered", "gone"
+  std::string customer_relay_leg;
+  std::string agent_state;  // "", "ringing", "answered"
+  std::string agent_relay_leg;
+  std::string relay;
+  TimePoint started_at{};
+};
+
+// One call at the edge: the customer's dialog, the offer being rung at an agent's devices or
+// the connected agent, the relay legs, the timers, and the phase (CallPhase's table). Every
+// event of the call comes here, on the loop thread; replies of the ports are matched to the
+// state they were asked in and ignored when it has moved on. Reports to queue-service go
+// through the outbox, which retries them until they are acknowledged. Loop thread only.
+class CallSession {
+ public:
+  CallSession(SessionContext& ctx, CustomerCall call, std::unique_ptr<SipLeg> customer);
+  ~CallSession();
+  CallSession(const CallSession&) = delete;
+  CallSession& operator=(const CallSession&) = delete;
+
+  // Begins the call: the customer's relay leg, then the enqueue.
+  void start();
+
+  // SIP events.
+  void on_customer_left(const std::string& why);  // CANCEL or BYE
+  // A response to one of the INVITEs sent to the agent's devices (or to a stale one).
+  void on_agent_response(SipLeg* leg, int status, const std::string& sdp);
+  void on_agent_bye(SipLeg* leg);
+  // A dialog of this call is over (after its final response, BYE, CANCEL, or an error).
+  void on_terminated(SipLeg* leg, int status);
+  void on_reinvite(SipLeg* leg, const std::string& sdp, std::unique_ptr<PendingAnswer> answer);
+
+  // queue-service.
+  OfferRefusal on_offer(const Offer& offer);
+  // queue-service ended the call (max wait, overflow, no agents, lost edge): no report back.
+  void on_queue_ended(const std::string& reason, bool timed_out);
+  // The relay heard nothing: a connected call ends; a waiting caller is gone.
+  void on_media_timeout();
+  // The edge ends the call: its relay died, shutdown, or queue-service no longer knows it.
+  // `tell_queue`: false when queue-service already has it over.
+  void hang_up(const EndReason& reason, bool tell_queue);
+
+  const std::string& id() const { return call_.id; }
+  const CustomerCall& call() const { return call_; }
+  CallPhase phase() const { return phase_; }
+  bool enqueued() const { return enqueued_; }  // queue-service has acknowledged the enqueue
+  // The relay holding the call's legs, and their ids there.
+  const std::string& relay() const { return customer_relay_.relay; }
+  std::vector<std::string> relay_legs() const;
+  int dialogs() const;  // SIP dialogs still open
+  LiveCallView view() const;
+
+ private:
+  // One device of the agent being rung.
+  struct Fork {
+    std::unique_ptr<SipLeg> leg;
+    bool final = false;  // a final response came
+  };
+  // The offer being placed at the agent's devices.
+  struct Attempt {
+    Offer offer;
+    RelayLeg relay;
+    std::string local_sdp;
+    std::vector<Fork> forks;
+    SipLeg* answered = nullptr;  // the device that answered (still in forks)
+    bool answered_gone = false;  // it hung up before the call was connected
+    bool ring_timed_out = false;
+    std::optional<OfferFailure> failure;
+    std::string detail;
+    Timer ring_timer;
+  };
+
+  bool step(CallPhase to);  // the phase table; false (logged) for an illegal step
+  void create_customer_leg();
+  void send_enqueue();
+  void on_enqueued(Result<Enqueued> r);
+  void treat_waiting_customer();  // ring, 183 or 200 + music, per the answer mode
+  void create_agent_leg();
+  void ring_devices();
+  void ring_timeout();
+  void agent_answered(SipLeg* leg, const std::string& sdp);
+  void on_connect_confirmed(std::int64_t assignment, Result<Ok> r, const std::string& sdp);
+  void on_bridged(std::int64_t assignment, Result<Ok> r);
+  // The attempt ended without a connection: the call waits on (reported failed if `report`).
+  void attempt_over(bool report);
+  // Ends the call: every dialog told, relay legs released, queue-service told (if asked).
+  void end(const EndReason& reason, int unanswered_status, bool tell_queue);
+  void close_leg(std::unique_ptr<SipLeg> leg);  // to `closing_` until it terminates
+  void release(RelayLeg& leg);
+  Fork* fork_of(SipLeg* leg);
+  void maybe_finished();
+  // A report about the offer being placed, else about the connected agent's assignment.
+  void report(Report::Kind kind, const std::string& reason);
+  // `f` wrapped for a port's reply: dropped if this session is gone by then.
+  template <typename F>
+  auto guard(F f);
+  void respond_customer(int status);  // provisional to the customer, counted
+
+  SessionContext& ctx_;
+  CustomerCall call_;
+  CallPhase phase_ = CallPhase::kSetup;
+  // Replies from the ports hold this weakly: a reply for a session that is gone is dropped.
+  std::shared_ptr<CallSession*> self_;
+
+  std::unique_ptr<SipLeg> customer_;
+  bool customer_gone_ = false;  // the customer's dialog is over from its side
+  bool customer_answered_ = false;
+  bool ringing_sent_ = false;
+  bool early_media_ = false;
+  RelayLeg customer_relay_;
+  std::string customer_local_sdp_;
+
+  bool enqueued_ = false;
+  bool enqueue_sent_ = false;
+  std::string queue_;
+  AnswerMode answer_mode_ = AnswerMode::kRingUntilAgent;
+  std::vector<std::string> music_;
+
+  std::unique_ptr<Attempt> attempt_;
+  // The connected agent.
+  std::unique_ptr<SipLeg> agent_;
+  RelayLeg agent_relay_;
+  std::string agent_local_sdp_;
+  std::string agent_id_;
+  std::int64_t assignment_id_ = 0;
+  bool agent_gone_ = false;  // the agent's dialog is over from its side
+
+  std::vector<std::unique_ptr<SipLeg>> closing_;  // ended, waiting for their dialogs to close
+  int pending_legs_ = 0;                          // relay legs asked for, not answered yet
+  Timer ending_timer_;
+  bool finished_ = false;
+};
+
+}  // namespace cc::edge

@@ -1,0 +1,175 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+
+// What the edge needs from the other services, in its own words. The gRPC adapters
+// (grpc_ports.cpp) translate; nothing here knows protobuf. Every reply runs on the SIP loop.
+namespace cc::edge {
+
+template <typename T>
+using Reply = std::function<void(Result<T>)>;
+
+// ---------------------------------------------------------------------------------------
+// media-relay
+
+// A leg in a relay: which relay (its address, as the pool knows it) and its id there.
+struct RelayLeg {
+  std::string relay;
+  std::string id;
+  bool empty() const { return id.empty(); }
+  bool operator==(const RelayLeg&) const = default;
+};
+
+struct NewLeg {
+  std::string call_id;
+  std::string label;       // "customer" / "agent"
+  std::string remote_sdp;  // empty: the relay makes the offer
+  std::string relay;       // empty: the pool chooses; else this relay (the call's other leg)
+};
+
+struct LegWithSdp {
+  RelayLeg leg;
+  std::string local_sdp;
+};
+
+// The media relays as calls use them. Loop thread only.
+class MediaPort {
+ public:
+  virtual ~MediaPort() = default;
+  virtual void create_leg(const NewLeg& leg, Reply<LegWithSdp> done) = 0;
+  // A new offer from the phone (re-INVITE: hold, resume); the relay's answer.
+  virtual void update_leg(const RelayLeg& leg, const std::string& remote_sdp,
+                          Reply<std::string> done) = 0;
+  // The agent's answer on `agent`, bridged with `customer`, music stopped: one call.
+  virtual void connect(const RelayLeg& agent, const std::string& answer_sdp,
+                       const RelayLeg& customer, Reply<Ok> done) = 0;
+  // Prompts (music) on a leg; with an idle timeout, a caller gone silent is reported.
+  virtual void play(const RelayLeg& leg, const std::vector<std::string>& prompts, bool loop,
+                    Duration idle_timeout, Reply<Ok> done) = 0;
+  // Fire and forget: a leg the relay does not hear about is reclaimed by the EdgeLegs sweep.
+  virtual void release(const RelayLeg& leg) = 0;
+};
+
+// ---------------------------------------------------------------------------------------
+// queue-service
+
+enum class AnswerMode { kAnswerImmediately, kRingUntilAgent, kEarlyMedia };
+enum class OfferFailure { kNoAnswer, kBusy, kRejected, kUnreachable };
+const char* ToString(OfferFailure f);
+
+struct EnqueueRequest {
+  std::string call_id;
+  std::string dialed;  // the request-URI user, resolved by the dialplan
+  std::string caller;
+  std::string edge_id;
+};
+
+struct Enqueued {
+  std::string queue;
+  AnswerMode answer_mode = AnswerMode::kAnswerImmediately;
+  std::vector<std::string> music;
+  bool waiting = true;         // false: over at once (queue full, nobody to answer), see reason
+  std::string outcome_reason;  // why, when not waiting
+};
+
+// What the edge tells queue-service about a call; each is idempotent there.
+struct Report {
+  enum class Kind { kConnected, kFailed, kEnded, kCancelled };
+  Kind kind = Kind::kCancelled;
+  std::string call_id;
+  std::string agent_id;
+  std::int64_t assignment_id = 0;
+  OfferFailure failure = OfferFailure::kNoAnswer;  // kFailed
+  std::string reason;                              // detail / why it ended
+};
+const char* ToString(Report::Kind k);
+
+struct Heartbeat {
+  std::string edge_id;
+  Duration lease{0};
+  std::vector<std::string> call_ids;  // every call the edge holds
+};
+
+struct HeartbeatReply {
+  std::vector<std::string> ended;    // listed calls queue-service knows as over
+  std::vector<std::string> unknown;  // listed calls it does not know
+  int live_calls = 0;
+  int reconciled = 0;  // calls it ended because the list no longer had them
+};
+
+// queue-service as the edge uses it. Loop thread only.
+class QueuePort {
+ public:
+  virtual ~QueuePort() = default;
+  virtual void enqueue(const EnqueueRequest& req, Reply<Enqueued> done) = 0;
+  virtual void report(const Report& report, Reply<Ok> done) = 0;
+  virtual void heartbeat(const Heartbeat& hb, Reply<HeartbeatReply> done) = 0;
+};
+
+// An agent's phone, as the offer names it: the Contact to call, reached through the address
+// its REGISTER came from.
+struct AgentDevice {
+  std::string contact;
+  std::string source_address;
+  int source_port = 0;
+  bool tcp = false;
+};
+
+// An offer from queue-service (NATS), already committed in the database.
+struct Offer {
+  std::int64_t assignment_id = 0;
+  std::string call_id;
+  std::string agent_id;
+  std::string queue;
+  Duration ring_timeout{20000};
+  std::vector<AgentDevice> devices;
+};
+
+enum class OfferRefusal { kNone, kUnknownCall, kBusy };
+
+// ---------------------------------------------------------------------------------------
+// agent-registry (the registrar's)
+
+struct BindingRequest {
+  std::string user;
+  std::string contact;
+  std::string source_address;
+  int source_port = 0;
+  bool tcp = false;
+  std::string user_agent;
+  int expires = 0;
+  std::string registrar_id;
+  std::string sip_call_id;
+  std::uint32_t cseq = 0;
+};
+
+struct BindingView {
+  std::string contact;
+  int expires_in = 0;  // seconds left
+};
+
+struct BindingsReply {
+  std::vector<BindingView> bindings;  // every binding of the agent now
+  bool created = false;               // a register made a new binding
+};
+
+// agent-registry as the registrar uses it. Loop thread only.
+class RegistryPort {
+ public:
+  virtual ~RegistryPort() = default;
+  // The user's HA1; NOT_FOUND for an unknown user.
+  virtual void credentials(const std::string& user, Reply<std::string> done) = 0;
+  virtual void register_binding(const BindingRequest& req, Reply<BindingsReply> done) = 0;
+  // `contact` "*" removes every binding.
+  virtual void unregister(const std::string& user, const std::string& contact,
+                          Reply<BindingsReply> done) = 0;
+  virtual void list_bindings(const std::string& user, Reply<BindingsReply> done) = 0;
+};
+
+}  // namespace cc::edge

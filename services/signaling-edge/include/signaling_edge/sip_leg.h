@@ -1,0 +1,64 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+// The SIP side of a call as its session sees it: legs it can answer, ring, reject, cancel or
+// hang up, and a port that places INVITEs to agents. sofia_stack.cpp implements them on
+// Sofia-SIP; the unit tests on fakes. Loop thread only.
+namespace cc::edge {
+
+// Why a leg ends, sent as a Reason header (RFC 3326): Q.850 cause and text.
+struct EndReason {
+  int q850 = 16;  // normal clearing
+  std::string text;
+};
+
+// One SIP dialog of a call, owned by its session. Destroying a leg whose dialog still lives
+// tears it down hard (Sofia sends what is due, no event comes back): sessions end legs with
+// bye()/cancel()/reject() and drop them once they report terminated.
+class SipLeg {
+ public:
+  virtual ~SipLeg() = default;
+  // The customer's INVITE (an incoming dialog).
+  virtual void ringing() = 0;                         // 180
+  virtual void progress(const std::string& sdp) = 0;  // 183 with early media
+  virtual void answer(const std::string& sdp) = 0;    // 200
+  // A final error to the INVITE; 503 carries Retry-After.
+  virtual void reject(int status, const std::string& phrase, const EndReason& reason) = 0;
+  // An answered dialog (either side).
+  virtual void bye(const EndReason& reason) = 0;
+  // An outgoing INVITE not answered yet.
+  virtual void cancel() = 0;
+  // The dialog's SIP Call-ID, for logs and the admin API.
+  virtual std::string sip_call_id() const = 0;
+};
+
+// A re-INVITE (or UPDATE) with an offer, answered once the relay has answered it.
+class PendingAnswer {
+ public:
+  virtual ~PendingAnswer() = default;
+  virtual void accept(const std::string& sdp) = 0;
+  virtual void refuse(int status, const std::string& phrase) = 0;
+};
+
+// An INVITE to one of an agent's devices.
+struct AgentInvite {
+  std::string call_id;  // the call it belongs to (its session)
+  std::string contact;  // Request-URI: the device's Contact
+  // Where the device's REGISTER came from ("sip:ip:port[;transport=tcp]"): every request of
+  // the dialog goes there, whatever the Contact says (a phone behind NAT).
+  std::string route;
+  std::string from;  // the caller, as the agent's phone shows it
+  std::string sdp;   // the relay's offer
+  unsigned max_forwards = 70;
+};
+
+class SipPort {
+ public:
+  virtual ~SipPort() = default;
+  // Sends the INVITE; nullptr when the contact cannot be addressed.
+  virtual std::unique_ptr<SipLeg> invite(const AgentInvite& invite) = 0;
+};
+
+}  // namespace cc::edge

@@ -1,0 +1,762 @@
+#include "signaling_edge/call_session.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+
+namespace cc::edge {
+namespace {
+
+// Q.850 causes of the Reason header.
+constexpr int kNormalClearing = 16;
+constexpr int kNoRouteToDestination = 3;
+constexpr int kNoCircuit = 34;
+constexpr int kTemporaryFailure = 41;
+constexpr int kIncompatibleDestination = 88;
+constexpr int kRecoveryOnTimerExpiry = 102;
+
+// Which failure of an agent's device counts as what for queue-service.
+OfferFailure FailureOf(int status) {
+  switch (status) {
+    case 486:
+    case 600:
+      return OfferFailure::kBusy;
+    case 603:
+      return OfferFailure::kRejected;
+    case 408:
+    case 480:
+    case 487:
+      return OfferFailure::kNoAnswer;
+    default:
+      return OfferFailure::kUnreachable;
+  }
+}
+
+// When several devices rang, the failure that says most about the agent wins.
+int Rank(OfferFailure f) {
+  switch (f) {
+    case OfferFailure::kBusy:
+      return 4;
+    case OfferFailure::kRejected:
+      return 3;
+    case OfferFailure::kNoAnswer:
+      return 2;
+    case OfferFailure::kUnreachable:
+      return 1;
+  }
+  return 0;
+}
+
+const char* FailureMetric(OfferFailure f) {
+  switch (f) {
+    case OfferFailure::kBusy:
+      return "agent_busy";
+    case OfferFailure::kRejected:
+      return "agent_rejected";
+    case OfferFailure::kNoAnswer:
+      return "agent_no_answer";
+    case OfferFailure::kUnreachable:
+      return "agent_unreachable";
+  }
+  return "agent_unreachable";
+}
+
+const char* Phrase(int status) {
+  switch (status) {
+    case 404:
+      return "Not Found";
+    case 488:
+      return "Not Acceptable Here";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Temporarily Unavailable";
+  }
+}
+
+}  // namespace
+
+CallSession::CallSession(SessionContext& ctx, CustomerCall call, std::unique_ptr<SipLeg> customer)
+    : ctx_(ctx),
+      call_(std::move(call)),
+      self_(std::make_shared<CallSession*>(this)),
+      customer_(std::move(customer)) {}
+
+CallSession::~CallSession() = default;
+
+template <typename F>
+auto CallSession::guard(F f) {
+  return [weak = std::weak_ptr<CallSession*>(self_), f = std::move(f)](auto&&... args) mutable {
+    if (weak.expired()) return;  // the session is gone: its reply has nobody to go to
+    f(std::forward<decltype(args)>(args)...);
+  };
+}
+
+bool CallSession::step(CallPhase to) {
+  if (phase_ == to) return true;
+  if (!IsLegalStep(phase_, to)) {
+    log::Error("illegal call phase step refused", {{"call_id", call_.id},
+                                                   {"from", std::string(ToString(phase_))},
+                                                   {"to", std::string(ToString(to))}});
+    return false;
+  }
+  phase_ = to;
+  return true;
+}
+
+void CallSession::report(Report::Kind kind, const std::string& reason) {
+  Report r;
+  r.kind = kind;
+  r.call_id = call_.id;
+  r.reason = reason.substr(0, 200);
+  // The offer being placed, else the connected agent's.
+  r.agent_id = attempt_ ? attempt_->offer.agent_id : agent_id_;
+  r.assignment_id = attempt_ ? attempt_->offer.assignment_id : assignment_id_;
+  ctx_.queue.report(r);
+}
+
+void CallSession::respond_customer(int status) {
+  ctx_.observer.response("INVITE", status, true);
+}
+
+void CallSession::release(RelayLeg& leg) {
+  if (leg.empty()) return;
+  ctx_.media.release(leg);
+  leg = {};
+}
+
+void CallSession::close_leg(std::unique_ptr<SipLeg> leg) {
+  if (leg) closing_.push_back(std::move(leg));
+}
+
+CallSession::Fork* CallSession::fork_of(SipLeg* leg) {
+  if (!attempt_) return nullptr;
+  for (auto& f : attempt_->forks) {
+    if (f.leg.get() == leg) return &f;
+  }
+  return nullptr;
+}
+
+int CallSession::dialogs() const {
+  int n = (customer_ ? 1 : 0) + (agent_ ? 1 : 0) + static_cast<int>(closing_.size());
+  if (attempt_) n += static_cast<int>(attempt_->forks.size());
+  return n;
+}
+
+std::vector<std::string> CallSession::relay_legs() const {
+  std::vector<std::string> out;
+  for (const RelayLeg* l : {&customer_relay_, &agent_relay_}) {
+    if (!l->empty()) out.push_back(l->id);
+  }
+  if (attempt_ && !attempt_->relay.empty()) out.push_back(attempt_->relay.id);
+  return out;
+}
+
+LiveCallView CallSession::view() const {
+  LiveCallView v;
+  v.id = call_.id;
+  v.queue = queue_;
+  v.caller = call_.caller;
+  v.agent_id = attempt_ ? attempt_->offer.agent_id : agent_id_;
+  v.phase = std::string(ToString(phase_));
+  v.customer_sip_call_id = call_.sip_call_id;
+  v.customer_state = !customer_ || customer_gone_ ? "gone"
+                     : customer_answered_         ? "answered"
+                                                  : "early";
+  v.customer_relay_leg = customer_relay_.id;
+  if (agent_) {
+    v.agent_state = "answered";
+    v.agent_relay_leg = agent_relay_.id;
+  } else if (attempt_) {
+    v.agent_state = attempt_->answered ? "answered" : "ringing";
+    v.agent_relay_leg = attempt_->relay.id;
+  }
+  v.relay = customer_relay_.relay;
+  v.started_at = call_.started_at;
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------
+// Setting up and queuing
+
+void CallSession::start() {
+  create_customer_leg();
+}
+
+void CallSession::create_customer_leg() {
+  ++pending_legs_;
+  ctx_.media.create_leg({call_.id, "customer", call_.sdp, ""}, guard([this](Result<LegWithSdp> r) {
+                          --pending_legs_;
+                          if (r.ok()) {
+                            customer_relay_ = r->leg;
+                            customer_local_sdp_ = r->local_sdp;
+                          }
+                          if (phase_ != CallPhase::kSetup) {  // the caller left meanwhile
+                            release(customer_relay_);
+                            maybe_finished();
+                            return;
+                          }
+                          if (!r.ok()) {
+                            const bool bad_sdp = r.error().code == ErrorCode::kInvalidArgument;
+                            ctx_.observer.call_failure(bad_sdp ? "bad_sdp" : "relay_unavailable");
+                            end(bad_sdp ? EndReason{kIncompatibleDestination,
+                                                    "media not acceptable: " + r.error().message}
+                                        : EndReason{kTemporaryFailure, "media unavailable"},
+                                bad_sdp ? 488 : 503, false);
+                            return;
+                          }
+                          step(CallPhase::kEnqueuing);
+                          send_enqueue();
+                        }));
+}
+
+void CallSession::send_enqueue() {
+  enqueue_sent_ = true;
+  ctx_.queue.enqueue({call_.id, call_.dialed, call_.caller, ctx_.settings.edge_id},
+                     guard([this](Result<Enqueued> r) { on_enqueued(std::move(r)); }),
+                     guard([this](const Error&) {
+                       // queue-service is away: the caller rings while the enqueue is retried.
+                       if (customer_ && !customer_gone_ && !customer_answered_ && !ringing_sent_ &&
+                           !early_media_ && phase_ == CallPhase::kEnqueuing) {
+                         ringing_sent_ = true;
+                         respond_customer(180);
+                         customer_->ringing();
+                       }
+                     }));
+}
+
+void CallSession::on_enqueued(Result<Enqueued> r) {
+  if (phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) return;  // cancel follows
+  if (!r.ok()) {
+    if (r.error().code == ErrorCode::kNotFound) {
+      ctx_.observer.call_failure("unknown_number");
+      end({kNoRouteToDestination, "unknown number"}, 404, false);
+      return;
+    }
+    // Unreachable for the whole retry window. The enqueue may have landed all the same: the
+    // cancel (after it in the outbox) makes sure the call does not wait for nobody.
+    log::Warn("enqueue failed; refusing the call",
+              {{"call_id", call_.id}, {"error", r.error().message}});
+    ctx_.observer.call_failure("queue_unavailable");
+    end({kTemporaryFailure, "queue unavailable"}, 503, true);
+    return;
+  }
+  enqueued_ = true;
+  queue_ = r->queue;
+  answer_mode_ = r->answer_mode;
+  music_ = r->music;
+  if (!r->waiting) {  // full, nobody to answer, or overflowed to an end
+    ctx_.observer.call_failure("queue_refused");
+    end({kNoCircuit, r->outcome_reason.empty() ? "refused by the queue" : r->outcome_reason}, 480,
+        false);
+    return;
+  }
+  if (phase_ == CallPhase::kEnqueuing) step(CallPhase::kQueued);
+  // An offer may have come first; the caller is treated as waiting until an agent answers.
+  if (phase_ == CallPhase::kQueued || phase_ == CallPhase::kRinging) treat_waiting_customer();
+}
+
+void CallSession::treat_waiting_customer() {
+  if (!customer_ || customer_gone_ || customer_answered_) return;
+  switch (answer_mode_) {
+    case AnswerMode::kRingUntilAgent:
+      if (!ringing_sent_) {
+        ringing_sent_ = true;
+        respond_customer(180);
+        customer_->ringing();
+      }
+      return;
+    case AnswerMode::kEarlyMedia:
+      // Not answered (nothing billed) until an agent is: music as early media under a 183.
+      if (early_media_) return;
+      early_media_ = true;
+      respond_customer(183);
+      customer_->progress(customer_local_sdp_);
+      break;
+    case AnswerMode::kAnswerImmediately:
+      customer_answered_ = true;
+      respond_customer(200);
+      customer_->answer(customer_local_sdp_);
+      break;
+  }
+  if (music_.empty()) return;
+  // An answered caller who goes silent is gone; early media is not answered, and many phones
+  // send nothing before the 200: no idle timeout there.
+  const Duration idle = customer_answered_ ? ctx_.settings.waiting_media_timeout : Duration{0};
+  const std::string id = call_.id;
+  ctx_.media.play(customer_relay_, music_, true, idle, [id](Result<Ok> r) {
+    if (!r.ok()) log::Warn("music on hold failed", {{"call_id", id}, {"error", r.error().message}});
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Offers: ringing the agent's devices
+
+OfferRefusal CallSession::on_offer(const Offer& offer) {
+  // Not set up yet (no relay leg), ending, or an agent already on it: queue-service gives
+  // the offer back and tries again.
+  if (phase_ != CallPhase::kEnqueuing && phase_ != CallPhase::kQueued) return OfferRefusal::kBusy;
+  if (!step(CallPhase::kRinging)) return OfferRefusal::kBusy;
+  attempt_ = std::make_unique<Attempt>();
+  attempt_->offer = offer;
+  if (offer.devices.empty()) {
+    attempt_->failure = OfferFailure::kUnreachable;
+    attempt_->detail = "no registered device";
+    attempt_over(true);
+    return OfferRefusal::kNone;
+  }
+  create_agent_leg();
+  return OfferRefusal::kNone;
+}
+
+void CallSession::create_agent_leg() {
+  const std::int64_t assignment = attempt_->offer.assignment_id;
+  ++pending_legs_;
+  // The agent's leg goes on the relay that holds the customer's: they are bridged there.
+  ctx_.media.create_leg({call_.id, "agent", "", customer_relay_.relay},
+                        guard([this, assignment](Result<LegWithSdp> r) {
+                          --pending_legs_;
+                          if (!attempt_ || attempt_->offer.assignment_id != assignment) {
+                            if (r.ok()) release(r->leg);
+                            maybe_finished();
+                            return;
+                          }
+                          if (!r.ok()) {
+                            attempt_->failure = OfferFailure::kUnreachable;
+                            attempt_->detail = "relay: " + r.error().message;
+                            attempt_over(true);
+                            return;
+                          }
+                          attempt_->relay = r->leg;
+                          attempt_->local_sdp = r->local_sdp;
+                          ring_devices();
+                        }));
+}
+
+void CallSession::ring_devices() {
+  Attempt& a = *attempt_;
+  // Sofia keeps a display name with its quotes, if it had any.
+  std::string display = call_.caller_display;
+  if (!display.empty() && display.front() != '"') display = "\"" + display + "\"";
+  const std::string from = (display.empty() ? "" : display + " ") +
+                           "<sip:" + (call_.caller.empty() ? "anonymous" : call_.caller) + "@" +
+                           ctx_.settings.realm + ">";
+  for (const auto& d : a.offer.devices) {
+    if (static_cast<int>(a.forks.size()) >= ctx_.settings.max_forks) break;
+    AgentInvite inv;
+    inv.call_id = call_.id;
+    inv.contact = d.contact;
+    if (!d.source_address.empty() && d.source_port > 0) {
+      inv.route = "sip:" + d.source_address + ":" + std::to_string(d.source_port) +
+                  (d.tcp ? ";transport=tcp" : "");
+    }
+    inv.from = from;
+    inv.sdp = a.local_sdp;
+    inv.max_forwards = call_.max_forwards;
+    auto leg = ctx_.sip.invite(inv);
+    if (!leg) {
+      log::Warn("cannot address agent device", {{"call_id", call_.id}, {"contact", d.contact}});
+      continue;
+    }
+    ctx_.observer.request("INVITE");
+    a.forks.push_back({std::move(leg), false});
+  }
+  if (a.forks.empty()) {
+    a.failure = OfferFailure::kUnreachable;
+    a.detail = "no device could be called";
+    attempt_over(true);
+    return;
+  }
+  // Sofia's own INVITE timer does nothing in 1.12.11: the ring timeout is ours.
+  const std::int64_t assignment = a.offer.assignment_id;
+  a.ring_timer =
+      Timer(&ctx_.timers,
+            ctx_.timers.after(a.offer.ring_timeout, guard([this, assignment]() {
+                                if (attempt_ && attempt_->offer.assignment_id == assignment) {
+                                  ring_timeout();
+                                }
+                              })));
+}
+
+void CallSession::ring_timeout() {
+  Attempt& a = *attempt_;
+  if (a.answered) return;
+  a.ring_timed_out = true;
+  for (auto& f : a.forks) {
+    if (!f.final) f.leg->cancel();
+  }
+}
+
+void CallSession::on_agent_response(SipLeg* leg, int status, const std::string& sdp) {
+  Fork* f = fork_of(leg);
+  if (!f) {
+    // A device of an attempt that is over answered after all: nobody wants it now.
+    if (status >= 200 && status < 300) {
+      for (auto& c : closing_) {
+        if (c.get() == leg) c->bye({kNormalClearing, "call no longer waiting"});
+      }
+    }
+    return;
+  }
+  if (status < 200) {
+    if ((status == 180 || status == 183) && customer_ && !customer_gone_ && !customer_answered_ &&
+        !ringing_sent_ && !early_media_ && answer_mode_ == AnswerMode::kRingUntilAgent) {
+      ringing_sent_ = true;
+      respond_customer(180);
+      customer_->ringing();
+    }
+    return;
+  }
+  f->final = true;
+  if (status < 300) {
+    if (attempt_->answered || phase_ != CallPhase::kRinging) {
+      leg->bye({kNormalClearing, "answered elsewhere"});  // another device was first
+      return;
+    }
+    agent_answered(leg, sdp);
+    return;
+  }
+  const OfferFailure failure =
+      attempt_->ring_timed_out ? OfferFailure::kNoAnswer : FailureOf(status);
+  if (!attempt_->failure || Rank(failure) > Rank(*attempt_->failure)) {
+    attempt_->failure = failure;
+    attempt_->detail = std::to_string(status);
+  }
+  // The device's dialog terminates next (on_terminated); the attempt is over with the last.
+}
+
+void CallSession::agent_answered(SipLeg* leg, const std::string& sdp) {
+  Attempt& a = *attempt_;
+  a.answered = leg;
+  a.ring_timer.cancel();
+  for (auto& f : a.forks) {
+    if (f.leg.get() != leg && !f.final) f.leg->cancel();
+  }
+  step(CallPhase::kConnecting);
+  const std::int64_t assignment = a.offer.assignment_id;
+  // queue-service's word first (the offer may be over: lease, abandon), then the bridge.
+  Report r;
+  r.kind = Report::Kind::kConnected;
+  r.call_id = call_.id;
+  r.agent_id = a.offer.agent_id;
+  r.assignment_id = assignment;
+  ctx_.queue.report(r, guard([this, assignment, sdp](Result<Ok> ack) {
+                      on_connect_confirmed(assignment, std::move(ack), sdp);
+                    }));
+  // Not confirmed within the offer's life: the agent goes, the caller waits on. An "ended"
+  // after the "connected" in the outbox settles it if the connected lands after all.
+  a.ring_timer =
+      Timer(&ctx_.timers,
+            ctx_.timers.after(
+                a.offer.ring_timeout + ctx_.settings.enqueue_retry, guard([this, assignment]() {
+                  if (!attempt_ || attempt_->offer.assignment_id != assignment ||
+                      phase_ != CallPhase::kConnecting) {
+                    return;
+                  }
+                  log::Warn("connect not confirmed by queue-service; agent released",
+                            {{"call_id", call_.id}, {"assignment_id", assignment}});
+                  report(Report::Kind::kEnded, "connect not confirmed");
+                  if (attempt_->answered && !attempt_->answered_gone) {
+                    attempt_->answered->bye({kTemporaryFailure, "connect not confirmed"});
+                  }
+                  attempt_over(false);
+                })));
+}
+
+void CallSession::on_connect_confirmed(std::int64_t assignment, Result<Ok> r,
+                                       const std::string& sdp) {
+  if (!attempt_ || attempt_->offer.assignment_id != assignment ||
+      phase_ != CallPhase::kConnecting) {
+    return;  // the caller left meanwhile, or the wait was given up: settled there
+  }
+  if (!r.ok()) {
+    // The offer is no longer valid (its lease ran out, the caller abandoned): this agent may
+    // not take the call; it goes on waiting for another.
+    log::Warn("connect refused by queue-service",
+              {{"call_id", call_.id}, {"error", r.error().message}});
+    if (attempt_->answered && !attempt_->answered_gone) {
+      attempt_->answered->bye({kNormalClearing, "offer no longer valid"});
+    }
+    attempt_over(false);
+    return;
+  }
+  // Connected in queue-service: the attempt becomes the call's agent side.
+  auto a = std::move(attempt_);
+  agent_id_ = a->offer.agent_id;
+  assignment_id_ = a->offer.assignment_id;
+  agent_relay_ = a->relay;
+  agent_local_sdp_ = a->local_sdp;
+  for (auto& f : a->forks) {
+    if (f.leg.get() == a->answered) {
+      agent_ = std::move(f.leg);
+    } else {
+      close_leg(std::move(f.leg));
+    }
+  }
+  ctx_.observer.setup_time(
+      std::chrono::duration<double>(ctx_.clock.now() - call_.started_at).count());
+  if (a->answered_gone || !agent_) {
+    agent_gone_ = true;
+    end({kNormalClearing, "agent hung up"}, 480, true);  // connected and over at once
+    return;
+  }
+  ctx_.media.connect(agent_relay_, sdp, customer_relay_, guard([this, assignment](Result<Ok> b) {
+                       on_bridged(assignment, std::move(b));
+                     }));
+}
+
+void CallSession::on_bridged(std::int64_t assignment, Result<Ok> r) {
+  if (phase_ != CallPhase::kConnecting || assignment_id_ != assignment) return;
+  if (!r.ok()) {
+    log::Warn("bridge failed", {{"call_id", call_.id}, {"error", r.error().message}});
+    ctx_.observer.call_failure("bridge_failed");
+    end({kTemporaryFailure, "media bridge failed"}, 503, true);
+    return;
+  }
+  step(CallPhase::kConnected);
+  if (customer_ && !customer_gone_ && !customer_answered_) {
+    customer_answered_ = true;
+    respond_customer(200);
+    customer_->answer(customer_local_sdp_);
+  }
+}
+
+void CallSession::attempt_over(bool report_failure) {
+  auto a = std::move(attempt_);
+  if (!a) return;
+  log::Info("agent leg failed", {{"call_id", call_.id},
+                                 {"agent_id", a->offer.agent_id},
+                                 {"reason", a->failure ? ToString(*a->failure) : "none"},
+                                 {"detail", a->detail},
+                                 {"devices", static_cast<int>(a->offer.devices.size())}});
+  for (auto& f : a->forks) {
+    if (!f.final) f.leg->cancel();
+    close_leg(std::move(f.leg));
+  }
+  release(a->relay);
+  if (phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) return;
+  if (report_failure) {
+    const OfferFailure failure = a->failure.value_or(OfferFailure::kUnreachable);
+    ctx_.observer.call_failure(FailureMetric(failure));
+    Report r;
+    r.kind = Report::Kind::kFailed;
+    r.call_id = call_.id;
+    r.agent_id = a->offer.agent_id;
+    r.assignment_id = a->offer.assignment_id;
+    r.failure = failure;
+    r.reason = a->detail.substr(0, 200);
+    ctx_.queue.report(r);
+  }
+  // The call goes back to queue-service, which offers it again; the caller just waits.
+  step(enqueued_ ? CallPhase::kQueued : CallPhase::kEnqueuing);
+}
+
+// ---------------------------------------------------------------------------------------
+// Dialog events
+
+void CallSession::on_customer_left(const std::string& why) {
+  customer_gone_ = true;
+  if (phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) return;
+  log::Info("caller left", {{"call_id", call_.id}, {"why", why}});
+  end({kNormalClearing, why}, 0, true);
+}
+
+void CallSession::on_agent_bye(SipLeg* leg) {
+  if (leg == agent_.get()) {
+    agent_gone_ = true;
+    end({kNormalClearing, "agent hung up"}, 480, true);
+    return;
+  }
+  if (attempt_ && leg == attempt_->answered) attempt_->answered_gone = true;
+}
+
+void CallSession::on_terminated(SipLeg* leg, int status) {
+  if (leg == customer_.get()) {
+    customer_.reset();
+    customer_gone_ = true;
+    // The dialog ended without a BYE or CANCEL we saw (no ACK to our 200, a session timer
+    // that ran out, a transport error).
+    if (phase_ != CallPhase::kEnding && phase_ != CallPhase::kEnded) {
+      end({kNormalClearing, "caller dialog ended"}, 0, true);
+    }
+  } else if (leg == agent_.get()) {
+    agent_.reset();
+    agent_gone_ = true;
+    if (phase_ != CallPhase::kEnding && phase_ != CallPhase::kEnded) {
+      end({kNormalClearing, "agent dialog ended"}, 480, true);
+    }
+  } else if (Fork* f = fork_of(leg)) {
+    Attempt& a = *attempt_;
+    if (!f->final) {  // a transport error, reported as state only
+      f->final = true;
+      const OfferFailure failure = FailureOf(status);
+      if (!a.failure || Rank(failure) > Rank(*a.failure)) {
+        a.failure = failure;
+        a.detail = std::to_string(status);
+      }
+    }
+    const bool was_answered = leg == a.answered;
+    a.forks.erase(std::remove_if(a.forks.begin(), a.forks.end(),
+                                 [&](const Fork& x) { return x.leg.get() == leg; }),
+                  a.forks.end());
+    if (was_answered) {
+      // Answered, then gone before queue-service confirmed: the confirmation decides.
+      a.answered = nullptr;
+      a.answered_gone = true;
+    } else if (a.forks.empty() && !a.answered && !a.answered_gone) {
+      attempt_over(true);
+    }
+  } else {
+    closing_.erase(std::remove_if(closing_.begin(), closing_.end(),
+                                  [&](const std::unique_ptr<SipLeg>& c) { return c.get() == leg; }),
+                   closing_.end());
+  }
+  maybe_finished();
+}
+
+void CallSession::on_reinvite(SipLeg* leg, const std::string& sdp,
+                              std::unique_ptr<PendingAnswer> answer) {
+  // Hold, resume or refresh from either side: the relay learns the new direction or address.
+  RelayLeg* relay = nullptr;
+  std::string* local = nullptr;
+  if (leg == customer_.get()) {
+    relay = &customer_relay_;
+    local = &customer_local_sdp_;
+  } else if (leg == agent_.get()) {
+    relay = &agent_relay_;
+    local = &agent_local_sdp_;
+  } else if (attempt_ && leg == attempt_->answered) {
+    relay = &attempt_->relay;
+    local = &attempt_->local_sdp;
+  }
+  if (!relay || phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) {
+    answer->refuse(481, "Call/Transaction Does Not Exist");
+    return;
+  }
+  if (sdp.empty()) {  // no offer (a session refresh): what we last said
+    answer->accept(*local);
+    return;
+  }
+  if (relay->empty()) {  // the relay leg is still being made
+    answer->refuse(491, "Request Pending");
+    return;
+  }
+  const std::string relay_id = relay->id;
+  std::shared_ptr<PendingAnswer> pending = std::move(answer);
+  ctx_.media.update_leg(*relay, sdp, guard([this, relay_id, pending](Result<std::string> r) {
+    if (!r.ok()) {
+      pending->refuse(488, "Not Acceptable Here");
+      return;
+    }
+    for (auto [l, s] : {std::pair{&customer_relay_, &customer_local_sdp_},
+                        std::pair{&agent_relay_, &agent_local_sdp_}}) {
+      if (l->id == relay_id) *s = *r;
+    }
+    pending->accept(*r);
+  }));
+}
+
+// ---------------------------------------------------------------------------------------
+// Ending
+
+void CallSession::on_queue_ended(const std::string& reason, bool timed_out) {
+  if (phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) return;
+  end({timed_out ? kRecoveryOnTimerExpiry : kNoCircuit, reason}, 480, false);
+}
+
+void CallSession::on_media_timeout() {
+  switch (phase_) {
+    case CallPhase::kConnecting:
+    case CallPhase::kConnected:
+      ctx_.observer.call_failure("media_timeout");
+      end({kNoRouteToDestination, "media timeout"}, 480, true);
+      return;
+    case CallPhase::kEnqueuing:
+    case CallPhase::kQueued:
+    case CallPhase::kRinging:
+      // A waiting caller hearing music sent nothing for too long: gone (abandoned).
+      ctx_.observer.call_failure("caller_silent");
+      end({kNormalClearing, "caller media stopped"}, 480, true);
+      return;
+    default:
+      return;
+  }
+}
+
+void CallSession::hang_up(const EndReason& reason, bool tell_queue) {
+  end(reason, reason.q850 == kTemporaryFailure ? 503 : 480, tell_queue);
+}
+
+void CallSession::end(const EndReason& reason, int unanswered_status, bool tell_queue) {
+  if (phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) return;
+  const CallPhase was = phase_;
+  if (!step(CallPhase::kEnding)) return;
+  log::Info(
+      "call ending",
+      {{"call_id", call_.id}, {"reason", reason.text}, {"phase", std::string(ToString(was))}});
+  // What queue-service is told, in order: the end of a connected call, or the abandon of a
+  // waiting one (after a "connected" it may not have confirmed yet, both).
+  if (tell_queue && enqueue_sent_) {
+    if (assignment_id_ != 0) {
+      report(Report::Kind::kEnded, reason.text);
+    } else {
+      if (attempt_ && was == CallPhase::kConnecting) report(Report::Kind::kEnded, reason.text);
+      report(Report::Kind::kCancelled, reason.text);
+    }
+  }
+  if (customer_) {
+    if (!customer_gone_) {
+      if (customer_answered_) {
+        customer_->bye(reason);
+      } else {
+        const int status = unanswered_status >= 300 ? unanswered_status : 480;
+        respond_customer(status);
+        customer_->reject(status, Phrase(status), reason);
+      }
+    }
+    close_leg(std::move(customer_));
+  }
+  if (attempt_) {
+    for (auto& f : attempt_->forks) {
+      if (!f.final) {
+        f.leg->cancel();
+      } else if (f.leg.get() == attempt_->answered && !attempt_->answered_gone) {
+        f.leg->bye(reason);
+      }
+      close_leg(std::move(f.leg));
+    }
+    release(attempt_->relay);
+    attempt_.reset();
+  }
+  if (agent_) {
+    if (!agent_gone_) agent_->bye(reason);
+    close_leg(std::move(agent_));
+  }
+  release(customer_relay_);
+  release(agent_relay_);
+  // A dialog whose peer never answers closes on Sofia's own timers; this is the last resort.
+  ending_timer_ =
+      Timer(&ctx_.timers, ctx_.timers.after(ctx_.settings.ending_timeout, guard([this]() {
+                                              if (finished_) return;
+                                              log::Warn(
+                                                  "dialogs still open after "
+                                                  "the ending timeout; "
+                                                  "dropped",
+                                                  {{"call_id", call_.id}, {"dialogs", dialogs()}});
+                                              closing_.clear();
+                                              pending_legs_ = 0;
+                                              maybe_finished();
+                                            })));
+  maybe_finished();
+}
+
+void CallSession::maybe_finished() {
+  if (finished_ || phase_ != CallPhase::kEnding) return;
+  if (customer_ || agent_ || attempt_ || !closing_.empty() || pending_legs_ > 0) return;
+  step(CallPhase::kEnded);
+  finished_ = true;
+  ending_timer_.cancel();
+  if (ctx_.finished) ctx_.finished(call_.id);
+}
+
+}  // namespace cc::edge
