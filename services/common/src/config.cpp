@@ -1,5 +1,7 @@
 #include "common/config.h"
 
+#include <arpa/inet.h>
+
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -116,6 +118,26 @@ Config& Config::add_host_port(const std::string& name, std::string def, std::str
   return *this;
 }
 
+Config& Config::add_host_port_list(const std::string& name, std::string def, std::string help) {
+  options_[name] = Option{Type::kHostPortList, std::move(help), std::move(def)};
+  order_.push_back(name);
+  return *this;
+}
+
+std::vector<std::string> Config::SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    const std::string item =
+        Trim(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 Status Config::set(const std::string& name, const std::string& raw, const std::string& source) {
   auto it = options_.find(name);
   if (it == options_.end()) {
@@ -156,6 +178,26 @@ Status Config::set(const std::string& name, const std::string& raw, const std::s
       auto hp = ParseHostPort(value);
       if (!hp || hp->first.empty()) return bad("expected host:port");
       if (hp->second == 0 && !o.allow_zero_port) return bad("port must be 1..65535");
+      break;
+    }
+    case Type::kHostPortList: {
+      const auto items = SplitList(value);
+      if (items.empty()) return bad("expected host:port[,host:port...]");
+      for (const auto& item : items) {
+        auto hp = ParseHostPort(item);
+        if (!hp || hp->first.empty() || hp->second == 0) {
+          return bad("'" + item + "' is not host:port with a port 1..65535");
+        }
+        in_addr a4{};
+        in6_addr a6{};
+        const bool ip = inet_pton(AF_INET, hp->first.c_str(), &a4) == 1 ||
+                        inet_pton(AF_INET6, hp->first.c_str(), &a6) == 1;
+        if (items.size() > 1 && !ip) {
+          return bad("'" + hp->first +
+                     "' in a list: give IP addresses, or one DNS name that resolves to every "
+                     "replica");
+        }
+      }
       break;
     }
   }

@@ -1,7 +1,12 @@
 #include "common/grpc_server.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+
+#include <algorithm>
+
+#include "common/config.h"
 
 namespace cc {
 
@@ -133,13 +138,40 @@ void GrpcServer::shutdown(std::chrono::milliseconds grace) {
   server_.reset();
 }
 
+std::string ChannelTarget(const std::string& target) {
+  for (const char* scheme : {"dns:", "ipv4:", "ipv6:", "unix:"}) {
+    if (target.rfind(scheme, 0) == 0) return target;
+  }
+  const auto items = Config::SplitList(target);
+  if (items.empty()) return target;
+  auto is_ip = [](const std::string& item, int family) {
+    auto hp = Config::ParseHostPort(item);
+    if (!hp) return false;
+    std::uint8_t buf[16];
+    return inet_pton(family, hp->first.c_str(), buf) == 1;
+  };
+  if (items.size() == 1) {
+    // An IP as it is; a name through DNS, every address it resolves to a replica.
+    if (is_ip(items[0], AF_INET) || is_ip(items[0], AF_INET6)) return items[0];
+    return "dns:///" + items[0];
+  }
+  const bool v4 = std::all_of(items.begin(), items.end(),
+                              [&](const std::string& i) { return is_ip(i, AF_INET); });
+  std::string out = v4 ? "ipv4:" : "ipv6:";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
+  return out;
+}
+
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
   grpc::ChannelArguments args;
+  // Calls spread over every replica the target names; a replica that dies leaves the
+  // rotation when its connection fails.
+  args.SetLoadBalancingPolicyName("round_robin");
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(ChannelTarget(target), grpc::InsecureChannelCredentials(), args);
 }
 
 std::unique_ptr<grpc::ClientContext> MakeContext(std::chrono::milliseconds deadline) {

@@ -7,6 +7,7 @@
 #include "common/runtime.h"
 #include "common/signals.h"
 #include "signaling_edge/grpc_service.h"
+#include "signaling_edge/sip_loop.h"
 
 namespace cc::edge {
 namespace {
@@ -30,6 +31,16 @@ class EdgeMetrics final : public EdgeObserver {
                       .Name("cc_edge_call_failures_total")
                       .Help("Calls or offers that failed, by reason")
                       .Register(r)),
+        reports_(prometheus::BuildCounter()
+                     .Name("cc_edge_reports_total")
+                     .Help("Reports to queue-service, by kind and result (sent, retried, "
+                           "acknowledged, refused, dropped)")
+                     .Register(r)),
+        reconciled_(prometheus::BuildCounter()
+                        .Name("cc_edge_reconciled_calls_total")
+                        .Help("Calls the edge hung up because another service had them over, "
+                              "by why (queue_ended, unknown, relay_lost)")
+                        .Register(r)),
         setup_(
             prometheus::BuildHistogram()
                 .Name("cc_call_setup_seconds")
@@ -63,13 +74,18 @@ class EdgeMetrics final : public EdgeObserver {
     failures_.Add({{"reason", reason}}).Increment();
   }
   void setup_time(double seconds) override { setup_.Observe(seconds); }
+  void report(const char* kind, const char* result) override {
+    reports_.Add({{"kind", kind}, {"result", result}}).Increment();
+  }
+  void reconciled(const char* why) override { reconciled_.Add({{"why", why}}).Increment(); }
   void gauges(int dialogs, int calls) override {
     dialogs_.Set(dialogs);
     calls_.Set(calls);
   }
 
  private:
-  prometheus::Family<prometheus::Counter>&requests_, &responses_, &registrations_, &failures_;
+  prometheus::Family<prometheus::Counter>&requests_, &responses_, &registrations_, &failures_,
+      &reports_, &reconciled_;
   prometheus::Histogram& setup_;
   prometheus::Gauge &dialogs_, &calls_;
 };
@@ -81,7 +97,9 @@ int RunSignalingEdge(int argc, char** argv) {
   Config config("signaling-edge");
   AddCommonOptions(config, {"signaling-edge", "127.0.0.1:50054", "127.0.0.1:9104", false, true});
   config.add_host_port("sip-listen", "127.0.0.1:5060", "SIP address (UDP and TCP)");
-  config.add_string("sip-advertise", "", "host:port for our Contact (default: --sip-listen)");
+  config.add_string("sip-advertise", "",
+                    "host[:port] in the Contact and Via the edge sends, where a NAT or load "
+                    "balancer forwards to --sip-listen (default: --sip-listen)");
   config.add_string("sip-realm", "callcenter.local", "digest realm (the agents' HA1 realm)");
   config.add_string("auth-secret", "",
                     "key for digest nonces, the same on every edge "
@@ -96,12 +114,33 @@ int RunSignalingEdge(int argc, char** argv) {
                       "window for counting failures, and how long a source stays blocked",
                       Duration{1000}, Duration{86'400'000});
   config.add_int("max-calls", 2000, "live calls before new INVITEs get 503", 1, 1000000);
-  config.add_host_port("agent-registry", "127.0.0.1:50051", "agent-registry gRPC address");
-  config.add_host_port("queue-service", "127.0.0.1:50052", "queue-service gRPC address");
-  config.add_host_port("media-relay", "127.0.0.1:50053", "media-relay gRPC address");
+  config.add_host_port_list("agent-registry", "127.0.0.1:50051",
+                            "agent-registry gRPC address(es): IPs, or one DNS name of all "
+                            "replicas; calls are balanced over them");
+  config.add_host_port_list("queue-service", "127.0.0.1:50052",
+                            "queue-service gRPC address(es), as --agent-registry");
+  config.add_host_port_list("media-relay", "127.0.0.1:50053",
+                            "media-relay gRPC address(es): each a relay; a call goes to the "
+                            "healthy one with the fewest legs");
   config.add_string("edge-id", "", "this edge's id in queue-service (default: the instance id)");
   config.add_duration("rpc-timeout", Duration{3000}, "deadline of calls to the other services",
                       Duration{100}, Duration{60'000});
+  config.add_duration("heartbeat", Duration{5000},
+                      "how often the edge tells queue-service it lives and which calls it holds",
+                      Duration{200}, Duration{600'000});
+  config.add_duration("enqueue-retry", Duration{10000},
+                      "queue-service unreachable: how long a new caller rings while the enqueue "
+                      "is retried, before 503",
+                      Duration{0}, Duration{600'000});
+  config.add_duration("waiting-media-timeout", Duration{60000},
+                      "a waiting caller hearing music who sends no RTP this long is taken as "
+                      "gone (0: never)",
+                      Duration{0}, Duration{3'600'000});
+  config.add_duration("relay-poll", Duration{1000},
+                      "how often every relay is asked for its health (and told this edge's legs)",
+                      Duration{100}, Duration{60'000});
+  config.add_int("relay-failures", 2, "unanswered relay polls in a row before the relay is lost", 1,
+                 100);
   if (auto code = ParseOrExit(config, argc, argv)) return *code;
   if (config.integer("min-expires") > config.integer("max-expires")) {
     std::fprintf(stderr, "signaling-edge: configuration error: min-expires > max-expires\n");
@@ -128,20 +167,26 @@ int RunSignalingEdge(int argc, char** argv) {
       std::chrono::duration_cast<std::chrono::seconds>(config.duration("auth-block"));
   settings.max_calls = static_cast<int>(config.integer("max-calls"));
   settings.rpc_timeout = config.duration("rpc-timeout");
+  settings.heartbeat = config.duration("heartbeat");
+  settings.enqueue_retry = config.duration("enqueue-retry");
+  settings.waiting_media_timeout = config.duration("waiting-media-timeout");
+  settings.relay_poll = config.duration("relay-poll");
+  settings.relay_failures = static_cast<int>(config.integer("relay-failures"));
 
   SipLoop loop;
   loop.start();
   EdgeMetrics edge_metrics((*metrics)->registry());
-  Edge edge(settings, loop, **nats, MakeChannel(config.str("agent-registry")),
-            MakeChannel(config.str("queue-service")), MakeChannel(config.str("media-relay")),
-            &edge_metrics);
+  EdgeTargets targets{MakeChannel(config.str("agent-registry")),
+                      MakeChannel(config.str("queue-service")),
+                      Config::SplitList(config.str("media-relay"))};
+  Edge edge(settings, loop, **nats, std::move(targets), &edge_metrics);
   if (StartupFailed(edge.start())) {
     loop.stop();
     return 1;
   }
   GrpcMetrics grpc_metrics((*metrics)->registry(), "signaling-edge");
-  SignalingEdgeGrpc grpc_service(edge, grpc_metrics);
-  GrpcServer server(config.str("grpc-listen"), {&grpc_service});
+  auto admin = MakeAdminService(edge, grpc_metrics);
+  GrpcServer server(config.str("grpc-listen"), {admin.get()});
   if (StartupFailed(server.start())) {
     edge.shutdown();
     loop.stop();

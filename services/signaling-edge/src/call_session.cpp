@@ -61,19 +61,6 @@ const char* FailureMetric(OfferFailure f) {
   return "agent_unreachable";
 }
 
-const char* Phrase(int status) {
-  switch (status) {
-    case 404:
-      return "Not Found";
-    case 488:
-      return "Not Acceptable Here";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Temporarily Unavailable";
-  }
-}
-
 }  // namespace
 
 CallSession::CallSession(SessionContext& ctx, CustomerCall call, std::unique_ptr<SipLeg> customer)
@@ -630,7 +617,7 @@ void CallSession::on_reinvite(SipLeg* leg, const std::string& sdp,
     local = &attempt_->local_sdp;
   }
   if (!relay || phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) {
-    answer->refuse(481, "Call/Transaction Does Not Exist");
+    answer->refuse(481);
     return;
   }
   if (sdp.empty()) {  // no offer (a session refresh): what we last said
@@ -638,14 +625,14 @@ void CallSession::on_reinvite(SipLeg* leg, const std::string& sdp,
     return;
   }
   if (relay->empty()) {  // the relay leg is still being made
-    answer->refuse(491, "Request Pending");
+    answer->refuse(491);
     return;
   }
   const std::string relay_id = relay->id;
   std::shared_ptr<PendingAnswer> pending = std::move(answer);
   ctx_.media.update_leg(*relay, sdp, guard([this, relay_id, pending](Result<std::string> r) {
     if (!r.ok()) {
-      pending->refuse(488, "Not Acceptable Here");
+      pending->refuse(488);
       return;
     }
     for (auto [l, s] : {std::pair{&customer_relay_, &customer_local_sdp_},
@@ -711,7 +698,7 @@ void CallSession::end(const EndReason& reason, int unanswered_status, bool tell_
       } else {
         const int status = unanswered_status >= 300 ? unanswered_status : 480;
         respond_customer(status);
-        customer_->reject(status, Phrase(status), reason);
+        customer_->reject(status, reason);
       }
     }
     close_leg(std::move(customer_));

@@ -120,4 +120,34 @@ void SipTimer::cancel() {
   state_.reset();
 }
 
+LoopTimers::~LoopTimers() {
+  timers_.clear();
+}
+
+Timers::Id LoopTimers::after(Duration delay, std::function<void()> fn) {
+  const Id id = next_++;
+  if (loop_.on_loop()) {
+    arm(id, delay, std::move(fn));
+  } else {
+    loop_.post([this, id, delay, fn = std::move(fn)]() mutable { arm(id, delay, std::move(fn)); });
+  }
+  return id;
+}
+
+void LoopTimers::arm(Id id, Duration delay, std::function<void()> fn) {
+  timers_[id] = SipTimer(loop_.root(), delay, [this, id, fn = std::move(fn)] {
+    // Forget the timer first: fn may set another one, or cancel this one.
+    auto node = timers_.extract(id);
+    fn();
+  });
+}
+
+bool LoopTimers::cancel(Id id) {
+  if (!loop_.on_loop()) {
+    loop_.post([this, id] { timers_.erase(id); });
+    return true;
+  }
+  return timers_.erase(id) > 0;
+}
+
 }  // namespace cc::edge

@@ -25,7 +25,7 @@ class FakeLeg final : public SipLeg {
     actions.push_back("200");
     sdp_sent = sdp;
   }
-  void reject(int status, const std::string&, const EndReason& reason) override {
+  void reject(int status, const EndReason& reason) override {
     actions.push_back(std::to_string(status));
     last_reason = reason;
   }
@@ -34,7 +34,7 @@ class FakeLeg final : public SipLeg {
     last_reason = reason;
   }
   void cancel() override { actions.push_back("CANCEL"); }
-  std::string sip_call_id() const override { return name_; }
+  std::string sip_callid() const override { return name_; }
 
   // Everything sent on this leg, comma separated ("180,200,BYE").
   std::string sent() const {
@@ -55,7 +55,7 @@ class FakeAnswer final : public PendingAnswer {
  public:
   explicit FakeAnswer(std::string* out) : out_(out) {}
   void accept(const std::string& sdp) override { *out_ = "200 " + sdp; }
-  void refuse(int status, const std::string&) override { *out_ = std::to_string(status); }
+  void refuse(int status) override { *out_ = std::to_string(status); }
 
  private:
   std::string* out_;

@@ -19,7 +19,7 @@ namespace cc {
 // Not thread-safe while being set up; read-only (and so thread-safe) once parse() returned.
 class Config {
  public:
-  enum class Type { kString, kInt, kBool, kDuration, kHostPort };
+  enum class Type { kString, kInt, kBool, kDuration, kHostPort, kHostPortList };
   using Validator = std::function<std::optional<std::string>(const std::string&)>;
 
   explicit Config(std::string program) : program_(std::move(program)) {}
@@ -35,6 +35,10 @@ class Config {
   // "host:port" with a numeric port 0..65535 (0 only if allowed).
   Config& add_host_port(const std::string& name, std::string def, std::string help,
                         bool allow_port_zero = false);
+
+  // "host:port[,host:port...]": the replicas of a service. With more than one, every host
+  // must be an IP address; a DNS name that resolves to every replica goes alone.
+  Config& add_host_port_list(const std::string& name, std::string def, std::string help);
 
   // `env` maps names to values as from the process environment (tests pass their own).
   Status parse(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
@@ -52,6 +56,8 @@ class Config {
   static std::string EnvName(const std::string& name);
   static std::optional<Duration> ParseDuration(const std::string& text);
   static std::optional<std::pair<std::string, int>> ParseHostPort(const std::string& text);
+  // The entries of a host:port list (trimmed, empty ones dropped).
+  static std::vector<std::string> SplitList(const std::string& text);
 
  private:
   struct Option {

@@ -69,7 +69,11 @@ grpc::Status HandleRpc(GrpcMetrics& metrics, const char* method, F&& body) {
   return status;
 }
 
-// A client channel with sane defaults (keepalive, no proxy from the environment).
+// The gRPC target for "host:port[,host:port...]": an IP as it is, a DNS name as dns:///, a
+// list of IPs as ipv4:/ipv6: (targets with a scheme pass unchanged).
+std::string ChannelTarget(const std::string& target);
+// A client channel with sane defaults (keepalive, no proxy from the environment), balancing
+// round-robin over every address of the target.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);
 // A client context with a deadline.
 std::unique_ptr<grpc::ClientContext> MakeContext(std::chrono::milliseconds deadline);

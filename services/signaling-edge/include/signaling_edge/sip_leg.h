@@ -24,14 +24,15 @@ class SipLeg {
   virtual void ringing() = 0;                         // 180
   virtual void progress(const std::string& sdp) = 0;  // 183 with early media
   virtual void answer(const std::string& sdp) = 0;    // 200
-  // A final error to the INVITE; 503 carries Retry-After.
-  virtual void reject(int status, const std::string& phrase, const EndReason& reason) = 0;
+  // A final error to the INVITE; 503 carries Retry-After. The phrase is the status code's
+  // standard one.
+  virtual void reject(int status, const EndReason& reason) = 0;
   // An answered dialog (either side).
   virtual void bye(const EndReason& reason) = 0;
   // An outgoing INVITE not answered yet.
   virtual void cancel() = 0;
   // The dialog's SIP Call-ID, for logs and the admin API.
-  virtual std::string sip_call_id() const = 0;
+  virtual std::string sip_callid() const = 0;
 };
 
 // A re-INVITE (or UPDATE) with an offer, answered once the relay has answered it.
@@ -39,7 +40,7 @@ class PendingAnswer {
  public:
   virtual ~PendingAnswer() = default;
   virtual void accept(const std::string& sdp) = 0;
-  virtual void refuse(int status, const std::string& phrase) = 0;
+  virtual void refuse(int status) = 0;  // with the status code's standard phrase
 };
 
 // An INVITE to one of an agent's devices.

@@ -3,9 +3,11 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <thread>
 
+#include "common/clock.h"
 #include "signaling_edge/sofia.h"
 
 namespace cc::edge {
@@ -52,6 +54,22 @@ class SipTimer {
  private:
   struct State;
   std::unique_ptr<State> state_;
+};
+
+// Timers whose callbacks run on the SIP loop (su_timer), for the call sessions and the
+// outbox. Meant for the loop thread; from another thread after() and cancel() hop onto it.
+class LoopTimers final : public Timers {
+ public:
+  explicit LoopTimers(SipLoop& loop) : loop_(loop) {}
+  ~LoopTimers() override;
+  Id after(Duration delay, std::function<void()> fn) override;
+  bool cancel(Id id) override;
+
+ private:
+  void arm(Id id, Duration delay, std::function<void()> fn);
+  SipLoop& loop_;
+  std::atomic<Id> next_{1};
+  std::map<Id, SipTimer> timers_;  // loop thread only
 };
 
 }  // namespace cc::edge

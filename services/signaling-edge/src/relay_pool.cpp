@@ -1,0 +1,136 @@
+#include "signaling_edge/relay_pool.h"
+
+#include "common/log.h"
+
+namespace cc::edge {
+
+RelayPool::RelayPool(
+    std::vector<std::string> addresses, ClientFactory factory, Timers& timers,
+    RelayPoolSettings settings,
+    std::function<std::vector<std::string>(const std::string& relay)> held,
+    std::function<void(const std::string& relay, const std::vector<std::string>& legs)> lost)
+    : timers_(timers), settings_(settings), held_(std::move(held)), lost_(std::move(lost)) {
+  for (const auto& a : addresses) {
+    Relay r;
+    r.client = factory(a);
+    r.state.address = a;
+    r.state.healthy = true;  // until a poll says otherwise
+    relays_.emplace(a, std::move(r));
+  }
+}
+
+RelayPool::~RelayPool() {
+  *alive_ = false;
+}
+
+void RelayPool::start() {
+  poll();
+  std::weak_ptr<bool> alive = alive_;
+  poll_timer_ = Timer(&timers_, timers_.after(settings_.poll, [this, alive] {
+    if (alive.expired() || !*alive.lock()) return;
+    start();
+  }));
+}
+
+std::vector<RelayState> RelayPool::status() const {
+  std::vector<RelayState> out;
+  for (const auto& [a, r] : relays_) out.push_back(r.state);
+  return out;
+}
+
+RelayPool::Relay* RelayPool::find(const std::string& address) {
+  auto it = relays_.find(address);
+  return it == relays_.end() ? nullptr : &it->second;
+}
+
+RelayPool::Relay* RelayPool::choose(const std::string& wanted) {
+  if (!wanted.empty()) return find(wanted);  // a call's legs share one relay
+  Relay* best = nullptr;
+  for (auto& [a, r] : relays_) {
+    const RelayState& s = r.state;
+    if (!s.healthy || s.last.draining) continue;
+    // Ports as the relay last said, less what this edge has taken since (two per leg).
+    if (!s.last.instance_id.empty() && s.last.ports_free <= s.created_since) continue;
+    if (!best ||
+        s.last.legs + s.created_since < best->state.last.legs + best->state.created_since) {
+      best = &r;
+    }
+  }
+  return best;
+}
+
+void RelayPool::poll() {
+  std::weak_ptr<bool> alive = alive_;
+  for (auto& [address, relay] : relays_) {
+    if (relay.polling) continue;  // the last one is still on its way (bounded by its deadline)
+    relay.polling = true;
+    const std::string a = address;
+    relay.client->edge_legs(held_(a), settings_.lease, settings_.poll,
+                            [this, alive, a](Result<RelayReport> r) {
+                              if (alive.expired() || !*alive.lock()) return;
+                              on_report(a, std::move(r));
+                            });
+  }
+}
+
+void RelayPool::on_report(const std::string& address, Result<RelayReport> r) {
+  Relay* relay = find(address);
+  if (!relay) return;
+  relay->polling = false;
+  if (!r.ok()) {
+    if (++relay->misses >= settings_.failures && relay->state.healthy) {
+      relay->state.healthy = false;
+      log::Error("media relay lost: its calls end, new calls go to the others",
+                 {{"relay", address}, {"error", r.error().message}});
+      lost_(address, {});
+    }
+    return;
+  }
+  relay->misses = 0;
+  if (!relay->state.healthy) log::Info("media relay back", {{"relay", address}});
+  if (!relay->state.last.instance_id.empty() && relay->state.last.instance_id != r->instance_id) {
+    log::Error("media relay restarted: the legs it held are gone", {{"relay", address}});
+  }
+  relay->state.healthy = true;
+  relay->state.last = *r;
+  relay->state.created_since = 0;
+  if (!r->unknown_legs.empty()) lost_(address, r->unknown_legs);
+}
+
+void RelayPool::create_leg(const NewLeg& leg, Reply<LegWithSdp> done) {
+  Relay* relay = choose(leg.relay);
+  if (!relay) {
+    done(Unavailable(leg.relay.empty() ? "no media relay available"
+                                       : "media relay " + leg.relay + " unknown"));
+    return;
+  }
+  relay->state.created_since++;
+  relay->client->create_leg(leg, std::move(done));
+}
+
+void RelayPool::update_leg(const RelayLeg& leg, const std::string& remote_sdp,
+                           Reply<std::string> done) {
+  Relay* relay = find(leg.relay);
+  if (!relay) return done(NotFound("media relay " + leg.relay + " unknown"));
+  relay->client->update_leg(leg, remote_sdp, std::move(done));
+}
+
+void RelayPool::connect(const RelayLeg& agent, const std::string& answer_sdp,
+                        const RelayLeg& customer, Reply<Ok> done) {
+  Relay* relay = find(agent.relay);
+  if (!relay) return done(NotFound("media relay " + agent.relay + " unknown"));
+  relay->client->connect(agent, answer_sdp, customer, std::move(done));
+}
+
+void RelayPool::play(const RelayLeg& leg, const std::vector<std::string>& prompts, bool loop,
+                     Duration idle_timeout, Reply<Ok> done) {
+  Relay* relay = find(leg.relay);
+  if (!relay) return done(NotFound("media relay " + leg.relay + " unknown"));
+  relay->client->play(leg, prompts, loop, idle_timeout, std::move(done));
+}
+
+void RelayPool::release(const RelayLeg& leg) {
+  if (Relay* relay = find(leg.relay)) relay->client->release(leg);
+}
+
+}  // namespace cc::edge

@@ -1,0 +1,156 @@
+// The relay pool on fake relays and a simulated clock: where new legs go, and when a relay is
+// lost.
+#include "signaling_edge/relay_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace cc::edge {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class FakeRelay final : public RelayClient {
+ public:
+  explicit FakeRelay(std::string address) : address_(std::move(address)) {}
+  void create_leg(const NewLeg& leg, Reply<LegWithSdp> done) override {
+    created.push_back(leg.label);
+    done(LegWithSdp{{address_, leg.label + "@" + address_}, "sdp"});
+  }
+  void update_leg(const RelayLeg&, const std::string&, Reply<std::string> done) override {
+    done(std::string("answer"));
+  }
+  void connect(const RelayLeg&, const std::string&, const RelayLeg&, Reply<Ok> done) override {
+    done(OkStatus());
+  }
+  void play(const RelayLeg&, const std::vector<std::string>&, bool, Duration,
+            Reply<Ok> done) override {
+    done(OkStatus());
+  }
+  void release(const RelayLeg& leg) override { released.push_back(leg.id); }
+  void edge_legs(const std::vector<std::string>& legs, Duration, Duration,
+                 Reply<RelayReport> done) override {
+    listed = legs;
+    polls.push_back(std::move(done));
+  }
+
+  // Answers the pending poll.
+  void answer(RelayReport r) {
+    auto p = std::move(polls.front());
+    polls.erase(polls.begin());
+    p(std::move(r));
+  }
+  void fail() {
+    auto p = std::move(polls.front());
+    polls.erase(polls.begin());
+    p(Unavailable("connection refused"));
+  }
+
+  std::vector<std::string> created, released, listed;
+  std::vector<Reply<RelayReport>> polls;
+
+ private:
+  std::string address_;
+};
+
+class RelayPoolTest : public ::testing::Test {
+ protected:
+  RelayPoolTest()
+      : pool_(
+            {"r1", "r2"},
+            [this](const std::string& a) {
+              auto r = std::make_unique<FakeRelay>(a);
+              relays_[a] = r.get();
+              return r;
+            },
+            timers_, RelayPoolSettings{seconds(1), 2, seconds(15)},
+            [this](const std::string& relay) { return held_[relay]; },
+            [this](const std::string& relay, const std::vector<std::string>& legs) {
+              lost_.push_back(relay + ":" + std::to_string(legs.size()));
+            }) {}
+
+  static RelayReport Report(int legs, const std::string& instance = "i1", int ports = 100) {
+    RelayReport r;
+    r.instance_id = instance;
+    r.legs = legs;
+    r.ports_free = ports;
+    return r;
+  }
+
+  std::string NewLegOn(const std::string& relay = "") {
+    std::string where;
+    pool_.create_leg({"c", "customer", "", relay}, [&](Result<LegWithSdp> r) {
+      where = r.ok() ? r->leg.relay : "error: " + r.error().message;
+    });
+    return where;
+  }
+
+  SimulatedClock clock_;
+  ManualTimers timers_{clock_};
+  std::map<std::string, FakeRelay*> relays_;
+  std::map<std::string, std::vector<std::string>> held_;
+  std::vector<std::string> lost_;
+  RelayPool pool_;
+};
+
+TEST_F(RelayPoolTest, NewCallsGoToTheHealthyRelayWithTheFewestLegs) {
+  pool_.start();
+  relays_["r1"]->answer(Report(10));
+  relays_["r2"]->answer(Report(4));
+  EXPECT_EQ(NewLegOn(), "r2");
+  EXPECT_EQ(NewLegOn(), "r2");
+  EXPECT_EQ(NewLegOn("r1"), "r1");  // the call's other leg: on its relay, whatever the load
+  // Legs made since the last poll count: after five more, r2 has as many as r1 (10 + 1).
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(NewLegOn(), "r2");
+  EXPECT_EQ(NewLegOn(), "r1");
+}
+
+TEST_F(RelayPoolTest, ARelayThatStopsAnsweringIsLostAndCallsGoElsewhere) {
+  held_["r1"] = {"L1", "L2"};
+  pool_.start();
+  EXPECT_EQ(relays_["r1"]->listed, (std::vector<std::string>{"L1", "L2"}));  // told its legs
+  relays_["r1"]->answer(Report(0));
+  relays_["r2"]->answer(Report(5));
+  EXPECT_EQ(NewLegOn(), "r1");
+  timers_.advance(seconds(1));
+  relays_["r1"]->fail();
+  relays_["r2"]->answer(Report(5));
+  EXPECT_TRUE(lost_.empty());  // one miss is not a loss
+  timers_.advance(seconds(1));
+  relays_["r1"]->fail();
+  relays_["r2"]->answer(Report(5));
+  EXPECT_EQ(lost_, std::vector<std::string>{"r1:0"});  // every call on it
+  EXPECT_EQ(NewLegOn(), "r2");
+  auto status = pool_.status();
+  EXPECT_FALSE(status[0].healthy);
+  // It comes back.
+  timers_.advance(seconds(1));
+  relays_["r1"]->answer(Report(0, "i2"));
+  relays_["r2"]->answer(Report(50));
+  EXPECT_EQ(NewLegOn(), "r1");
+  EXPECT_EQ(lost_.size(), 1u);
+}
+
+TEST_F(RelayPoolTest, LegsARelayNoLongerKnowsAreReportedLost) {
+  held_["r2"] = {"L7", "L8"};
+  pool_.start();
+  relays_["r1"]->answer(Report(0));
+  RelayReport r = Report(1, "restarted");
+  r.unknown_legs = {"L7"};
+  relays_["r2"]->answer(r);
+  EXPECT_EQ(lost_, std::vector<std::string>{"r2:1"});
+}
+
+TEST_F(RelayPoolTest, DrainingOrFullRelaysAreNotChosenAndNoneLeftIsAnError) {
+  pool_.start();
+  RelayReport draining = Report(0);
+  draining.draining = true;
+  relays_["r1"]->answer(draining);
+  relays_["r2"]->answer(Report(0, "i1", 0));  // no free port
+  EXPECT_EQ(NewLegOn(), "error: no media relay available");
+}
+
+}  // namespace
+}  // namespace cc::edge
