@@ -20,16 +20,33 @@ Stack::Stack(const StackBinaries& bins, const StackOptions& o) {
     first.insert(first.end(), more.begin(), more.end());
     return first;
   };
-  registry_ = start("agent-registry", bins.agent_registry, o,
-                    with({"--db-url=" + o.db_url}, o.registry_args));
-  queue_ =
-      start("queue-service", bins.queue_service, o, with({"--db-url=" + o.db_url}, o.queue_args));
-  relay_ = start("media-relay", bins.media_relay, o, o.relay_args);
-  sip_port_ = FreePort();
+  auto targets = [](const std::vector<std::unique_ptr<ServiceProcess>>& all) {
+    std::string out;
+    for (const auto& p : all) out += (out.empty() ? "" : ",") + p->target();
+    return out;
+  };
+  for (int i = 0; i < o.registries; ++i) {
+    registries_.push_back(start("agent-registry", bins.agent_registry, o,
+                                with({"--db-url=" + o.db_url}, o.registry_args)));
+  }
+  for (int i = 0; i < o.queues; ++i) {
+    queues_.push_back(start("queue-service", bins.queue_service, o,
+                            with({"--db-url=" + o.db_url}, o.queue_args)));
+  }
+  for (int i = 0; i < o.relays; ++i) {
+    std::vector<std::string> args;
+    if (o.rtp_port_min > 0) {
+      const int min = o.rtp_port_min + i * o.rtp_ports_per_relay;
+      args = {"--rtp-port-min=" + std::to_string(min),
+              "--rtp-port-max=" + std::to_string(min + o.rtp_ports_per_relay - 1)};
+    }
+    relays_.push_back(start("media-relay", bins.media_relay, o, with(args, o.relay_args)));
+  }
+  sip_port_ = o.sip_port > 0 ? o.sip_port : FreePort();
   edge_ = start("signaling-edge", bins.signaling_edge, o,
                 with({"--sip-listen=127.0.0.1:" + std::to_string(sip_port_),
-                      "--agent-registry=" + registry_->target(),
-                      "--queue-service=" + queue_->target(), "--media-relay=" + relay_->target()},
+                      "--agent-registry=" + targets(registries_),
+                      "--queue-service=" + targets(queues_), "--media-relay=" + targets(relays_)},
                      o.edge_args));
 }
 

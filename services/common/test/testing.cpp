@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -280,11 +281,26 @@ bool WaitForServing(const std::string& target, std::chrono::milliseconds timeout
 
 ServiceProcess::ServiceProcess(const std::string& binary, std::vector<std::string> args,
                                std::chrono::milliseconds ready_timeout)
-    : grpc_port_(FreePort()), metrics_port_(FreePort()) {
+    : grpc_port_(FreePort()), metrics_port_(FreePort()), binary_(binary) {
   args.insert(args.begin(), {"--grpc-listen=127.0.0.1:" + std::to_string(grpc_port_),
                              "--metrics-listen=127.0.0.1:" + std::to_string(metrics_port_)});
-  proc_ = std::make_unique<ChildProcess>(binary, args);
+  args_ = std::move(args);
+  proc_ = std::make_unique<ChildProcess>(binary_, args_);
   ready_ = WaitForServing(target(), ready_timeout);
+}
+
+void ServiceProcess::kill() {
+  if (!proc_) return;
+  proc_->signal(SIGKILL);
+  proc_->wait(std::chrono::seconds(10));
+}
+
+bool ServiceProcess::restart(std::chrono::milliseconds ready_timeout) {
+  kill();
+  // The old process's output stays readable in its log; the new one gets its own.
+  proc_ = std::make_unique<ChildProcess>(binary_, args_);
+  ready_ = WaitForServing(target(), ready_timeout);
+  return ready_;
 }
 
 UdpJunk::UdpJunk(int port) : fd_(socket(AF_INET, SOCK_DGRAM, 0)), port_(port) {}
@@ -299,6 +315,87 @@ void UdpJunk::send(const std::string& bytes) {
   d.sin_port = htons(static_cast<uint16_t>(port_));
   d.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&d), sizeof d);
+}
+
+namespace {
+int BoundUdpSocket(int* port) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+void SendTo(int fd, int port, const char* data, ssize_t n) {
+  sockaddr_in d{};
+  d.sin_family = AF_INET;
+  d.sin_port = htons(static_cast<uint16_t>(port));
+  d.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sendto(fd, data, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&d), sizeof d);
+}
+}  // namespace
+
+UdpNat::UdpNat(int service_port) : service_port_(service_port) {
+  public_fd_ = BoundUdpSocket(&public_port_);
+  thread_ = std::thread([this] { run(); });
+}
+
+UdpNat::~UdpNat() {
+  stop_ = true;
+  thread_.join();
+  close(public_fd_);
+  for (auto& [client, m] : mappings_) close(m.first);
+}
+
+int UdpNat::mapped_port(int client_port) const {
+  std::lock_guard lock(mu_);
+  auto it = mappings_.find(client_port);
+  return it == mappings_.end() ? 0 : it->second.second;
+}
+
+void UdpNat::run() {
+  std::vector<char> buf(65536);
+  while (!stop_) {
+    std::vector<pollfd> fds{{public_fd_, POLLIN, 0}};
+    std::vector<int> clients{0};
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [client, m] : mappings_) {
+        fds.push_back({m.first, POLLIN, 0});
+        clients.push_back(client);
+      }
+    }
+    if (poll(fds.data(), fds.size(), 100) <= 0) continue;
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (!(fds[i].revents & POLLIN)) continue;
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      const ssize_t n =
+          recvfrom(fds[i].fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n <= 0) continue;
+      if (i == 0) {  // from a client: on to the service through its mapping
+        const int client = ntohs(from.sin_port);
+        int fd = -1;
+        {
+          std::lock_guard lock(mu_);
+          auto it = mappings_.find(client);
+          if (it == mappings_.end()) {
+            int mapped = 0;
+            const int mfd = BoundUdpSocket(&mapped);
+            it = mappings_.emplace(client, std::make_pair(mfd, mapped)).first;
+          }
+          fd = it->second.first;
+        }
+        SendTo(fd, service_port_, buf.data(), n);
+      } else {  // to a mapping: back to its client from the public port
+        SendTo(public_fd_, clients[i], buf.data(), n);
+      }
+    }
+  }
 }
 
 NatsServerProcess::NatsServerProcess() : port_(FreePort()) {

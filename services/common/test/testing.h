@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -9,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/nats.h"
@@ -101,6 +103,10 @@ class ServiceProcess {
   ServiceProcess(const std::string& binary, std::vector<std::string> args,
                  std::chrono::milliseconds ready_timeout = std::chrono::seconds(20));
   bool ready() const { return ready_; }
+  // kill -9, and wait for it to be gone.
+  void kill();
+  // Starts it again with the same arguments and ports; true once it serves.
+  bool restart(std::chrono::milliseconds ready_timeout = std::chrono::seconds(20));
   std::string target() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
@@ -108,6 +114,8 @@ class ServiceProcess {
 
  private:
   int grpc_port_, metrics_port_;
+  std::string binary_;
+  std::vector<std::string> args_;
   std::unique_ptr<ChildProcess> proc_;
   bool ready_ = false;
 };
@@ -122,6 +130,30 @@ class UdpJunk {
  private:
   int fd_ = -1;
   int port_;
+};
+
+// A port-mapping NAT on loopback in front of one UDP service (a SIP edge behind a load
+// balancer, and phones behind NAT at once): datagrams a client sends to public_port() go on
+// to the service from a socket of the NAT's own for that client (its mapping), and whatever
+// reaches that socket goes back to the client from the public port. The service never sees
+// the clients' own ports, and reaches a client only through its mapping. Thread-safe.
+class UdpNat {
+ public:
+  explicit UdpNat(int service_port);
+  ~UdpNat();
+  int public_port() const { return public_port_; }
+  // The port the service sees a client come from (0 before the client sent anything).
+  int mapped_port(int client_port) const;
+
+ private:
+  void run();
+  int service_port_;
+  int public_fd_ = -1;
+  int public_port_ = 0;
+  mutable std::mutex mu_;
+  std::map<int, std::pair<int, int>> mappings_;  // client port -> (fd, mapped port)
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 // Collects messages from a subject (thread-safe).

@@ -209,13 +209,14 @@ std::unique_ptr<SipLeg> SofiaStack::adopt(nua_handle_t* nh, const std::string& c
 }
 
 std::unique_ptr<SipLeg> SofiaStack::invite(const AgentInvite& inv) {
-  // Every request of the dialog (INVITE, ACK, re-INVITE, BYE, CANCEL) goes where the device
-  // registered from: NUTAG_PROXY is the handle's next hop, whatever the Contact says.
-  nua_handle_t* nh = nua_handle(
-      nua_, nullptr, NUTAG_URL(inv.contact.c_str()),
-      SIPTAG_TO_STR(("<" + inv.contact + ">").c_str()), SIPTAG_FROM_STR(inv.from.c_str()),
-      TAG_IF(!inv.route.empty(), NUTAG_PROXY(inv.route.c_str())), TAG_END());
+  nua_handle_t* nh = nua_handle(nua_, nullptr, NUTAG_URL(inv.contact.c_str()),
+                                SIPTAG_TO_STR(("<" + inv.contact + ">").c_str()),
+                                SIPTAG_FROM_STR(inv.from.c_str()), TAG_END());
   if (!nh) return nullptr;
+  // Every request of the dialog (INVITE, ACK, re-INVITE, BYE, CANCEL) goes where the device
+  // registered from: the handle's proxy is its next hop, whatever the Contact says. It is a
+  // handle parameter: among nua_handle()'s tags (which only make headers) it is ignored.
+  if (!inv.route.empty()) nua_set_hparams(nh, NUTAG_PROXY(inv.route.c_str()), TAG_END());
   auto leg = std::make_unique<SofiaLeg>(*this, nh, SofiaLeg::Role::kAgent, inv.call_id, "");
   const std::string hops = std::to_string(inv.max_forwards);
   nua_invite(nh, SIPTAG_MAX_FORWARDS_STR(hops.c_str()), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
