@@ -6,10 +6,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -53,8 +55,11 @@ std::string TempDir() {
 
 }  // namespace
 
-TestDatabase::TestDatabase(bool migrate) {
-  admin_url_ = RequireEnv("CC_TEST_PG_ADMIN_URL");
+TestDatabase::TestDatabase(bool migrate)
+    : TestDatabase(RequireEnv("CC_TEST_PG_ADMIN_URL"), migrate) {}
+
+TestDatabase::TestDatabase(std::string admin_url, bool migrate) {
+  admin_url_ = std::move(admin_url);
   name_ = "cct_" + std::to_string(getpid()) + "_" + RandomHex(4);
   {
     pqxx::connection admin(admin_url_);
@@ -396,6 +401,73 @@ void UdpNat::run() {
       }
     }
   }
+}
+
+namespace {
+
+// The newest PostgreSQL server binaries installed (/usr/lib/postgresql/<version>/bin).
+std::string PostgresBin() {
+  std::string best;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
+    const std::string bin = e.path().string() + "/bin";
+    if (std::filesystem::exists(bin + "/pg_ctl") && bin > best) best = bin;
+  }
+  if (best.empty()) throw std::runtime_error("PostgreSQL server binaries not found");
+  return best;
+}
+
+// Runs a PostgreSQL tool, as the postgres user when we are root (initdb refuses root).
+int RunAsPostgres(const std::vector<std::string>& argv) {
+  std::vector<std::string> full = argv;
+  if (geteuid() == 0) full.insert(full.begin(), {"runuser", "-u", "postgres", "--"});
+  CommandResult r = RunCommand(full[0], std::vector<std::string>(full.begin() + 1, full.end()));
+  if (r.exit_code != 0) {
+    fprintf(stderr, "%s failed (%d): %s%s\n", argv[0].c_str(), r.exit_code, r.output.c_str(),
+            r.errors.c_str());
+  }
+  return r.exit_code;
+}
+
+}  // namespace
+
+PostgresServer::PostgresServer() : bin_(PostgresBin()), port_(FreePort()) {
+  data_ = "/tmp/cc-pg-" + std::to_string(getpid()) + "-" + RandomHex(4);
+  std::filesystem::create_directories(data_);
+  if (geteuid() == 0) {
+    RunCommand("chown", {"postgres:postgres", data_});
+  }
+  chmod(data_.c_str(), 0700);
+  if (RunAsPostgres({bin_ + "/initdb", "-D", data_, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                     "--no-locale"}) != 0) {
+    throw std::runtime_error("initdb failed in " + data_);
+  }
+  if (!start()) throw std::runtime_error("PostgreSQL did not start in " + data_);
+}
+
+PostgresServer::~PostgresServer() {
+  RunAsPostgres({bin_ + "/pg_ctl", "-D", data_, "-m", "immediate", "-w", "stop"});
+  std::error_code ec;
+  std::filesystem::remove_all(data_, ec);
+}
+
+std::string PostgresServer::admin_url() const {
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/postgres";
+}
+
+bool PostgresServer::start() {
+  // Commits are durable as in production (synchronous_commit on: a crash loses no
+  // acknowledged commit); fsync is off because only the server process crashes here, never
+  // the machine, whose page cache keeps what was written.
+  const std::string opts = "-p " + std::to_string(port_) + " -k " + data_ +
+                           " -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off"
+                           " -c full_page_writes=off";
+  return RunAsPostgres({bin_ + "/pg_ctl", "-D", data_, "-l", data_ + "/server.log", "-w", "-t",
+                        "60", "-o", opts, "start"}) == 0;
+}
+
+void PostgresServer::crash() {
+  RunAsPostgres({bin_ + "/pg_ctl", "-D", data_, "-m", "immediate", "-w", "stop"});
 }
 
 NatsServerProcess::NatsServerProcess() : port_(FreePort()) {

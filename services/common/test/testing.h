@@ -20,10 +20,12 @@
 // gets its own database and its own subject prefix, so tests run in parallel.
 namespace cc::testing {
 
-// A fresh database with every migration applied; dropped when destroyed.
+// A fresh database with every migration applied; dropped when destroyed. On the shared test
+// server by default, or on the server of `admin_url`.
 class TestDatabase {
  public:
   explicit TestDatabase(bool migrate = true);
+  TestDatabase(std::string admin_url, bool migrate);
   ~TestDatabase();
   const std::string& url() const { return url_; }
   const std::string& name() const { return name_; }
@@ -82,6 +84,26 @@ std::string HttpGet(int port, const std::string& path);
 
 // True once grpc.health.v1 at `target` answers SERVING.
 bool WaitForServing(const std::string& target, std::chrono::milliseconds timeout);
+
+// A PostgreSQL server of its own (a cluster in a temporary folder, on a free port, commits
+// durable against a crash of the server), for tests that stop or crash the database. As the
+// postgres user when run as root.
+class PostgresServer {
+ public:
+  PostgresServer();
+  ~PostgresServer();
+  PostgresServer(const PostgresServer&) = delete;
+  PostgresServer& operator=(const PostgresServer&) = delete;
+  std::string admin_url() const;
+  bool start();
+  // pg_ctl stop -m immediate: every backend killed at once, no checkpoint (a crash).
+  void crash();
+
+ private:
+  std::string bin_;
+  std::string data_;
+  int port_;
+};
 
 // A nats-server of its own on a free port (for tests that stop or restart the bus).
 class NatsServerProcess {

@@ -27,6 +27,10 @@ void QueueEngine::start() {
     running_ = true;
     dirty_ = true;
   }
+  {
+    std::lock_guard lock(edges_mu_);
+    edges_trusted_from_ = clock_.now() + store_.settings().edge_lease;
+  }
   matcher_ = std::thread([this] { matcher_loop(); });
   for (int i = 0; i < settings_.dispatch_threads; ++i) {
     dispatchers_.emplace_back([this] { dispatcher_loop(); });
@@ -280,11 +284,25 @@ void QueueEngine::matcher_loop() {
 Status QueueEngine::sweep_once() {
   const TimePoint now = clock_.now();
   Effects all;
+  bool edges_trusted;
+  {
+    std::lock_guard lock(edges_mu_);
+    edges_trusted = now >= edges_trusted_from_;
+  }
   using Sweep = Result<Effects> (QueueRepository::*)(TimePoint);
   for (Sweep sweep : {&QueueRepository::expire_offers, &QueueRepository::expire_edges,
                       &QueueRepository::expire_waits, &QueueRepository::finish_wrap_ups}) {
-    CC_ASSIGN_OR_RETURN(Effects fx, (store_.*sweep)(now));
-    all.merge(std::move(fx));
+    if (sweep == &QueueRepository::expire_edges && !edges_trusted) continue;
+    auto fx = (store_.*sweep)(now);
+    if (!fx.ok()) {
+      // The database was away: so were the edges' heartbeats. Give them a lease to return.
+      if (fx.error().code == ErrorCode::kUnavailable) {
+        std::lock_guard lock(edges_mu_);
+        edges_trusted_from_ = std::max(edges_trusted_from_, now + store_.settings().edge_lease);
+      }
+      return fx.error();
+    }
+    all.merge(std::move(fx).value());
   }
   apply(std::move(all));
   return OkStatus();

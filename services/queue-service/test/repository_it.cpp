@@ -799,5 +799,28 @@ TEST_F(QueueRepositoryIt, TheOfferCarriesTheAgentsLiveBindings) {
   EXPECT_TRUE(natted);
 }
 
+// A queue-service that was down (or just started) has heard no heartbeats: it declares no
+// edge lost before a whole lease has passed, or an outage of queue-service itself would end
+// every call of every live edge.
+TEST_F(QueueRepositoryIt, AFreshInstanceWaitsALeaseBeforeDeclaringEdgesLost) {
+  AddQueue("sales", [](QueueConfig& q) {
+    q.join_empty = EmptyQueueRule::kAlways;
+    q.leave_empty = EmptyQueueRule::kAlways;
+  });
+  Enqueue("held", "sales", 0, "edge-quiet");
+  ASSERT_TRUE(store_.heartbeat({"edge-quiet", seconds(3), false, {}}, clock_.now()).ok());
+  QueueEngine fresh(store_, channel_, events_, clock_, timers_,
+                    EngineSettings{Duration{1000}, Duration{250}, Duration{5000}, 0}, nullptr,
+                    [this] { return rng_++; });
+  fresh.start();                // as if restarted now
+  clock_.advance(seconds(10));  // the edge's 3 s lease is over
+  ASSERT_TRUE(fresh.sweep_once().ok());
+  EXPECT_EQ(StateOf("held"), CallState::kWaiting);  // not trusted yet: 600 s edge lease
+  clock_.advance(seconds(600));
+  ASSERT_TRUE(fresh.sweep_once().ok());
+  EXPECT_EQ(StateOf("held"), CallState::kAbandoned);
+  fresh.stop();
+}
+
 }  // namespace
 }  // namespace cc::queue

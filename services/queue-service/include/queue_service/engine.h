@@ -119,6 +119,11 @@ class QueueEngine {
   std::optional<TimePoint> next_wake_;
   std::mutex stats_mu_;
   std::map<std::string, QueueStats> last_stats_;
+  // Edges are declared lost only once this instance has been able to hear their heartbeats
+  // for a whole lease: after it started, and after its database came back. Otherwise an
+  // outage of queue-service (or of PostgreSQL) would end every call of every live edge.
+  std::mutex edges_mu_;
+  TimePoint edges_trusted_from_{};
 };
 
 }  // namespace cc::queue
