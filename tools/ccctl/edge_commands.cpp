@@ -48,7 +48,14 @@ int Stats(const Globals& g, std::vector<std::string> argv) {
             << "live calls:     " << resp.live_calls() << "\n"
             << "calls total:    " << resp.calls_total() << "\n"
             << "REGISTERs seen: " << resp.registrations_total() << "\n"
-            << "draining:       " << (resp.draining() ? "yes" : "no") << "\n";
+            << "draining:       " << (resp.draining() ? "yes" : "no") << "\n"
+            << "reports pending:"
+            << " " << resp.pending_reports() << " (to queue-service, retried until acknowledged)\n";
+  for (const auto& r : resp.relays()) {
+    std::cout << "relay " << r.address() << ": " << (r.healthy() ? "healthy" : "LOST") << ", "
+              << r.legs() << " legs, " << r.ports_free() << " port pairs free"
+              << (r.draining() ? ", draining" : "") << "\n";
+  }
   return 0;
 }
 

@@ -162,11 +162,11 @@ std::string ChannelTarget(const std::string& target) {
   return out;
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, bool balance) {
   grpc::ChannelArguments args;
   // Calls spread over every replica the target names; a replica that dies leaves the
   // rotation when its connection fails.
-  args.SetLoadBalancingPolicyName("round_robin");
+  args.SetLoadBalancingPolicyName(balance ? "round_robin" : "pick_first");
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "common/config.h"
+#include "common/grpc_server.h"
 
 namespace cc {
 namespace {
@@ -103,6 +104,28 @@ TEST(ConfigTest, ParsesDurationsAndAddresses) {
   EXPECT_EQ(hp->first, "::1");
   EXPECT_EQ(hp->second, 5060);
   EXPECT_FALSE(Config::ParseHostPort("host:99999"));
+}
+
+TEST(ConfigTest, AListOfReplicasTakesIpsOrOneName) {
+  auto parse = [](const std::string& v) {
+    Config c("t");
+    c.add_host_port_list("replicas", "127.0.0.1:1", "help");
+    return c.parse({"--replicas=" + v}, {});
+  };
+  EXPECT_TRUE(parse("10.0.0.1:50052").ok());
+  EXPECT_TRUE(parse("10.0.0.1:50052, 10.0.0.2:50052").ok());
+  EXPECT_TRUE(parse("queue.svc.cluster.local:50052").ok());
+  EXPECT_FALSE(parse("a.example:1,b.example:1").ok());  // names in a list
+  EXPECT_FALSE(parse("10.0.0.1").ok());                 // no port
+  EXPECT_FALSE(parse("10.0.0.1:0").ok());
+  EXPECT_EQ(Config::SplitList(" a:1 ,, b:2 "), (std::vector<std::string>{"a:1", "b:2"}));
+}
+
+TEST(ConfigTest, ChannelTargetsBalanceOverEveryReplica) {
+  EXPECT_EQ(ChannelTarget("127.0.0.1:50052"), "127.0.0.1:50052");
+  EXPECT_EQ(ChannelTarget("queue-service:50052"), "dns:///queue-service:50052");
+  EXPECT_EQ(ChannelTarget("10.0.0.1:1,10.0.0.2:2"), "ipv4:10.0.0.1:1,10.0.0.2:2");
+  EXPECT_EQ(ChannelTarget("dns:///x:1"), "dns:///x:1");
 }
 
 }  // namespace

@@ -58,16 +58,18 @@ Result<Effects> PgQueueRepository::expire_edges(TimePoint now) {
 Result<Effects> PgQueueRepository::expire_waits(TimePoint now) {
   return pool_.transact([&](pqxx::work& tx) -> Result<Effects> {
     Effects fx;
-    // Max wait, or nobody left who could answer per the queue's leave rule.
+    // Max wait, or nobody left who could answer per the queue's leave rule (asked once per
+    // queue, not per waiting call: under a backlog that is thousands of times a sweep).
     for (const auto& r : tx.exec_params(
-             "SELECT c.id, CASE WHEN q.max_wait_ms > 0 AND c.queue_entered_at"
-             "   + q.max_wait_ms * interval '1 millisecond' <= $1::timestamptz"
-             "   THEN 'wait' ELSE 'empty' END"
-             " FROM calls c JOIN queues q ON q.name = c.queue WHERE c.state = 'WAITING' AND ("
-             "  (q.max_wait_ms > 0 AND c.queue_entered_at + q.max_wait_ms * interval"
-             "   '1 millisecond' <= $1::timestamptz) OR NOT " +
-                 QueueHasAnswerers("c.queue", "q.leave_empty", "$1") +
-                 ") LIMIT $2 FOR UPDATE OF c SKIP LOCKED",
+             "WITH empty AS (SELECT q.name FROM queues q WHERE NOT " +
+                 QueueHasAnswerers("q.name", "q.leave_empty", "$1") +
+                 ") SELECT c.id, CASE WHEN q.max_wait_ms > 0 AND c.queue_entered_at"
+                 "   + q.max_wait_ms * interval '1 millisecond' <= $1::timestamptz"
+                 "   THEN 'wait' ELSE 'empty' END"
+                 " FROM calls c JOIN queues q ON q.name = c.queue WHERE c.state = 'WAITING'"
+                 " AND ((q.max_wait_ms > 0 AND c.queue_entered_at + q.max_wait_ms * interval"
+                 "   '1 millisecond' <= $1::timestamptz) OR c.queue IN (SELECT name FROM empty))"
+                 " LIMIT $2 FOR UPDATE OF c SKIP LOCKED",
              Ts(now), settings_.sweep_batch)) {
       Call call = ReloadCall(tx, r[0].as<std::string>());
       auto queue = LoadQueue(tx, call.queue);

@@ -317,10 +317,17 @@ void Edge::heartbeat() {
   // Every call this edge holds: live ones, and those whose reports are still on their way
   // (queue-service learns their end from the report, with its true reason).
   std::set<std::string> held;
-  for (const auto& id : parts_->calls.ids()) held.insert(id);
+  // Calls whose enqueue queue-service had acknowledged before this heartbeat left: only these
+  // can be missing there for good (a later enqueue may still be committing while the
+  // heartbeat is read).
+  auto enqueued = std::make_shared<std::set<std::string>>();
+  for (CallSession* s : parts_->calls.all()) {
+    held.insert(s->id());
+    if (s->enqueued()) enqueued->insert(s->id());
+  }
   for (const auto& id : parts_->outbox.pending_calls()) held.insert(id);
   hb.call_ids.assign(held.begin(), held.end());
-  parts_->queue_port->heartbeat(hb, [this](Result<HeartbeatReply> r) {
+  parts_->queue_port->heartbeat(hb, [this, enqueued](Result<HeartbeatReply> r) {
     if (!parts_) return;
     if (!r.ok()) {
       log::Warn("edge heartbeat failed", {{"error", r.error().message}});
@@ -335,8 +342,7 @@ void Edge::heartbeat() {
     }
     for (const auto& id : r->unknown) {
       CallSession* s = parts_->calls.find(id);
-      // A call whose enqueue is still on its way is not in queue-service yet.
-      if (!s || !s->enqueued()) continue;
+      if (!s || !enqueued->count(id)) continue;
       log::Warn("queue-service does not know this call; hanging it up", {{"call_id", id}});
       observer_->reconciled("unknown");
       s->hang_up({41, "call unknown to queue-service"}, false);

@@ -302,7 +302,8 @@ class RelayGrpcClient final : public RelayClient {
                   RpcCounter inflight)
       : address_(address),
         edge_id_(std::move(edge_id)),
-        stub_(v1::MediaRelay::NewStub(MakeChannel(address))),
+        // One relay: its legs live there, so never balanced over several addresses.
+        stub_(v1::MediaRelay::NewStub(MakeChannel(address, false))),
         loop_(loop),
         timeout_(timeout),
         inflight_(std::move(inflight)) {}

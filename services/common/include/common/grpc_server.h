@@ -73,8 +73,9 @@ grpc::Status HandleRpc(GrpcMetrics& metrics, const char* method, F&& body) {
 // list of IPs as ipv4:/ipv6: (targets with a scheme pass unchanged).
 std::string ChannelTarget(const std::string& target);
 // A client channel with sane defaults (keepalive, no proxy from the environment), balancing
-// round-robin over every address of the target.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);
+// round-robin over every address of the target (`balance`), or keeping to one of them (for a
+// server that holds state of its own, such as one media relay).
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, bool balance = true);
 // A client context with a deadline.
 std::unique_ptr<grpc::ClientContext> MakeContext(std::chrono::milliseconds deadline);
 
