@@ -44,7 +44,8 @@ std::string Read(const std::string& path) {
 bool EndedByAFault(const std::string& reason) {
   for (const char* r :
        {"no longer holds the call", " lost", "media relay lost", "edge does not hold the call",
-        "call over in queue-service", "call unknown to queue-service", "media unavailable"}) {
+        "call over in queue-service", "call unknown to queue-service", "media unavailable",
+        "media bridge failed"}) {
     if (reason.find(r) != std::string::npos) return true;
   }
   return false;
@@ -305,30 +306,26 @@ class Harness {
         continue;
       }
       result_.endings[state + ": " + reason] += n;
-      if (EndedByAFault(reason)) result_.ended_early += n;
+      (EndedByAFault(reason) ? result_.ended_early : result_.ended_otherwise) += n;
     }
+    const auto count = [&tx](const char* sql) { return tx.exec(sql)[0][0].as<int>(); };
     result_.stranded_agents =
-        tx.exec("SELECT count(*)::int FROM agents WHERE status IN ('RESERVED','ON_CALL')")[0][0]
-            .as<int>();
+        count("SELECT count(*)::int FROM agents WHERE status IN ('RESERVED','ON_CALL')");
     if (result_.stranded_agents > 0) {
       problem(std::to_string(result_.stranded_agents) + " agents stranded");
     }
-    result_.double_assignments =
-        tx.exec(
-              "SELECT count(*)::int FROM assignments a JOIN assignments b ON a.id < b.id"
-              " AND (a.agent_id = b.agent_id OR a.call_id = b.call_id)"
-              " AND b.offered_at < COALESCE(a.ended_at, 'infinity')"
-              " AND a.offered_at < COALESCE(b.ended_at, 'infinity')")[0][0]
-            .as<int>();
+    result_.double_assignments = count(
+        "SELECT count(*)::int FROM assignments a JOIN assignments b ON a.id < b.id"
+        " AND (a.agent_id = b.agent_id OR a.call_id = b.call_id)"
+        " AND b.offered_at < COALESCE(a.ended_at, 'infinity')"
+        " AND a.offered_at < COALESCE(b.ended_at, 'infinity')");
     if (result_.double_assignments > 0) {
       problem(std::to_string(result_.double_assignments) + " overlapping assignments");
     }
-    result_.illegal_transitions =
-        tx.exec(
-              "SELECT count(*)::int FROM agent_status_audit x WHERE NOT EXISTS (SELECT 1"
-              " FROM agent_status_transitions t WHERE t.from_status = x.from_status"
-              " AND t.to_status = x.to_status)")[0][0]
-            .as<int>();
+    result_.illegal_transitions = count(
+        "SELECT count(*)::int FROM agent_status_audit x WHERE NOT EXISTS (SELECT 1"
+        " FROM agent_status_transitions t WHERE t.from_status = x.from_status"
+        " AND t.to_status = x.to_status)");
     if (result_.illegal_transitions > 0) problem("illegal status transitions");
     const int live_assignments =
         tx.exec(
@@ -337,7 +334,7 @@ class Harness {
     if (live_assignments > 0) problem(std::to_string(live_assignments) + " assignments left live");
     const auto first = tx.exec_params(
         "SELECT extract(epoch from min(connected_at) - $1::timestamptz) FROM calls"
-        " WHERE connected_at > $1::timestamptz",
+        " WHERE enqueued_at > $1::timestamptz AND connected_at IS NOT NULL",
         FormatTime(fault_time_));
     result_.recovery_seconds = first[0][0].is_null() ? -1 : first[0][0].as<double>();
     tx.commit();
@@ -367,6 +364,11 @@ class Harness {
     if (!may_end_early && result_.ended_early > 0) {
       problem(std::to_string(result_.ended_early) +
               " calls ended early though no edge or relay died");
+    }
+    // Nothing else ends a call under this load (agents enough, no queue timeout).
+    if (result_.ended_otherwise > 0) {
+      problem(std::to_string(result_.ended_otherwise) +
+              " calls ended neither by a hang-up nor a fault");
     }
   }
 

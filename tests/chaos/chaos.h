@@ -52,13 +52,14 @@ struct Result {
   std::map<std::string, int> endings;
   int completed = 0;            // ENDED normally (a side hung up)
   int ended_early = 0;          // ended or abandoned because a process died (recorded as such)
+  int ended_otherwise = 0;      // terminal for any other reason (timed out, no agent, ...)
   int lost = 0;                 // still live when everything should be over (must be 0)
   int stranded_agents = 0;      // RESERVED or ON_CALL with no live call (must be 0)
   int double_assignments = 0;   // an agent on two calls at once, or a call with two agents (0)
   int illegal_transitions = 0;  // status changes outside the table (must be 0)
   int leftover_dialogs = 0;     // at the edge, once all is over (must be 0)
   int leftover_legs = 0;        // in the relays (must be 0)
-  double recovery_seconds = 0;  // from the fault to the next call connected
+  double recovery_seconds = 0;  // from the fault to the first call enqueued after it connected
   double settle_seconds = 0;    // from the end of the load to all over
   std::vector<std::string> problems;  // broken invariants, in words
 };

@@ -322,7 +322,6 @@ void UdpJunk::send(const std::string& bytes) {
   sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&d), sizeof d);
 }
 
-namespace {
 int BoundUdpSocket(int* port) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
@@ -335,6 +334,7 @@ int BoundUdpSocket(int* port) {
   return fd;
 }
 
+namespace {
 void SendTo(int fd, int port, const char* data, ssize_t n) {
   sockaddr_in d{};
   d.sin_family = AF_INET;

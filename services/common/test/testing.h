@@ -142,6 +142,9 @@ class ServiceProcess {
   bool ready_ = false;
 };
 
+// A UDP socket bound to a free port of 127.0.0.1 (close-on-exec); the port in *port.
+int BoundUdpSocket(int* port);
+
 // Sends raw datagrams to 127.0.0.1:port (bad-input tests).
 class UdpJunk {
  public:

@@ -33,16 +33,7 @@ using SteadyClock = std::chrono::steady_clock;
 // A phone's media socket on 127.0.0.1.
 class UdpPeer {
  public:
-  UdpPeer() {
-    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
+  UdpPeer() { fd_ = testing::BoundUdpSocket(&port_); }
   ~UdpPeer() { close(fd_); }
   int port() const { return port_; }
 

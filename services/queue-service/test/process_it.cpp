@@ -17,6 +17,7 @@
 #include "common/agent_status.h"
 #include "common/grpc_server.h"
 #include "fake_edge.h"
+#include "null_agent_events.h"
 #include "testing.h"
 
 namespace cc::queue {
@@ -25,14 +26,6 @@ namespace {
 namespace v1 = callcenter::v1;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-class NullAgentEvents final : public registry::EventSink {
- public:
-  void status_changed(const registry::StatusChangeResult&) override {}
-  void routability_changed(const std::string&, bool, int, const std::string&) override {}
-  void binding_changed(registry::BindingEvent, const registry::Binding&) override {}
-  void lifecycle(registry::LifecycleEvent, const std::string&) override {}
-};
 
 class QueueProcessIt : public ::testing::Test {
  protected:
@@ -83,7 +76,7 @@ class QueueProcessIt : public ::testing::Test {
   std::unique_ptr<NatsClient> nats_;
   PgPool pool_;
   registry::PgAgentRepository agent_repo_;
-  NullAgentEvents agent_events_;
+  testing::NullAgentEvents agent_events_;
   registry::AgentService agents_;
 };
 

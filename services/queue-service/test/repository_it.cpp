@@ -6,6 +6,7 @@
 
 #include "agent_registry/pg_repository.h"
 #include "agent_registry/service.h"
+#include "null_agent_events.h"
 #include "queue_service/engine.h"
 #include "queue_service/pg_repository.h"
 #include "testing.h"
@@ -15,14 +16,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-class NullAgentEvents final : public registry::EventSink {
- public:
-  void status_changed(const registry::StatusChangeResult&) override {}
-  void routability_changed(const std::string&, bool, int, const std::string&) override {}
-  void binding_changed(registry::BindingEvent, const registry::Binding&) override {}
-  void lifecycle(registry::LifecycleEvent, const std::string&) override {}
-};
 
 class RecordingChannel final : public OfferChannel {
  public:
@@ -145,7 +138,7 @@ class QueueRepositoryIt : public ::testing::Test {
   SimulatedClock clock_;
   ManualTimers timers_{clock_};
   registry::PgAgentRepository agent_repo_;
-  NullAgentEvents agent_events_;
+  testing::NullAgentEvents agent_events_;
   registry::AgentService agents_;
   PgQueueRepository store_;
   RecordingChannel channel_;
