@@ -43,12 +43,12 @@ RelayPool::Relay* RelayPool::find(const std::string& address) {
   return it == relays_.end() ? nullptr : &it->second;
 }
 
-RelayPool::Relay* RelayPool::choose(const std::string& wanted) {
+RelayPool::Relay* RelayPool::choose(const std::string& wanted, const std::set<std::string>& tried) {
   if (!wanted.empty()) return find(wanted);  // a call's legs share one relay
   Relay* best = nullptr;
   for (auto& [a, r] : relays_) {
     const RelayState& s = r.state;
-    if (!s.healthy || s.last.draining) continue;
+    if (!s.healthy || r.create_failed || s.last.draining || tried.contains(a)) continue;
     // Ports as the relay last said, less what this edge has taken since (two per leg).
     if (!s.last.instance_id.empty() && s.last.ports_free <= s.created_since) continue;
     if (!best ||
@@ -87,6 +87,7 @@ void RelayPool::on_report(const std::string& address, Result<RelayReport> r) {
     return;
   }
   relay->misses = 0;
+  relay->create_failed = false;
   if (!relay->state.healthy) log::Info("media relay back", {{"relay", address}});
   if (!relay->state.last.instance_id.empty() && relay->state.last.instance_id != r->instance_id) {
     log::Error("media relay restarted: the legs it held are gone", {{"relay", address}});
@@ -98,14 +99,37 @@ void RelayPool::on_report(const std::string& address, Result<RelayReport> r) {
 }
 
 void RelayPool::create_leg(const NewLeg& leg, Reply<LegWithSdp> done) {
-  Relay* relay = choose(leg.relay);
-  if (!relay) {
-    done(Unavailable(leg.relay.empty() ? "no media relay available"
-                                       : "media relay " + leg.relay + " unknown"));
-    return;
-  }
+  if (leg.relay.empty()) return create_on_any(leg, {}, std::move(done));
+  Relay* relay = find(leg.relay);
+  if (!relay) return done(Unavailable("media relay " + leg.relay + " unknown"));
   relay->state.created_since++;
   relay->client->create_leg(leg, std::move(done));
+}
+
+// A new call's first leg: on the best relay, and on the next best while a relay cannot make
+// it (dead before a poll noticed, out of ports). A leg made by a relay that answered too late
+// is released by that relay: this edge never lists it (EdgeLegs).
+void RelayPool::create_on_any(NewLeg leg, std::set<std::string> tried, Reply<LegWithSdp> done) {
+  Relay* relay = choose("", tried);
+  if (!relay) return done(Unavailable("no media relay available"));
+  relay->state.created_since++;
+  const std::string address = relay->state.address;
+  std::weak_ptr<bool> alive = alive_;
+  NewLeg request = leg;
+  relay->client->create_leg(
+      request, [this, alive, address, leg = std::move(leg), tried = std::move(tried),
+                done = std::move(done)](Result<LegWithSdp> r) mutable {
+        if (alive.expired() || !*alive.lock()) return;
+        const bool elsewhere = !r.ok() && (r.error().code == ErrorCode::kUnavailable ||
+                                           r.error().code == ErrorCode::kDeadlineExceeded ||
+                                           r.error().code == ErrorCode::kResourceExhausted);
+        if (!elsewhere) return done(std::move(r));
+        log::Warn("media relay could not make a leg; trying the next one",
+                  {{"relay", address}, {"call_id", leg.call_id}, {"error", r.error().message}});
+        if (Relay* failed = find(address)) failed->create_failed = true;
+        tried.insert(address);
+        create_on_any(std::move(leg), std::move(tried), std::move(done));
+      });
 }
 
 void RelayPool::update_leg(const RelayLeg& leg, const std::string& remote_sdp,

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 
 namespace cc::edge {
 namespace {
@@ -17,6 +18,7 @@ class FakeRelay final : public RelayClient {
   explicit FakeRelay(std::string address) : address_(std::move(address)) {}
   void create_leg(const NewLeg& leg, Reply<LegWithSdp> done) override {
     created.push_back(leg.label);
+    if (create_error) return done(*create_error);
     done(LegWithSdp{{address_, leg.label + "@" + address_}, "sdp"});
   }
   void update_leg(const RelayLeg&, const std::string&, Reply<std::string> done) override {
@@ -50,6 +52,7 @@ class FakeRelay final : public RelayClient {
 
   std::vector<std::string> created, released, listed;
   std::vector<Reply<RelayReport>> polls;
+  std::optional<Error> create_error;  // set: every create_leg fails with it
 
  private:
   std::string address_;
@@ -131,6 +134,29 @@ TEST_F(RelayPoolTest, ARelayThatStopsAnsweringIsLostAndCallsGoElsewhere) {
   relays_["r2"]->answer(Report(50));
   EXPECT_EQ(NewLegOn(), "r1");
   EXPECT_EQ(lost_.size(), 1u);
+}
+
+TEST_F(RelayPoolTest, ARelayThatCannotMakeANewLegIsPassedOverAtOnce) {
+  pool_.start();
+  relays_["r1"]->answer(Report(0));
+  relays_["r2"]->answer(Report(5));
+  // r1 died since its last poll: the call's leg goes to r2 in the same request, and r1 is
+  // not tried again before it answers a poll.
+  relays_["r1"]->create_error = Unavailable("connection refused");
+  EXPECT_EQ(NewLegOn(), "r2");
+  EXPECT_EQ(NewLegOn(), "r2");
+  EXPECT_EQ(relays_["r1"]->created.size(), 1u);
+  EXPECT_TRUE(lost_.empty());  // loss is still the polls' to decide
+  // Both refuse: the caller gets an error, not a wait.
+  relays_["r2"]->create_error = Error{ErrorCode::kResourceExhausted, "no free port"};
+  EXPECT_EQ(NewLegOn(), "error: no media relay available");
+  // A leg the relay refuses for what the request says is not retried elsewhere.
+  timers_.advance(seconds(1));
+  relays_["r1"]->answer(Report(0));
+  relays_["r2"]->answer(Report(5));
+  relays_["r1"]->create_error = InvalidArgument("bad SDP");
+  EXPECT_EQ(NewLegOn(), "error: bad SDP");
+  EXPECT_EQ(relays_["r2"]->created.size(), 3u);
 }
 
 TEST_F(RelayPoolTest, LegsARelayNoLongerKnowsAreReportedLost) {

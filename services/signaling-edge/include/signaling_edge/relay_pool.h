@@ -43,11 +43,11 @@ struct RelayPoolSettings {
 };
 
 // Several media relays, chosen per call by health and load: a new call's legs go to the
-// healthy, non-draining relay with free ports and the fewest legs; both legs of a call on
-// the same relay. Every relay is polled with the legs this edge holds there (so that it
-// releases what the edge no longer holds); a relay that stops answering, restarts, or no
-// longer knows some legs is reported lost, and the edge ends the calls it held. Loop thread
-// only.
+// healthy, non-draining relay with free ports and the fewest legs (and to the next one when
+// that relay cannot make the leg); both legs of a call on the same relay. Every relay is polled
+// with the legs this edge holds there (so that it releases what the edge no longer holds); a relay
+// that stops answering, restarts, or no longer knows some legs is reported lost, and the edge ends
+// the calls it held. Loop thread only.
 class RelayPool final : public MediaPort {
  public:
   using ClientFactory = std::function<std::unique_ptr<RelayClient>(const std::string& address)>;
@@ -78,8 +78,10 @@ class RelayPool final : public MediaPort {
     RelayState state;
     int misses = 0;
     bool polling = false;
+    bool create_failed = false;  // a new leg failed there: not chosen until it answers a poll
   };
-  Relay* choose(const std::string& wanted);
+  Relay* choose(const std::string& wanted, const std::set<std::string>& tried = {});
+  void create_on_any(NewLeg leg, std::set<std::string> tried, Reply<LegWithSdp> done);
   Relay* find(const std::string& address);
   void poll();
   void on_report(const std::string& address, Result<RelayReport> r);
