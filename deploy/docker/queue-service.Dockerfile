@@ -1,10 +1,12 @@
 # queue-service: multi-stage image. Build from the checkout's root:
 #   docker build -f deploy/docker/queue-service.Dockerfile -t callcenter/queue-service .
 # Build stage: Debian 12 with the build packages of tools/dev/lib.sh (CC_PACKAGES minus the
-# test-only ones). Runtime stage: debian:12-slim, non-root (uid 10001), only the shared
-# libraries the binaries link (tests/deploy/check_dockerfiles.py compares this list with the
-# binaries' DT_NEEDED entries and the build list with lib.sh). Never built on the project's
-# machines (no Docker engine): see deploy/README.md.
+# test-only ones); it is the same, to the letter, in the four Dockerfiles and builds every
+# service, so that a builder caching layers (Docker, podman) compiles once for the four
+# images (tests/deploy/check_containers.py keeps them identical). Runtime stage:
+# debian:12-slim, non-root (uid 10001), only the shared libraries the binaries link (the
+# check compares this list with the binaries' DT_NEEDED entries). Built and run by
+# tests/deploy/compose_stack_it.py: see deploy/README.md.
 FROM debian:12 AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
@@ -13,23 +15,25 @@ RUN apt-get update \
       libnats-dev libpqxx-dev prometheus-cpp-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Only what the build reads (build/ and .local/ of a developer's checkout stay out).
+# Only what the build reads (.dockerignore keeps a developer's build/ and .local/ out).
 COPY CMakeLists.txt ./
 COPY proto/ proto/
 COPY services/ services/
 COPY tools/ tools/
 COPY deploy/docker/grpc_health_probe.cpp deploy/docker/
-RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCC_BUILD_TESTS=OFF \
-    && cmake --build /build --target queue-service cc-migrate ccctl \
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCC_BUILD_TESTS=OFF \
+    && cmake --build /build --target agent-registry queue-service media-relay signaling-edge cc-migrate ccctl \
     && g++ -std=c++20 -O2 -o /build/cc-grpc-health deploy/docker/grpc_health_probe.cpp \
          $(pkg-config --cflags --libs grpc++) \
-    && strip --strip-debug /build/services/queue-service/queue-service /build/tools/cc-migrate /build/tools/ccctl /build/cc-grpc-health
+    && cd /build && strip --strip-unneeded services/agent-registry/agent-registry \
+         services/queue-service/queue-service services/media-relay/media-relay \
+         services/signaling-edge/signaling-edge tools/cc-migrate tools/ccctl cc-grpc-health
 
 FROM debian:12-slim AS runtime
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libgrpc29 libabsl20220623 libprotobuf32 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libnats3.4 libpqxx-6.4 \
-    && rm -rf /var/lib/apt/lists/* \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && groupadd --system --gid 10001 callcenter \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin callcenter
 COPY --from=build /build/services/queue-service/queue-service /build/tools/cc-migrate /build/tools/ccctl /build/cc-grpc-health /usr/local/bin/

@@ -1,13 +1,14 @@
 #!/usr/bin/python3
-"""Checks of the container files (ctest deploy_containers). There is no Docker engine here:
-nothing is built or started; see deploy/README.md for what this proves and what it does not.
+"""Static checks of the container files (ctest deploy_containers); compose_stack_it.py builds
+the images and starts the stack for real. See deploy/README.md.
 
   check_containers.py SOURCE_DIR [--bin SERVICE=PATH ...] [--probe PATH]
 
 Dockerfiles (deploy/docker/<service>.Dockerfile):
 - two stages: FROM debian:12 (build) and FROM debian:12-slim (runtime);
 - the build stage installs exactly the build packages of tools/dev/lib.sh (CC_PACKAGES
-  without the test/dev-only ones listed below) and builds the service's CMake target; the
+  without the test/dev-only ones listed below) and builds the service's CMake target, and is
+  the same in the four Dockerfiles (so a caching builder compiles once); the
   files it COPYs, alone, configure with its CMake command and define the targets it builds
   (configured in a scratch directory, not compiled);
 - the runtime stage installs exactly the Debian packages that provide the shared libraries the
@@ -22,7 +23,9 @@ docker-compose.yml (normalised by `docker-compose config`, Debian's docker-compo
   postgres/nats healthy, the edge after the three others are healthy, grafana after
   prometheus);
 - SIP 5060 UDP+TCP and the RTP range (from deploy/local/stack.env) published, the range
-  equal to the relay's CC_RTP_PORT_MIN..MAX; admin ports only on 127.0.0.1;
+  equal to the relay's CC_RTP_PORT_MIN..MAX; admin ports only on 127.0.0.1; with
+  CC_SIP_PORT and CC_RTP_PORT_MIN/MAX set, the published ports, the relay's range and the
+  edge's advertised port follow;
 - every CC_* variable given to a service is an option of its binary (or a ccctl setting);
 - Prometheus scrapes every service at its metrics port with cc_service = its name; Grafana
   gets the provisioning and the dashboard.
@@ -201,6 +204,7 @@ def check_dockerfiles(root, bins, probe):
     lib_pkgs = cc_packages(root)
     build_pkgs = [p for p in lib_pkgs if is_build_package(p)]
     probe_pkgs = needed_packages(probe) if probe else {}
+    build_stages = {}
     for svc in SERVICES:
         path = os.path.join(root, "deploy", "docker", f"{svc}.Dockerfile")
         where = f"deploy/docker/{svc}.Dockerfile"
@@ -224,8 +228,10 @@ def check_dockerfiles(root, bins, probe):
         else:
             ok(f"{where}: build stage installs the {len(got)} build packages of tools/dev/lib.sh")
         runs = " ".join(r for i, r in build["instr"] if i == "RUN")
-        if f"--target {svc}" not in runs:
+        built = re.search(r"--target ([\w\s-]+?)(?:&&|$)", runs)
+        if not built or svc not in built.group(1).split():
             fail(f"{where}: the build does not build the {svc} target")
+        build_stages[svc] = build["instr"]
         configure_from_copies(root, where, build, runs)
         # runtime packages = what the binaries link
         runtime = apt_packages(run)
@@ -285,6 +291,20 @@ def check_dockerfiles(root, bins, probe):
         ok(f"{where}: checked")
     if probe_pkgs:
         ok(f"cc-grpc-health links {sorted(set(probe_pkgs.values()) - BASE_LIBS)}")
+    check_same_build_stage(build_stages)
+
+
+def check_same_build_stage(build_stages):
+    """The four build stages must be the same to the letter: a builder caching layers then
+    compiles once for the four images."""
+    if len(build_stages) != len(SERVICES):
+        return
+    first = SERVICES[0]
+    differ = [svc for svc in SERVICES[1:] if build_stages[svc] != build_stages[first]]
+    if differ:
+        fail(f"the build stages of {differ} differ from {first}'s: each image would compile again")
+    else:
+        ok("the four Dockerfiles share one build stage (compiled once by a caching builder)")
 
 
 def read_env_file(path):
@@ -317,7 +337,8 @@ def published(ports):
 
 def check_compose(root, bins):
     env = dict(os.environ)
-    for k in ("CC_PUBLIC_IP", "CC_DB_PASSWORD", "CC_SIP_REALM", "CC_AUTH_SECRET", "CC_IMAGE_TAG"):
+    for k in ("CC_PUBLIC_IP", "CC_DB_PASSWORD", "CC_SIP_REALM", "CC_AUTH_SECRET", "CC_IMAGE_TAG",
+              "CC_SIP_PORT", "CC_RTP_PORT_MIN", "CC_RTP_PORT_MAX"):
         env.pop(k, None)  # check the defaults
     p = subprocess.run(["docker-compose", "-f", os.path.join(root, "docker-compose.yml"), "config", "-q"],
                        capture_output=True, text=True, env=env, cwd=root)
@@ -435,6 +456,37 @@ def check_compose(root, bins):
     ok("compose: Prometheus scrapes the four services, Grafana is provisioned")
 
 
+def check_compose_ports_follow_settings(root):
+    """Other host ports for SIP and RTP (CC_SIP_PORT, CC_RTP_PORT_MIN/MAX): what is published,
+    what the relay uses and what the edge advertises must move together."""
+    env = {**os.environ, "CC_PUBLIC_IP": "192.0.2.7", "CC_SIP_PORT": "15070",
+           "CC_RTP_PORT_MIN": "31000", "CC_RTP_PORT_MAX": "31009"}
+    p = subprocess.run(["docker-compose", "-f", os.path.join(root, "docker-compose.yml"), "config"],
+                       capture_output=True, text=True, env=env, cwd=root)
+    if p.returncode != 0:
+        fail(f"docker-compose config with other ports: {p.stderr.strip()}")
+        return
+    svcs = yaml.safe_load(p.stdout)["services"]
+    edge, relay = svcs["signaling-edge"], svcs["media-relay"]
+    problems = []
+    if edge["environment"].get("CC_SIP_ADVERTISE") != "192.0.2.7:15070":
+        problems.append(f"the edge advertises {edge['environment'].get('CC_SIP_ADVERTISE')}")
+    sip = {(pub, tgt, pr) for pub, tgt, pr, _ in published(edge.get("ports", []))}
+    if not {("15070", "5060", "udp"), ("15070", "5060", "tcp")} <= sip:
+        problems.append(f"SIP is published as {sorted(sip)}")
+    renv = relay["environment"]
+    if (str(renv.get("CC_RTP_PORT_MIN")), str(renv.get("CC_RTP_PORT_MAX"))) != ("31000", "31009"):
+        problems.append("the relay's RTP range does not follow CC_RTP_PORT_MIN/MAX")
+    rtp = {(pub, tgt) for pub, tgt, pr, _ in published(relay.get("ports", [])) if pr == "udp"}
+    if not ({(str(n), str(n)) for n in range(31000, 31010)} <= rtp or ("31000-31009", "31000-31009") in rtp):
+        problems.append("the published RTP range does not follow CC_RTP_PORT_MIN/MAX")
+    if problems:
+        fail("compose with CC_SIP_PORT / CC_RTP_PORT_MIN/MAX set: " + "; ".join(problems))
+    else:
+        ok("compose: CC_SIP_PORT moves the published SIP port and the advertised one together, "
+           "CC_RTP_PORT_MIN/MAX the relay's range and the published one")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("source_dir")
@@ -449,6 +501,7 @@ def main():
             bins[name] = path
     check_dockerfiles(root, bins, args.probe if args.probe and os.path.exists(args.probe) else "")
     check_compose(root, bins)
+    check_compose_ports_follow_settings(root)
     return summary()
 
 
