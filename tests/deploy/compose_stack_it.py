@@ -62,7 +62,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checklog import fail, ok, summary  # noqa: E402
 
-PACKAGES = ["podman", "runc", "netavark", "aardvark-dns", "iptables", "debootstrap",
+PACKAGES = ["podman", "runc", "netavark", "aardvark-dns", "iptables", "iproute2", "debootstrap",
             "docker-compose", "sip-tester"]
 SERVICES = ["agent-registry", "queue-service", "media-relay", "signaling-edge"]
 STAND_INS = ["postgres", "nats", "prometheus"]
