@@ -27,6 +27,7 @@ docker-compose.yml (normalised by `docker-compose config`, Debian's docker-compo
   CC_SIP_PORT and CC_RTP_PORT_MIN/MAX set, the published ports, the relay's range and the
   edge's advertised port follow;
 - every CC_* variable given to a service is an option of its binary (or a ccctl setting);
+- the chart's defaults (values.yaml) agree with it: listen ports, SIP port, RTP range;
 - Prometheus scrapes every service at its metrics port with cc_service = its name; Grafana
   gets the provisioning and the dashboard.
 """
@@ -487,6 +488,38 @@ def check_compose_ports_follow_settings(root):
            "CC_RTP_PORT_MIN/MAX the relay's range and the published one")
 
 
+def check_compose_matches_chart(root):
+    """What compose_stack_it proves of the compose file must hold for the chart's defaults:
+    the same listen ports per service, SIP port and RTP range (deploy/README.md maps the
+    settings that differ, such as the advertised addresses)."""
+    values = yaml.safe_load(open(os.path.join(root, "charts", "callcenter", "values.yaml"), encoding="utf-8"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CC_")}
+    p = subprocess.run(["docker-compose", "-f", os.path.join(root, "docker-compose.yml"), "config"],
+                       capture_output=True, text=True, env=env, cwd=root, check=True)
+    svcs = yaml.safe_load(p.stdout)["services"]
+    keys = {"agent-registry": "agentRegistry", "queue-service": "queueService",
+            "media-relay": "mediaRelay", "signaling-edge": "signalingEdge"}
+    problems = []
+    for svc, key in keys.items():
+        cenv = svcs[svc]["environment"]
+        ports = values[key]["ports"]
+        for what, var in (("grpc", "CC_GRPC_LISTEN"), ("metrics", "CC_METRICS_LISTEN")):
+            if str(cenv[var]).rsplit(":", 1)[1] != str(ports[what]):
+                problems.append(f"{svc} {what}: compose {cenv[var]}, chart {key}.ports.{what}={ports[what]}")
+    edge_sip = str(svcs["signaling-edge"]["environment"]["CC_SIP_LISTEN"]).rsplit(":", 1)[1]
+    if edge_sip != str(values["signalingEdge"]["ports"]["sip"]):
+        problems.append(f"SIP: compose {edge_sip}, chart {values['signalingEdge']['ports']['sip']}")
+    renv = svcs["media-relay"]["environment"]
+    rtp = values["mediaRelay"]["rtp"]
+    if (str(renv["CC_RTP_PORT_MIN"]), str(renv["CC_RTP_PORT_MAX"])) != (str(rtp["portMin"]), str(rtp["portMax"])):
+        problems.append(f"RTP: compose {renv['CC_RTP_PORT_MIN']}-{renv['CC_RTP_PORT_MAX']}, "
+                        f"chart {rtp['portMin']}-{rtp['portMax']}")
+    if problems:
+        fail("compose and the chart's defaults differ: " + "; ".join(problems))
+    else:
+        ok("compose and the chart's defaults agree: gRPC and metrics ports of each service, SIP port, RTP range")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("source_dir")
@@ -502,6 +535,7 @@ def main():
     check_dockerfiles(root, bins, args.probe if args.probe and os.path.exists(args.probe) else "")
     check_compose(root, bins)
     check_compose_ports_follow_settings(root)
+    check_compose_matches_chart(root)
     return summary()
 
 
