@@ -85,7 +85,9 @@ class Harness {
                     "--edge-lease=10s",       "--reconcile-grace=3s",   "--offer-ack-timeout=1s"};
     s.relay_args = {"--media-timeout=600s", "--edge-legs-grace=3s", "--edge-lease=10s"};
     s.edge_args = {"--edge-id=chaos-edge", "--heartbeat=1s", "--relay-poll=500ms",
-                   "--rpc-timeout=1s", "--enqueue-retry=10s"};
+                   "--rpc-timeout=1s", "--enqueue-retry=10s",
+                   // All the load comes from one address, as from a carrier's trunk.
+                   "--trusted-sources=127.0.0.1"};
     s.rtp_port_min = 20000 + static_cast<int>(std::stoul(RandomHex(2), nullptr, 16) % 50) * 400;
     s.rtp_ports_per_relay = 200;
     s.sip_port = testing::FreeUdpPort();

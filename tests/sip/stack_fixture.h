@@ -133,9 +133,15 @@ class StackIt : public ::testing::Test {
   // A SIPp instance on its own port, against the edge.
   std::unique_ptr<testing::ChildProcess> Sipp(const std::string& scenario, int port,
                                               std::vector<std::string> args) {
+    return SippFrom("127.0.0.1", scenario, port, std::move(args));
+  }
+  // The same from another loopback address (another source for the edge's front door).
+  std::unique_ptr<testing::ChildProcess> SippFrom(const std::string& ip,
+                                                  const std::string& scenario, int port,
+                                                  std::vector<std::string> args) {
     std::vector<std::string> a = {
         "-sf",         kScenarios + "/" + scenario,
-        "-i",          "127.0.0.1",
+        "-i",          ip,
         "-p",          std::to_string(port),
         "-nostdin",    "-trace_err",
         "-error_file", work_ + "/" + scenario + "-" + std::to_string(port) + ".err"};

@@ -70,14 +70,23 @@ TEST_F(StackIt, AgentsRegisterWithDigestAuth) {
       RunSipp("register_refused.xml", {"-s", "1001", "-au", "1001", "-ap", "wrong", "-m", "1"}), 0);
   EXPECT_EQ(
       RunSipp("register_refused.xml", {"-s", "nobody", "-au", "nobody", "-ap", "x", "-m", "1"}), 0);
-  // The third failure from this address blocks it: now even the right password is refused.
-  EXPECT_EQ(
-      RunSipp("register_refused.xml", {"-s", "1001", "-au", "1001", "-ap", "wrong", "-m", "1"}), 0);
+  // The third failure of 1001 from this address (nobody's does not count for 1001) locks 1001
+  // out from it: now even its right password is refused (403 at once, no lookup) ...
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(
+        RunSipp("register_refused.xml", {"-s", "1001", "-au", "1001", "-ap", "wrong", "-m", "1"}),
+        0);
+  }
   EXPECT_NE(RunSipp("register.xml", {"-s", "1001", "-au", "1001", "-ap", "s3cret", "-set",
                                      "expires", "300", "-m", "1", "-recv_timeout", "3000"}),
             0);
-  EXPECT_EQ(EdgeMetric("cc_registrations_total{result=\"auth_failed\"}"), 3);
-  EXPECT_GE(EdgeMetric("cc_registrations_total{result=\"rate_limited\"}"), 1);
+  EXPECT_EQ(EdgeMetric("cc_registrations_total{result=\"auth_failed\"}"), 4);
+  EXPECT_GE(EdgeMetric("cc_sip_refused_total{method=\"REGISTER\",reason=\"locked_out\"}"), 1);
+  // ... but not the address: another phone behind the same NAT still registers.
+  AddAgent("1003", "other", {});
+  EXPECT_EQ(RunSipp("register.xml", {"-s", "1003", "-au", "1003", "-ap", "other", "-set", "expires",
+                                     "300", "-m", "1"}),
+            0);
 }
 
 // A REGISTER answering an expired nonce is challenged again with stale=true, which is not a
@@ -456,7 +465,11 @@ TEST_F(StackIt, BadRequestsGetProtocolAnswersAndDrainRefusesNewCalls) {
   EXPECT_EQ(RunSipp("customer_404.xml", {"-s", "0999", "-m", "1"}), 0);
   EXPECT_EQ(RunSipp("customer_481.xml", {"-s", "sales", "-m", "1"}), 0);
   EXPECT_EQ(RunSipp("customer_483.xml", {"-s", "sales", "-m", "1"}), 0);  // Max-Forwards: 0
-  EXPECT_EQ(RunSipp("options.xml", {"-s", "sales", "-m", "1"}), 0);       // keep-alive probe
+  EXPECT_EQ(RunSipp("customer_415.xml", {"-s", "sales", "-m", "1"}), 0);  // a body not SDP
+  // An offer with a broken a=rtpmap and a=ptime next to PCMU: answered with PCMU.
+  AddQueue("music", v1::ANSWER_MODE_ANSWER_IMMEDIATELY, 20, 0, v1::EMPTY_QUEUE_RULE_ALWAYS);
+  EXPECT_EQ(RunSipp("customer_odd_sdp.xml", {"-s", "music", "-d", "200", "-m", "1"}), 0);
+  EXPECT_EQ(RunSipp("options.xml", {"-s", "sales", "-m", "1"}), 0);  // keep-alive probe
   // Garbage on the SIP port: dropped, the edge stays up.
   {
     testing::UdpJunk junk(sip_port_);

@@ -41,6 +41,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/runtime.h"
+#include "sipp_util.h"
 #include "stack.h"
 #include "testing.h"
 
@@ -59,83 +60,6 @@ struct Watched {
   pid_t pid;
   long start = 0;
 };
-
-// What one SIPp run counted (its final cumulative statistics line).
-struct SippCounts {
-  long created = 0, ok = 0, failed = 0, retransmissions = 0;
-};
-
-SippCounts ReadSippStats(const std::string& path) {
-  std::ifstream in(path);
-  std::string header, line, last;
-  std::getline(in, header);
-  while (std::getline(in, line)) {
-    if (!line.empty()) last = line;
-  }
-  auto split = [](const std::string& s) {
-    std::vector<std::string> v;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ';')) v.push_back(item);
-    return v;
-  };
-  const auto names = split(header), values = split(last);
-  auto get = [&](const std::string& name) -> long {
-    for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
-      if (names[i] == name) return std::atol(values[i].c_str());
-    }
-    return 0;
-  };
-  return {get("TotalCallCreated"), get("SuccessfulCall(C)"), get("FailedCall(C)"),
-          get("Retransmissions(C)")};
-}
-
-// Response times SIPp wrote with -trace_rtt -rtt_freq 1 (one line per measured call):
-// the milliseconds of each and the span of time they were measured over.
-struct Rtts {
-  std::vector<double> ms;
-  double first_at_ms = 0, last_at_ms = 0;
-};
-
-Rtts ReadRtts(const std::string& dir) {
-  Rtts r;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    if (e.path().string().find("_rtt.csv") == std::string::npos) continue;
-    std::ifstream in(e.path());
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      double at = 0, ms = 0;
-      if (std::sscanf(line.c_str(), "%lf;%lf", &at, &ms) != 2) continue;
-      if (r.ms.empty() || at < r.first_at_ms) r.first_at_ms = at;
-      r.last_at_ms = std::max(r.last_at_ms, at);
-      r.ms.push_back(ms);
-    }
-    std::filesystem::remove(e.path());
-  }
-  return r;
-}
-
-// The first lines of a SIPp error file, to say why a step failed.
-std::string FirstLines(const std::string& path, int n = 12) {
-  std::ifstream in(path);
-  std::string out, line;
-  for (int i = 0; i < n && std::getline(in, line); ++i) out += "    " + line + "\n";
-  return out;
-}
-
-// Sums the samples of one Prometheus counter family by its label set, from /metrics text.
-std::map<std::string, double> Counters(const std::string& text, const std::string& family) {
-  std::map<std::string, double> out;
-  std::stringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(family + "{", 0) != 0) continue;
-    const auto space = line.rfind(' ');
-    out[line.substr(family.size(), space - family.size())] += std::atof(line.c_str() + space + 1);
-  }
-  return out;
-}
 
 class Bench {
  public:
@@ -191,7 +115,7 @@ class Bench {
     o.queue_args = {"--db-pool-size=" + config_.str("db-pool")};
     o.relay_args = {"--rtp-port-min=16000", "--rtp-port-max=31999", "--media-timeout=120s"};
     o.edge_args = {"--sip-realm=" + kRealm, "--edge-id=edge-bench", "--max-calls=20000",
-                   "--auth-failures=100000"};
+                   "--auth-failures=100000", "--trusted-sources=127.0.0.1"};
     stack_ = std::make_unique<cc::testing::Stack>(
         cc::testing::StackBinaries{CC_AGENT_REGISTRY_BIN, CC_QUEUE_SERVICE_BIN, CC_MEDIA_RELAY_BIN,
                                    CC_SIGNALING_EDGE_BIN},
@@ -436,8 +360,8 @@ class Bench {
       const int rc = p->wait(seconds(step_s + 90));
       const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
       const std::string cpu = cpu_columns();
-      const auto c = ReadSippStats(work_ + "/" + stats);
-      const auto rtt = ReadRtts(work_);
+      const auto c = cc::bench::ReadSippStats(work_ + "/" + stats);
+      const auto rtt = cc::bench::ReadRtts(work_);
       const double done = static_cast<double>(c.ok) / secs;
       std::printf("| %d | %ld | %ld | %ld | %.0f | %.0f | %.0f | %.0f |%s\n", rate, total, c.ok,
                   total - c.ok, done, 2 * done, cc::bench::Percentile(rtt.ms, 0.5),
@@ -445,10 +369,10 @@ class Bench {
       std::fflush(stdout);
       if (rc != 0 || c.ok != total) {
         all_ok = false;
-        std::fprintf(
-            stderr, "  step %d/s: sipp exited %d\n%s", rate, rc,
-            FirstLines(work_ + "/register_users.xml-" + std::to_string(agent_port_) + ".err")
-                .c_str());
+        std::fprintf(stderr, "  step %d/s: sipp exited %d\n%s", rate, rc,
+                     cc::bench::FirstLines(work_ + "/register_users.xml-" +
+                                           std::to_string(agent_port_) + ".err")
+                         .c_str());
       }
       std::this_thread::sleep_for(seconds(2));
     }
@@ -493,8 +417,9 @@ class Bench {
     for (const int rate : cc::bench::SplitInts(config_.str("call-rates"))) {
       const long total = static_cast<long>(rate) * step_s;
       const std::string stats = "calls-" + std::to_string(rate) + ".csv";
-      const auto before = Counters(cc::testing::HttpGet(stack_->edge().metrics_port(), "/metrics"),
-                                   "cc_edge_call_failures_total");
+      const auto before =
+          cc::bench::Counters(cc::testing::HttpGet(stack_->edge().metrics_port(), "/metrics"),
+                              "cc_edge_call_failures_total");
       const int port = cc::testing::FreeUdpPort();
       auto p = sipp("customer.xml", port,
                     LoadArgs(rate, total, step_s, 15000, stats,
@@ -503,8 +428,8 @@ class Bench {
       start_cpu({uas->pid()});
       const int rc = p->wait(seconds(step_s + 90));
       const std::string cpu = cpu_columns();
-      const auto c = ReadSippStats(work_ + "/" + stats);
-      const auto rtt = ReadRtts(work_);
+      const auto c = cc::bench::ReadSippStats(work_ + "/" + stats);
+      const auto rtt = cc::bench::ReadRtts(work_);
       // Every call must be over everywhere before the next step.
       std::pair<int, int> left{0, 0};
       cc::testing::WaitFor(
@@ -521,8 +446,9 @@ class Bench {
                   rate, total, c.ok, total - c.ok, setups, cc::bench::Percentile(rtt.ms, 0.5),
                   cc::bench::Percentile(rtt.ms, 0.99), cc::bench::Percentile(rtt.ms, 1.0),
                   cpu.c_str(), left.first, left.second);
-      const auto after = Counters(cc::testing::HttpGet(stack_->edge().metrics_port(), "/metrics"),
-                                  "cc_edge_call_failures_total");
+      const auto after =
+          cc::bench::Counters(cc::testing::HttpGet(stack_->edge().metrics_port(), "/metrics"),
+                              "cc_edge_call_failures_total");
       for (const auto& [labels, v] : after) {
         const double d = v - (before.count(labels) ? before.at(labels) : 0);
         if (d > 0) std::printf("    edge call failures %s: %.0f\n", labels.c_str(), d);
@@ -531,7 +457,8 @@ class Bench {
       const bool pass = rc == 0 && c.ok == total && left == std::pair<int, int>{0, 0};
       if (!pass) {
         std::fprintf(stderr, "  step %d/s failed (sipp exit %d)\n%s", rate, rc,
-                     FirstLines(work_ + "/customer.xml-" + std::to_string(port) + ".err").c_str());
+                     cc::bench::FirstLines(work_ + "/customer.xml-" + std::to_string(port) + ".err")
+                         .c_str());
         if (config_.boolean("stop-at-failure")) break;
       } else if (setups >= 0.95 * rate) {
         best = std::max(best, rate);  // carried: the calls did not pile up in the queue

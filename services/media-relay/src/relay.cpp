@@ -87,6 +87,14 @@ void Apply(Leg& leg, const NegotiatedAudio& audio) {
   }
 }
 
+// A peer's SDP with lines the relay left out: worth a line in the log, not a refusal.
+void LogIgnoredLines(const SessionDescription& sdp, const std::string& about) {
+  if (sdp.ignored.empty()) return;
+  std::string lines;
+  for (const auto& l : sdp.ignored) lines += (lines.empty() ? "" : "; ") + l;
+  log::Info("SDP lines left out", {{"about", about}, {"lines", lines}});
+}
+
 }  // namespace
 
 Result<LegDescription> Relay::create_leg(const std::string& call_id, const std::string& label,
@@ -96,6 +104,7 @@ Result<LegDescription> Relay::create_leg(const std::string& call_id, const std::
   std::optional<SessionDescription> offer;
   if (!remote_sdp.empty()) {
     CC_ASSIGN_OR_RETURN(offer, ParseSdp(remote_sdp));
+    LogIgnoredLines(*offer, call_id);
     // An offer we cannot accept is refused before a port is taken for it.
     LocalMedia probe;
     probe.address = settings_.advertise_address;
@@ -183,6 +192,7 @@ Result<LegDescription> Relay::update_leg(const std::string& leg_id, const std::s
   Worker* w = owner(leg_id);
   if (!w) return NotFound("leg '" + leg_id + "' not found");
   CC_ASSIGN_OR_RETURN(SessionDescription sdp, ParseSdp(remote_sdp));
+  LogIgnoredLines(sdp, leg_id);
   return w->run([&]() -> Result<LegDescription> {
     Leg* leg = w->find(leg_id);
     if (!leg) return NotFound("leg '" + leg_id + "' not found");

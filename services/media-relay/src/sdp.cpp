@@ -108,8 +108,48 @@ Result<std::string> CheckedMediaLine(std::string_view value) {
   return line;
 }
 
-// The text Sofia gets: CRLF lines, blank lines dropped, m= lines normalised.
-Result<std::string> CheckedForSofia(std::string_view text) {
+// Why an attribute line the relay reads (a=rtpmap, a=fmtp, a=ptime, a=rtcp) cannot be used;
+// "" when it can or is another attribute. Such a line is left out, not fatal: the codecs that
+// parse are still offered (RFC 4566 section 5.13: an attribute not understood is ignored), and
+// Sofia refuses the whole description on some of them.
+std::string UnusableAttribute(std::string_view line) {
+  if (line.substr(0, 2) != "a=") return "";
+  const std::string_view attr = line.substr(2);
+  const auto colon = attr.find(':');
+  const std::string_view name = attr.substr(0, colon);
+  const std::string_view value = colon == std::string_view::npos ? "" : attr.substr(colon + 1);
+  auto number = [](std::string_view t, std::uint64_t min, std::uint64_t max) {
+    const auto n = ParseNumber(t, max);
+    return n && *n >= min;
+  };
+  if (EqualsIgnoreCase(name, "rtpmap")) {
+    // <payload type> <encoding>/<clock rate>[/<channels>]
+    const std::string_view pt = FirstToken(value);
+    const std::string_view map = TrimBlanks(value.substr(value.find(pt) + pt.size()));
+    const auto slash = map.find('/');
+    if (!number(pt, 0, 127) || slash == std::string_view::npos ||
+        !OnlyChars(map.substr(0, slash), kTokenChars)) {
+      return "malformed";
+    }
+    const std::string_view rest = map.substr(slash + 1);
+    const auto slash2 = rest.find('/');
+    if (!number(rest.substr(0, slash2), 1, 0xFFFFFFFFull)) return "invalid clock rate";
+    if (slash2 != std::string_view::npos && !number(rest.substr(slash2 + 1), 1, 255)) {
+      return "invalid channel count";
+    }
+  } else if (EqualsIgnoreCase(name, "fmtp")) {
+    if (!number(FirstToken(value), 0, 127)) return "malformed";
+  } else if (EqualsIgnoreCase(name, "ptime")) {
+    if (!number(FirstToken(value), 1, 1000)) return "invalid value";
+  } else if (EqualsIgnoreCase(name, "rtcp")) {
+    if (!number(FirstToken(value), 1, 65535)) return "invalid port";
+  }
+  return "";
+}
+
+// The text Sofia gets: CRLF lines, blank lines dropped, m= lines normalised, unusable
+// attribute lines left out (and named in `ignored`).
+Result<std::string> CheckedForSofia(std::string_view text, std::vector<std::string>& ignored) {
   std::string out;
   out.reserve(text.size() + 2);
   while (!text.empty()) {
@@ -121,6 +161,9 @@ Result<std::string> CheckedForSofia(std::string_view text) {
     if (line[0] == 'm') {
       CC_ASSIGN_OR_RETURN(const std::string media, CheckedMediaLine(line.substr(2)));
       out += media;
+    } else if (const std::string why = UnusableAttribute(line); !why.empty()) {
+      ignored.push_back(Quoted(line) + ": " + why);
+      continue;
     } else {
       out += line;
     }
@@ -410,7 +453,8 @@ Result<SessionDescription> ParseSdp(std::string_view text) {
   if (text.find('\0') != std::string_view::npos) {
     return InvalidArgument("invalid SDP: contains a NUL byte");
   }
-  auto checked = CheckedForSofia(text);
+  std::vector<std::string> ignored;
+  auto checked = CheckedForSofia(text, ignored);
   if (!checked.ok()) return InvalidArgument("invalid SDP: " + checked.error().message);
   std::unique_ptr<su_home_t, HomeDeleter> home(
       static_cast<su_home_t*>(su_home_new(sizeof(su_home_t))));
@@ -423,6 +467,7 @@ Result<SessionDescription> ParseSdp(std::string_view text) {
   }
   auto converted = ConvertSession(*session);
   if (!converted.ok()) return InvalidArgument("invalid SDP: " + converted.error().message);
+  converted->ignored = std::move(ignored);
   return converted;
 }
 

@@ -349,15 +349,51 @@ TEST(SdpParseTest, RefusesBadMediaLines) {
   ExpectInvalid(kHeader + "m=audio 4000 RTP/AVP\r\n", "no formats");
 }
 
-TEST(SdpParseTest, RefusesBadAttributes) {
-  ExpectInvalid(kHeader + "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU\r\n", "rtpmap");
-  ExpectInvalid(kHeader + "m=audio 4000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/x\r\n",
-                "a=rtpmap:96 has an invalid channel count");
-  ExpectInvalid(kHeader + "m=audio 4000 RTP/AVP 96\r\na=rtpmap:96 opus/0\r\n", "clock rate");
-  ExpectInvalid(kHeader + "m=audio 4000 RTP/AVP 0\r\na=ptime:abc\r\n", "a=ptime");
-  ExpectInvalid(kHeader + "m=audio 4000 RTP/AVP 0\r\na=ptime:0\r\n", "a=ptime");
-  ExpectInvalid(kHeader + "m=audio 4000 RTP/AVP 0\r\na=rtcp:99999\r\n", "a=rtcp");
-  ExpectInvalid(kHeader + "m=audio 4000 RTP/AVP 0\r\na=rtcp:\r\n", "a=rtcp");
+// A malformed attribute line the relay reads is left out and named; the rest of the offer
+// stands (RFC 4475 3.1.2.? style: PCMU next to a broken a=rtpmap is still PCMU).
+TEST(SdpParseTest, LeavesOutBadAttributesAndKeepsTheRest) {
+  struct Case {
+    std::string line, why;
+  };
+  const std::vector<Case> cases = {{"a=rtpmap:0 PCMU", "malformed"},
+                                   {"a=rtpmap:96 opus/48000/x", "invalid channel count"},
+                                   {"a=rtpmap:96 opus/0", "invalid clock rate"},
+                                   {"a=rtpmap:96 opus/99999999999", "invalid clock rate"},
+                                   {"a=rtpmap:300 opus/48000", "malformed"},
+                                   {"a=rtpmap:", "malformed"},
+                                   {"a=rtpmap:96 op(us/48000", "malformed"},
+                                   {"a=fmtp:abc 0-15", "malformed"},
+                                   {"a=ptime:abc", "invalid value"},
+                                   {"a=ptime:0", "invalid value"},
+                                   {"a=rtcp:99999", "invalid port"},
+                                   {"a=rtcp:", "invalid port"}};
+  for (const auto& c : cases) {
+    const auto sdp = ParseSdp(kHeader + "m=audio 4000 RTP/AVP 0 96\r\na=rtpmap:0 PCMU/8000\r\n" +
+                              c.line + "\r\n");
+    ASSERT_TRUE(sdp.ok()) << c.line << ": " << sdp.error().message;
+    ASSERT_EQ(sdp->ignored.size(), 1u) << c.line;
+    EXPECT_NE(sdp->ignored[0].find(c.why), std::string::npos) << sdp->ignored[0];
+    ASSERT_EQ(sdp->media.size(), 1u);
+    EXPECT_EQ(sdp->media[0].rtpmaps.at(0).encoding, "PCMU");
+    EXPECT_FALSE(sdp->media[0].ptime.has_value());
+    EXPECT_FALSE(sdp->media[0].rtcp_port.has_value());
+  }
+}
+
+TEST(NegotiateTest, PcmuNextToAMalformedRtpmapIsAnsweredWithPcmu) {
+  const Negotiation n = NegotiateOk(kHeader +
+                                    "m=audio 4000 RTP/AVP 96 0\r\n"
+                                    "a=rtpmap:96 opus/48000/two\r\n"
+                                    "a=rtpmap:0 PCMU/8000\r\n");
+  EXPECT_EQ(n.audio.law, G711Law::kMuLaw);
+  EXPECT_EQ(n.audio.payload_type, 0);
+}
+
+TEST(NegotiateTest, NothingUsableLeftIsRefused) {
+  const auto n = Negotiate(Parse(kHeader + "m=audio 4000 RTP/AVP 96\r\n"
+                                           "a=rtpmap:96 PCMU\r\n"),
+                           Relay());
+  EXPECT_FALSE(n.ok());
 }
 
 // Inputs that hang or overrun the Sofia-SIP 1.12.11 parser Debian ships, if they reach it.

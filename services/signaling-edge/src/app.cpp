@@ -7,6 +7,7 @@
 #include "common/runtime.h"
 #include "common/signals.h"
 #include "signaling_edge/grpc_service.h"
+#include "signaling_edge/name_guard.h"
 #include "signaling_edge/sip_loop.h"
 
 namespace cc::edge {
@@ -27,6 +28,11 @@ class EdgeMetrics final : public EdgeObserver {
                            .Name("cc_registrations_total")
                            .Help("REGISTER outcomes at the edge")
                            .Register(r)),
+        refused_(prometheus::BuildCounter()
+                     .Name("cc_sip_refused_total")
+                     .Help("Requests the edge's front door refused before any work, by method "
+                           "and reason (rate_limited, too_many_calls, locked_out)")
+                     .Register(r)),
         failures_(prometheus::BuildCounter()
                       .Name("cc_edge_call_failures_total")
                       .Help("Calls or offers that failed, by reason")
@@ -70,6 +76,9 @@ class EdgeMetrics final : public EdgeObserver {
   void registration(const char* result) override {
     registrations_.Add({{"result", result}}).Increment();
   }
+  void refused(const char* method, const char* reason) override {
+    refused_.Add({{"method", method}, {"reason", reason}}).Increment();
+  }
   void call_failure(const char* reason) override {
     failures_.Add({{"reason", reason}}).Increment();
   }
@@ -84,8 +93,8 @@ class EdgeMetrics final : public EdgeObserver {
   }
 
  private:
-  prometheus::Family<prometheus::Counter>&requests_, &responses_, &registrations_, &failures_,
-      &reports_, &reconciled_;
+  prometheus::Family<prometheus::Counter>&requests_, &responses_, &registrations_, &refused_,
+      &failures_, &reports_, &reconciled_;
   prometheus::Histogram& setup_;
   prometheus::Gauge &dialogs_, &calls_;
 };
@@ -108,11 +117,29 @@ int RunSignalingEdge(int argc, char** argv) {
                  86400);
   config.add_int("min-expires", 60, "shorter registrations get 423 Interval Too Brief", 1, 86400);
   config.add_int("max-expires", 3600, "longer registrations are cut to this", 1, 86400);
-  config.add_int("auth-failures", 10, "failed REGISTERs from one source before it is blocked", 1,
-                 100000);
+  config.add_int("auth-failures", 5,
+                 "failed digests for one user from one address before that user is locked out "
+                 "from that address (other users there are not)",
+                 1, 100000);
   config.add_duration("auth-block", Duration{60000},
-                      "window for counting failures, and how long a source stays blocked",
+                      "window for counting failures, and how long a user stays locked out",
                       Duration{1000}, Duration{86'400'000});
+  config.add_string("source-limit-register", "20/200",
+                    "REGISTERs per second from one address, and the burst allowed (RATE/BURST; "
+                    "0: no limit); more get 503 with Retry-After");
+  config.add_string("source-limit-invite", "10/50", "new INVITEs from one address, as above");
+  config.add_string("source-limit-options", "20/100", "OPTIONS from one address, as above");
+  config.add_string("source-limit-other", "10/50",
+                    "other requests out of a dialog from one address, as above");
+  config.add_int("max-calls-per-source", 200, "live calls from one address (0: no cap)", 0,
+                 1000000);
+  config.add_string("trusted-sources", "",
+                    "comma-separated networks (ADDRESS[/PREFIX]) exempt from the per-address "
+                    "limits: carriers' trunks, SBCs, a load balancer");
+  config.add_int("source-table-size", 65536,
+                 "addresses (and address+user pairs) whose limits are remembered; the least "
+                 "recently seen are forgotten first",
+                 16, 10'000'000);
   config.add_int("max-calls", 2000, "live calls before new INVITEs get 503", 1, 1000000);
   config.add_host_port_list("agent-registry", "127.0.0.1:50051",
                             "agent-registry gRPC address(es): IPs, or one DNS name of all "
@@ -162,9 +189,29 @@ int RunSignalingEdge(int argc, char** argv) {
   settings.min_expires = static_cast<int>(config.integer("min-expires"));
   settings.max_expires = static_cast<int>(config.integer("max-expires"));
   settings.default_expires = settings.max_expires;
-  settings.auth_failures_before_block = static_cast<int>(config.integer("auth-failures"));
-  settings.auth_failure_window =
-      std::chrono::duration_cast<std::chrono::seconds>(config.duration("auth-block"));
+  SourceGuardSettings& door = settings.front_door;
+  door.digest_failures = static_cast<int>(config.integer("auth-failures"));
+  door.digest_window = config.duration("auth-block");
+  const char* limit_names[kRequestClasses] = {"source-limit-register", "source-limit-invite",
+                                              "source-limit-options", "source-limit-other"};
+  for (int i = 0; i < kRequestClasses; ++i) {
+    auto limit = ParseRateLimit(config.str(limit_names[i]));
+    if (!limit.ok()) {
+      std::fprintf(stderr, "signaling-edge: configuration error: %s: %s\n", limit_names[i],
+                   limit.error().message.c_str());
+      return 2;
+    }
+    door.limits[i] = *limit;
+  }
+  door.max_calls_per_source = static_cast<int>(config.integer("max-calls-per-source"));
+  door.trusted = Config::SplitList(config.str("trusted-sources"));
+  door.max_sources = door.max_lockouts =
+      static_cast<std::size_t>(config.integer("source-table-size"));
+  if (auto valid = SourceGuard::Validate(door); !valid.ok()) {
+    std::fprintf(stderr, "signaling-edge: configuration error: trusted-sources: %s\n",
+                 valid.error().message.c_str());
+    return 2;
+  }
   settings.max_calls = static_cast<int>(config.integer("max-calls"));
   settings.rpc_timeout = config.duration("rpc-timeout");
   settings.heartbeat = config.duration("heartbeat");
@@ -184,6 +231,7 @@ int RunSignalingEdge(int argc, char** argv) {
     loop.stop();
     return 1;
   }
+  ArmNameGuard();  // listening: from now on no name a message carries is looked up
   GrpcMetrics grpc_metrics((*metrics)->registry(), "signaling-edge");
   auto admin = MakeAdminService(edge, grpc_metrics);
   GrpcServer server(config.str("grpc-listen"), {admin.get()});

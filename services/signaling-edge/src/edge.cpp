@@ -25,7 +25,8 @@ struct Edge::Parts {
         EdgeObserver& observer)
       : inflight(std::make_shared<std::atomic<int>>(0)),
         timers(loop),
-        stack(s, loop, observer),
+        guard(s.front_door, SystemClock::instance()),
+        stack(s, loop, observer, guard),
         queue_port(MakeQueuePort(targets.queue, loop, s.rpc_timeout, inflight)),
         registry_port(MakeRegistryPort(targets.registry, loop, s.rpc_timeout, inflight)),
         relays(
@@ -42,7 +43,7 @@ struct Edge::Parts {
                OutboxSettings{Duration{100}, Duration{5000}, s.enqueue_retry, Duration{600000},
                               100000},
                &observer),
-        registrar(s, stack, *registry_port, SystemClock::instance(), observer),
+        registrar(s, stack, *registry_port, SystemClock::instance(), observer, guard),
         ctx{s,
             relays,
             outbox,
@@ -54,6 +55,9 @@ struct Edge::Parts {
               // Later, not inside the session's own frame.
               loop.post([&edge, id] {
                 if (!edge.parts_) return;
+                if (CallSession* ended = edge.parts_->calls.find(id)) {
+                  edge.parts_->guard.call_ended(ended->call().source);
+                }
                 edge.parts_->calls.erase(id);
                 edge.gauges();
               });
@@ -61,6 +65,7 @@ struct Edge::Parts {
 
   RpcCounter inflight;
   LoopTimers timers;
+  SourceGuard guard;
   SofiaStack stack;
   std::unique_ptr<QueuePort> queue_port;
   std::unique_ptr<RegistryPort> registry_port;
@@ -89,8 +94,8 @@ Status Edge::start() {
   loop_.run_sync([&] {
     parts_ = std::make_unique<Parts>(*this, settings_, loop_, targets_, *observer_);
     SofiaStack::Handlers h;
-    h.on_register = [this](nua_handle_t* nh, sip_t const* sip) {
-      parts_->registrar.on_register(nh, sip);
+    h.on_register = [this](nua_handle_t* nh, sip_t const* sip, const RequestSource& src) {
+      parts_->registrar.on_register(nh, sip, src);
     };
     h.on_invite = [this](nua_handle_t* nh, const InviteRequest& r) { on_invite(nh, r); };
     h.find_call = [this](const std::string& id) { return parts_->calls.find(id); };
@@ -203,13 +208,20 @@ void Edge::on_invite(void* handle, const InviteRequest& r) {
   if (draining_ || static_cast<int>(parts_->calls.size()) >= settings_.max_calls) {
     return refuse(503, draining_ ? "Draining" : "Overloaded", "overload");
   }
+  // RFC 3261 21.4.13: a body of a type the edge does not read is 415, with what it reads.
+  if (r.other_body) return refuse(415, "Unsupported Media Type", "unsupported_body");
   if (r.sdp.empty()) return refuse(488, "SDP offer required", "no_sdp");
   if (r.user.empty()) return refuse(404, "Not Found", "unknown_number");
   // The same request by another path (RFC 3261 8.2.2.2): one call is enough.
   if (!r.sip_call_id.empty() && parts_->calls.find_by_sip_call_id(r.sip_call_id)) {
     return refuse(482, "Loop Detected", "merged_request");
   }
+  if (parts_->guard.call_started(r.source_ip) != Refusal::kNone) {
+    observer_->refused("INVITE", ToString(Refusal::kTooManyCalls));
+    return refuse(503, "Too Many Calls From This Address", "too_many_calls_from_source");
+  }
   CustomerCall c;
+  c.source = r.source_ip;
   c.id = new_call_id();
   c.sip_call_id = r.sip_call_id;
   c.caller = r.caller;

@@ -38,25 +38,6 @@ std::string ToString(url_t const* url) {
   return out;
 }
 
-struct Source {
-  std::string ip;
-  int port = 0;
-  bool tcp = false;
-};
-
-Source SourceOf(msg_t* msg) {
-  Source s;
-  su_addrinfo_t* ai = msg ? msg_addrinfo(msg) : nullptr;
-  if (!ai || !ai->ai_addr) return s;
-  auto* su = reinterpret_cast<su_sockaddr_t*>(ai->ai_addr);
-  char buf[64] = {};
-  su_inet_ntop(su->su_family, SU_ADDR(su), buf, sizeof buf);
-  s.ip = buf;
-  s.port = ntohs(su->su_port);
-  s.tcp = ai->ai_protocol == IPPROTO_TCP;
-  return s;
-}
-
 std::string ListContacts(const BindingsReply& r) {
   std::string out;
   for (const auto& b : r.bindings) {
@@ -69,12 +50,13 @@ std::string ListContacts(const BindingsReply& r) {
 }  // namespace
 
 Registrar::Registrar(const EdgeSettings& settings, SofiaStack& stack, RegistryPort& registry,
-                     const Clock& clock, EdgeObserver& observer)
+                     const Clock& clock, EdgeObserver& observer, SourceGuard& guard)
     : settings_(settings),
       stack_(stack),
       registry_(registry),
       clock_(clock),
       observer_(observer),
+      guard_(guard),
       credentials_(static_cast<std::size_t>(settings.credential_cache_size),
                    std::chrono::duration_cast<Duration>(settings.credential_cache)) {}
 
@@ -93,24 +75,16 @@ Status Registrar::start(su_root_t* root) {
   return OkStatus();
 }
 
-bool Registrar::blocked(const std::string& source) {
-  auto it = failures_.find(source);
-  return it != failures_.end() && clock_.now() < it->second.blocked_until;
-}
-
-void Registrar::auth_failed(const std::string& source) {
+void Registrar::auth_failed(const PendingRegister& reg) {
   observer_.registration("auth_failed");
-  const TimePoint now = clock_.now();
-  auto& f = failures_[source];
-  std::erase_if(f.at, [&](TimePoint t) { return now - t > settings_.auth_failure_window; });
-  f.at.push_back(now);
-  if (static_cast<int>(f.at.size()) >= settings_.auth_failures_before_block) {
-    f.blocked_until = now + settings_.auth_failure_window;
-    f.at.clear();
-    log::Warn("registrations from this source blocked after repeated auth failures",
-              {{"source", source}, {"seconds", settings_.auth_failure_window.count()}});
+  if (guard_.digest_failed(reg.source_ip, reg.user)) {
+    log::Warn("user locked out from this address after repeated digest failures",
+              {{"source", reg.source_ip},
+               {"user", reg.user.substr(0, 64)},
+               {"seconds", static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                settings_.front_door.digest_window)
+                                                .count())}});
   }
-  if (failures_.size() > 100000) failures_.clear();  // bounded under a spray of sources
 }
 
 void Registrar::respond(PendingRegister& reg, int status, const char* phrase,
@@ -127,22 +101,22 @@ void Registrar::respond(PendingRegister& reg, int status, const char* phrase,
   nua_handle_destroy(reg.nh);
 }
 
-void Registrar::on_register(nua_handle_t* nh, sip_t const* sip) {
+void Registrar::on_register(nua_handle_t* nh, sip_t const* sip, const RequestSource& src) {
   requests_++;
   nua_t* nua = stack_.nua();
-  const Source src = SourceOf(nua_current_request(nua));
   auto reject = [&](int status, const char* phrase, const char* result) {
     observer_.registration(result);
     observer_.response("REGISTER", status, true);
     nua_respond(nh, status, phrase, NUTAG_WITH_THIS(nua), TAG_END());
     nua_handle_destroy(nh);
   };
-  if (blocked(src.ip)) {
-    reject(403, "Too many failed attempts", "rate_limited");
-    return;
-  }
   if (!sip->sip_to || !sip->sip_to->a_url->url_user) {
     reject(400, "To has no user", "rejected");
+    return;
+  }
+  if (guard_.locked_out(src.ip, sip->sip_to->a_url->url_user)) {
+    observer_.refused("REGISTER", ToString(Refusal::kLockedOut));
+    reject(403, "Too many failed attempts", "locked_out");
     return;
   }
   if (!sip->sip_authorization) {
@@ -212,16 +186,17 @@ void Registrar::verify(std::shared_ptr<PendingRegister> reg, const std::string& 
   }
   if (as->as_status == 0) {
     auth_status_unref(as);
+    guard_.digest_succeeded(reg->source_ip, reg->user);
     finish(std::move(reg));
     return;
   }
-  if (!as->as_stale) auth_failed(reg->source_ip);
+  if (!as->as_stale) auth_failed(*reg);
   respond(*reg, as->as_status, as->as_phrase, "", as->as_response);
   auth_status_unref(as);
 }
 
 void Registrar::challenge_again(PendingRegister& reg) {
-  auth_failed(reg.source_ip);
+  auth_failed(reg);
   auth_status_t* as = auth_status_new(nullptr);
   as->as_method = "REGISTER";
   as->as_realm = settings_.realm.c_str();

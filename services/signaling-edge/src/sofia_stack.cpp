@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "signaling_edge/call_session.h"
+#include "signaling_edge/source_guard.h"
 
 namespace cc::edge {
 namespace {
@@ -83,6 +84,19 @@ class SofiaPendingAnswer final : public PendingAnswer {
 
 }  // namespace
 
+RequestSource SourceOf(msg_t* msg) {
+  RequestSource s;
+  su_addrinfo_t* ai = msg ? msg_addrinfo(msg) : nullptr;
+  if (!ai || !ai->ai_addr) return s;
+  auto* su = reinterpret_cast<su_sockaddr_t*>(ai->ai_addr);
+  char buf[64] = {};
+  su_inet_ntop(su->su_family, SU_ADDR(su), buf, sizeof buf);
+  s.ip = buf;
+  s.port = ntohs(su->su_port);
+  s.tcp = ai->ai_protocol == IPPROTO_TCP;
+  return s;
+}
+
 // ---------------------------------------------------------------------------------------
 // Legs
 
@@ -142,8 +156,9 @@ void SofiaLeg::cancel() {
 // ---------------------------------------------------------------------------------------
 // The stack
 
-SofiaStack::SofiaStack(const EdgeSettings& settings, SipLoop& loop, EdgeObserver& observer)
-    : settings_(settings), loop_(loop), observer_(observer) {}
+SofiaStack::SofiaStack(const EdgeSettings& settings, SipLoop& loop, EdgeObserver& observer,
+                       SourceGuard& guard)
+    : settings_(settings), loop_(loop), observer_(observer), guard_(guard) {}
 
 SofiaStack::~SofiaStack() {
   destroy();
@@ -171,7 +186,8 @@ Status SofiaStack::start(Handlers handlers) {
                        " (address in use or invalid)");
   }
   nua_set_params(nua_, NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0),
-                 NUTAG_AUTOACK(1), NUTAG_APPL_METHOD("REGISTER"),
+                 // OPTIONS too: the front door answers it (and may refuse it).
+                 NUTAG_AUTOACK(1), NUTAG_APPL_METHOD("REGISTER, OPTIONS"),
                  SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE"),
                  SIPTAG_SUPPORTED_STR("timer"), NUTAG_SESSION_TIMER(1800), NUTAG_MIN_SE(90),
                  // The far end refreshes where it may choose (RFC 4028): the edge's own
@@ -199,7 +215,8 @@ void SofiaStack::destroy() {
 void SofiaStack::reject(nua_handle_t* nh, int status, const char* phrase) {
   observer_.response("INVITE", status, true);
   nua_respond(nh, status, phrase, NUTAG_WITH_THIS(nua_),
-              TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR("5")), TAG_END());
+              TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR("5")),
+              TAG_IF(status == 415, SIPTAG_ACCEPT_STR("application/sdp")), TAG_END());
   nua_handle_destroy(nh);
 }
 
@@ -238,13 +255,19 @@ void SofiaStack::on_event(nua_event_t event, int status, nua_handle_t* nh, Sofia
     return;
   }
   switch (event) {
-    case nua_i_register:
+    case nua_i_register: {
       observer_.request("REGISTER");
-      handlers_.on_register(nh, sip);
+      const RequestSource src = SourceOf(nua_current_request(nua_));
+      if (!admit(nh, src, static_cast<int>(RequestClass::kRegister), "REGISTER")) return;
+      handlers_.on_register(nh, sip, src);
       return;
+    }
     case nua_i_invite: {
       observer_.request("INVITE");
+      const RequestSource src = SourceOf(nua_current_request(nua_));
+      if (!admit(nh, src, static_cast<int>(RequestClass::kInvite), "INVITE")) return;
       InviteRequest r;
+      r.source_ip = src.ip;
       r.has_to_tag = sip->sip_to && sip->sip_to->a_tag;
       r.max_forwards = sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : 70;
       r.sip_call_id = sip->sip_call_id && sip->sip_call_id->i_id ? sip->sip_call_id->i_id : "";
@@ -254,15 +277,22 @@ void SofiaStack::on_event(nua_event_t event, int status, nua_handle_t* nh, Sofia
         r.caller = sip->sip_from->a_url->url_user;
       if (sip->sip_from && sip->sip_from->a_display) r.caller_display = sip->sip_from->a_display;
       r.sdp = Sdp(sip);
+      r.other_body = r.sdp.empty() && sip->sip_payload && sip->sip_payload->pl_len > 0;
       RefreshByUpdate(nh, sip);
       handlers_.on_invite(nh, r);
       return;
     }
-    case nua_i_options:
+    case nua_i_options: {
       observer_.request("OPTIONS");
+      const RequestSource src = SourceOf(nua_current_request(nua_));
+      if (!admit(nh, src, static_cast<int>(RequestClass::kOptions), "OPTIONS")) return;
       observer_.response("OPTIONS", 200, true);
-      nua_handle_destroy(nh);  // answered by the stack
+      // The stack adds Allow, Supported and User-Agent.
+      nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua_), SIPTAG_ACCEPT_STR("application/sdp"),
+                  TAG_END());
+      nua_handle_destroy(nh);
       return;
+    }
     case nua_r_shutdown:
       if (status >= 200 && shutdown_done_) {
         auto done = std::move(shutdown_done_);
@@ -274,11 +304,27 @@ void SofiaStack::on_event(nua_event_t event, int status, nua_handle_t* nh, Sofia
       return;
     default:
       if (nh && event >= nua_i_chat && event <= nua_i_network_changed) {
-        // A request of no call we hold, answered by the stack: drop its handle.
+        // A request of no call we hold, answered by the stack: drop its handle. It still
+        // costs its source a token, so that such a source's REGISTERs, INVITEs and OPTIONS
+        // are not what pays for it.
+        (void)guard_.admit(SourceOf(nua_current_request(nua_)).ip, RequestClass::kOther);
         nua_handle_destroy(nh);
       }
       return;
   }
+}
+
+bool SofiaStack::admit(nua_handle_t* nh, const RequestSource& src, int klass, const char* method) {
+  const auto c = static_cast<RequestClass>(klass);
+  const Refusal why = guard_.admit(src.ip, c);
+  if (why == Refusal::kNone) return true;
+  observer_.refused(method, ToString(why));
+  observer_.response(method, 503, true);
+  const std::string retry = std::to_string(guard_.retry_after(c));
+  nua_respond(nh, 503, "Too Many Requests From This Address", NUTAG_WITH_THIS(nua_),
+              SIPTAG_RETRY_AFTER_STR(retry.c_str()), TAG_END());
+  nua_handle_destroy(nh);
+  return false;
 }
 
 void SofiaStack::on_leg_event(nua_event_t event, int status, SofiaLeg* leg, nua_handle_t* nh,

@@ -71,6 +71,8 @@ struct SessionDescription {
   std::optional<Connection> connection;  // session-level c=
   std::optional<Direction> direction;    // session-level a=<dir>
   std::vector<MediaDescription> media;
+  // Attribute lines left out as unusable (a malformed a=rtpmap, ...), each with why.
+  std::vector<std::string> ignored;
 
   // The media-level c= of `m` if it has one, else the session's (nullptr if neither).
   const Connection* connection_for(const MediaDescription& m) const;
@@ -78,8 +80,10 @@ struct SessionDescription {
 };
 
 // Parses with Sofia-SIP's SDP parser. Malformed or unusable SDP (no o=, no c= for a live stream,
-// port or payload type out of range, bad a=rtpmap/ptime/rtcp, ...) is INVALID_ARGUMENT with a
-// message naming the problem.
+// port or payload type out of range, a broken m= line, ...) is INVALID_ARGUMENT with a message
+// naming the problem. A malformed a=rtpmap/fmtp/ptime/rtcp line is left out and named in
+// `ignored`: the codecs that parse are still usable (a payload type whose a=rtpmap was left
+// out is an unknown one), and Negotiate refuses only when nothing usable remains.
 Result<SessionDescription> ParseSdp(std::string_view text);
 
 // v/o/s/c/t/a/m lines with CRLF endings. Media-level a=<direction> is always written.

@@ -39,6 +39,7 @@ struct CustomerCall {
   std::string sdp;             // the customer's offer
   unsigned max_forwards = 70;  // for the agent leg: one hop less than the customer's
   TimePoint started_at{};
+  std::string source;  // the address the INVITE came from
 };
 
 // What the admin API shows of a live call.

@@ -1,12 +1,11 @@
 #pragma once
 
 #include <chrono>
-#include <list>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "common/clock.h"
+#include "signaling_edge/lru_table.h"
 
 namespace cc::edge {
 
@@ -15,7 +14,7 @@ namespace cc::edge {
 // agent-registry knows are ever added. Loop thread only.
 class CredentialCache {
  public:
-  CredentialCache(std::size_t capacity, Duration ttl) : capacity_(capacity), ttl_(ttl) {}
+  CredentialCache(std::size_t capacity, Duration ttl) : entries_(capacity), ttl_(ttl) {}
   std::optional<std::string> get(const std::string& user, TimePoint now);
   void put(const std::string& user, const std::string& ha1, TimePoint now);
   std::size_t size() const { return entries_.size(); }
@@ -24,12 +23,9 @@ class CredentialCache {
   struct Entry {
     std::string ha1;
     TimePoint at;
-    std::list<std::string>::iterator lru;
   };
-  std::size_t capacity_;
+  LruTable<Entry> entries_;
   Duration ttl_;
-  std::unordered_map<std::string, Entry> entries_;
-  std::list<std::string> lru_;  // most recent first
 };
 
 }  // namespace cc::edge

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "signaling_edge/source_guard.h"
 
 namespace cc::edge {
 
@@ -19,10 +20,9 @@ struct EdgeSettings {
   int max_expires = 3600;
   int default_expires = 3600;
   std::chrono::seconds credential_cache{30};
-  int credential_cache_size = 10000;             // users whose HA1 is kept
-  int auth_failures_before_block = 10;           // per source address ...
-  std::chrono::seconds auth_failure_window{60};  // ... within this window -> blocked for it
-  int max_calls = 2000;                          // more live calls: 503
+  int credential_cache_size = 10000;  // users whose HA1 is kept
+  SourceGuardSettings front_door;     // per-source limits, digest lockouts, trusted networks
+  int max_calls = 2000;               // more live calls: 503
   Duration rpc_timeout{3000};
   Duration heartbeat{5000};       // the edge's word to queue-service, with the calls it holds
   Duration enqueue_retry{10000};  // queue-service unreachable: the caller waits this long
@@ -42,6 +42,9 @@ class EdgeObserver {
     (void)method, (void)status, (void)sent;
   }
   virtual void registration(const char* result) { (void)result; }
+  // A request the front door refused before any work: method, and why ("rate_limited",
+  // "too_many_calls", "locked_out").
+  virtual void refused(const char* method, const char* reason) { (void)method, (void)reason; }
   virtual void call_failure(const char* reason) { (void)reason; }
   virtual void setup_time(double seconds) { (void)seconds; }
   virtual void gauges(int dialogs, int calls) { (void)dialogs, (void)calls; }

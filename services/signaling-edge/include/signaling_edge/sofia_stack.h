@@ -13,6 +13,15 @@
 namespace cc::edge {
 
 class CallSession;
+class SourceGuard;
+
+// Where a request came from (the packet's address, not what its headers say).
+struct RequestSource {
+  std::string ip;
+  int port = 0;
+  bool tcp = false;
+};
+RequestSource SourceOf(msg_t* msg);
 
 // A new INVITE with no dialog yet, as parsed before the edge takes it as a call or refuses it.
 struct InviteRequest {
@@ -22,7 +31,9 @@ struct InviteRequest {
   std::string user;  // Request-URI user
   std::string caller;
   std::string caller_display;
-  std::string sdp;  // the offer, "" if none (or not SDP)
+  std::string sdp;          // the offer, "" if none (or not SDP)
+  bool other_body = false;  // a body that is not SDP (415)
+  std::string source_ip;
 };
 
 class SofiaStack;
@@ -66,12 +77,14 @@ class SofiaLeg final : public SipLeg {
 class SofiaStack final : public SipPort {
  public:
   struct Handlers {
-    std::function<void(nua_handle_t*, sip_t const*)> on_register;
+    std::function<void(nua_handle_t*, sip_t const*, const RequestSource&)> on_register;
     std::function<void(nua_handle_t*, const InviteRequest&)> on_invite;
     std::function<CallSession*(const std::string& call_id)> find_call;
   };
 
-  SofiaStack(const EdgeSettings& settings, SipLoop& loop, EdgeObserver& observer);
+  // Every request out of a dialog passes `guard` first.
+  SofiaStack(const EdgeSettings& settings, SipLoop& loop, EdgeObserver& observer,
+             SourceGuard& guard);
   ~SofiaStack() override;
 
   Status start(Handlers handlers);  // on the loop
@@ -98,12 +111,15 @@ class SofiaStack final : public SipPort {
                        tagi_t tags[]);
   void on_event(nua_event_t event, int status, nua_handle_t* nh, SofiaLeg* leg, sip_t const* sip,
                 tagi_t tags[]);
+  // The front door: false when `guard_` refused the request (answered 503, handle gone).
+  bool admit(nua_handle_t* nh, const RequestSource& src, int klass, const char* method);
   void on_leg_event(nua_event_t event, int status, SofiaLeg* leg, nua_handle_t* nh,
                     sip_t const* sip, tagi_t tags[]);
 
   const EdgeSettings& settings_;
   SipLoop& loop_;
   EdgeObserver& observer_;
+  SourceGuard& guard_;
   Handlers handlers_;
   nua_t* nua_ = nullptr;
   std::string contact_;

@@ -1,0 +1,137 @@
+// The edge's front door on the wire: an attacker on 127.0.0.2, legitimate phones and callers
+// on 127.0.0.1 (stack_fixture.h). Limits are lowered so that a short flood crosses them.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "stack_fixture.h"
+
+namespace cc {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const std::string kAttacker = "127.0.0.2";
+
+class FrontDoorIt : public StackIt {
+ protected:
+  void SetUp() override {
+    extra_edge_args_ = {"--source-limit-register=20/40", "--source-limit-options=20/40",
+                        "--source-limit-invite=20/40", "--max-calls-per-source=3"};
+    StackIt::SetUp();
+  }
+
+  int LiveCalls() {
+    v1::EdgeStatsResponse es;
+    return edge_stub_->Stats(Ctx().get(), {}, &es).ok() ? es.live_calls() : -1;
+  }
+};
+
+// 1,500 REGISTERs without credentials from one address in about 3 s: every one is answered
+// (401 while its bucket lasts, then 503 with Retry-After, before any lookup), and meanwhile a
+// phone on another address registers and is probed with OPTIONS as if nothing happened.
+TEST_F(FrontDoorIt, ARegisterFloodFromOneAddressIsRefusedWhileOthersAreServed) {
+  AddAgent("2001", "pw2001", {});
+  auto flood = SippFrom(kAttacker, "flood_register.xml", testing::FreeUdpPort(),
+                        {"-s", "scan", "-r", "500", "-rp", "1000", "-m", "1500", "-timeout", "60s",
+                         "-default_behaviors", "none", "-recv_timeout", "5000"});
+  std::this_thread::sleep_for(milliseconds(500));  // the flood is on
+  EXPECT_EQ(RunSipp("register.xml", {"-s", "2001", "-au", "2001", "-ap", "pw2001", "-set",
+                                     "expires", "300", "-m", "1"}),
+            0);
+  EXPECT_EQ(RunSipp("options.xml", {"-s", "edge", "-r", "10", "-m", "20"}), 0);
+  EXPECT_EQ(flood->wait(seconds(60)), 0) << "every flood request gets an answer";
+  const double refused =
+      EdgeMetric("cc_sip_refused_total{method=\"REGISTER\",reason=\"rate_limited\"}");
+  const double challenged = EdgeMetric("cc_registrations_total{result=\"challenged\"}");
+  // The attacker's bucket: 40 at once, 20/s after; the phone's own REGISTERs are on another.
+  EXPECT_GE(refused, 1300);
+  EXPECT_EQ(refused + challenged, 1500 + 1) << "the phone's first REGISTER is challenged too";
+  EXPECT_LT(challenged, 200);
+  EXPECT_EQ(EdgeMetric("cc_sip_refused_total{method=\"OPTIONS\",reason=\"rate_limited\"}"), 0);
+  v1::ListBindingsRequest lb;
+  lb.set_agent_id("2001");
+  v1::ListBindingsResponse bindings;
+  ASSERT_TRUE(agents_->ListBindings(Ctx().get(), lb, &bindings).ok());
+  EXPECT_EQ(bindings.bindings_size(), 1);
+}
+
+// An OPTIONS flood is refused the same way, and a probe from elsewhere is answered.
+TEST_F(FrontDoorIt, AnOptionsFloodFromOneAddressIsRefusedWhileOthersAreAnswered) {
+  auto flood = SippFrom(kAttacker, "flood_options.xml", testing::FreeUdpPort(),
+                        {"-r", "500", "-rp", "1000", "-m", "1000", "-timeout", "60s",
+                         "-default_behaviors", "none", "-recv_timeout", "5000"});
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(RunSipp("options.xml", {"-s", "edge", "-r", "10", "-m", "10"}), 0);
+  EXPECT_EQ(flood->wait(seconds(60)), 0);
+  EXPECT_GE(EdgeMetric("cc_sip_refused_total{method=\"OPTIONS\",reason=\"rate_limited\"}"), 800);
+}
+
+// Calls from one address are capped (--max-calls-per-source=3): its fourth call is refused
+// with 503 and Retry-After while a caller on another address gets through; when its calls
+// end, it may call again. Calls never pile up relay legs for one address.
+TEST_F(FrontDoorIt, LiveCallsFromOneAddressAreCappedAndCallersElsewhereGetThrough) {
+  AddQueue("music", v1::ANSWER_MODE_ANSWER_IMMEDIATELY, 20, 0, v1::EMPTY_QUEUE_RULE_ALWAYS);
+  auto held = SippFrom(kAttacker, "customer.xml", testing::FreeUdpPort(),
+                       {"-s", "music", "-m", "3", "-l", "3", "-r", "50", "-d", "6000"});
+  ASSERT_TRUE(testing::WaitFor([&] { return LiveCalls() == 3; }, seconds(5)));
+  auto refused = SippFrom(kAttacker, "customer_503.xml", testing::FreeUdpPort(),
+                          {"-s", "music", "-m", "1", "-timeout", "20s", "-timeout_error"});
+  EXPECT_EQ(refused->wait(seconds(30)), 0) << "the fourth call from the same address: 503";
+  EXPECT_EQ(RunSipp("customer.xml", {"-s", "music", "-m", "1", "-d", "200"}), 0)
+      << "a caller elsewhere gets through";
+  EXPECT_EQ(EdgeMetric("cc_sip_refused_total{method=\"INVITE\",reason=\"too_many_calls\"}"), 1);
+  v1::ListLegsResponse legs;
+  ASSERT_TRUE(relay_stub_->ListLegs(Ctx().get(), {}, &legs).ok());
+  EXPECT_LE(legs.legs_size(), 3);
+  EXPECT_EQ(held->wait(seconds(30)), 0);
+  ExpectClean({});
+  // Its calls are over: the address may call again.
+  auto again = SippFrom(kAttacker, "customer.xml", testing::FreeUdpPort(),
+                        {"-s", "music", "-m", "1", "-d", "200", "-timeout", "20s"});
+  EXPECT_EQ(again->wait(seconds(30)), 0);
+  ExpectClean({});
+}
+
+// A request the stack refuses itself (an unknown SIP version: 505) is answered to its Via
+// host. A numeric one is answered; a name is never looked up (here "localhost", which would
+// resolve from /etc/hosts without touching the network): no answer, and the edge says so.
+TEST_F(StackIt, ARequestNeverMakesTheEdgeLookUpANameItCarries) {
+  int port = 0;
+  const int fd = testing::BoundUdpSocket(&port);
+  ASSERT_GE(fd, 0);
+  sockaddr_in edge{};
+  edge.sin_family = AF_INET;
+  edge.sin_port = htons(static_cast<uint16_t>(sip_port_));
+  edge.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto ask = [&](const std::string& via_host, int n) {
+    const std::string msg =
+        "OPTIONS sip:edge@127.0.0.1 SIP/7.0\r\nVia: SIP/2.0/UDP " + via_host + ":" +
+        std::to_string(port) + ";branch=z9hG4bK-names-" + std::to_string(n) +
+        "\r\nMax-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=" + std::to_string(n) +
+        "\r\nTo: <sip:edge@127.0.0.1>\r\nCall-ID: names-" + std::to_string(n) +
+        "\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    EXPECT_GT(
+        sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&edge), sizeof edge), 0);
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, 1500) <= 0) return std::string();
+    char buf[4096];
+    const auto got = recv(fd, buf, sizeof buf, 0);
+    return got > 0 ? std::string(buf, static_cast<size_t>(got)) : std::string();
+  };
+  EXPECT_EQ(ask("127.0.0.1", 1).rfind("SIP/2.0 505", 0), 0u) << "a numeric Via is answered";
+  EXPECT_EQ(ask("localhost", 2), "") << "a name is not resolved to answer it";
+  close(fd);
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        return edge_->process().output().find("refused to look up a name") != std::string::npos;
+      },
+      seconds(3)));
+  EXPECT_TRUE(edge_->process().running());
+}
+
+}  // namespace
+}  // namespace cc
