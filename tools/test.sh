@@ -14,6 +14,8 @@ cmake -S "$CC_ROOT" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCC_SANITIZE=
 log "building (this takes a few minutes the first time; log: $build/build.log)"
 cmake --build "$build" -j "$(nproc)" >"$build/build.log" 2>&1 \
   || { grep -E "error|warning" "$build/build.log" | head -n 40 >&2; tail -n 20 "$build/build.log" >&2; die "build failed"; }
+log "building the fuzz targets with clang (tests/fuzz)"
+"$CC_ROOT/tools/fuzz.sh" build
 
 env_dir=$CC_ROOT/build/test-env
 pg_stop "$env_dir/pg"
