@@ -2,6 +2,7 @@
 // sends it; it is parsed by Sofia-SIP and checked by the same digest module, with the same
 // settings, the registrar uses (one known user). Anything may be refused; nothing may crash.
 #include <sofia-sip/auth_module.h>
+#include <sofia-sip/auth_plugin.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/su_wait.h>
