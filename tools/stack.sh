@@ -22,8 +22,26 @@ nats_url="nats://127.0.0.1:$CC_NATS_PORT"
 # The services that exist so far, in start order.
 SERVICES=(agent-registry queue-service media-relay signaling-edge)
 
+# The gRPC API's bearer tokens (admin for ccctl, edge for signaling-edge), made once in
+# .local/api and kept: an existing file is never rewritten.
+api=$local_dir/api
+make_api_tokens() {
+  [ -f "$api/tokens" ] && return 0
+  mkdir -p "$api"
+  chmod 700 "$api"
+  local admin edge
+  admin=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  edge=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  printf '%s\n' "$admin" >"$api/admin-token"
+  printf '%s\n' "$edge" >"$api/edge-token"
+  printf '# ROLE NAME TOKEN (tools/stack.sh)\nadmin local-admin %s\nedge edge-local %s\n' \
+    "$admin" "$edge" >"$api/tokens"
+  chmod 600 "$api"/*
+}
+
 service_args() {
-  local common=(--log-format="$CC_STACK_LOG_FORMAT" --drain-timeout=5s)
+  local common=(--log-format="$CC_STACK_LOG_FORMAT" --drain-timeout=5s
+    --api-tokens="$api/tokens" --api-token-file="$api/edge-token")
   case $1 in
     agent-registry)
       echo "$bin/services/agent-registry/agent-registry" "${common[@]}" \
@@ -156,6 +174,7 @@ case ${1:-} in
     install_deps
     build
     mkdir -p "$run" "$logs"
+    make_api_tokens
     start_database
     start_nats
     start_services

@@ -49,10 +49,10 @@ from checklog import fail, ok, summary  # noqa: E402
 
 SERVICES = ["agent-registry", "queue-service", "media-relay", "signaling-edge"]
 # The build stage must install every CC_PACKAGES entry that building the services needs:
-# the toolchain and the -dev packages (but the unit-test frameworks: images build without
-# tests). The rest of CC_PACKAGES (servers of the local stack, test tools) stays out.
+# the toolchain and the -dev packages (but the test frameworks and the fuzzing runtime:
+# images build without tests). The rest of CC_PACKAGES (servers of the local stack, test tools) stays out.
 TOOLCHAIN = {"build-essential", "cmake", "ninja-build", "pkg-config"}
-TEST_DEV = {"libgtest-dev", "libgmock-dev"}
+TEST_DEV = {"libgtest-dev", "libgmock-dev", "libclang-rt-14-dev"}  # the last: libFuzzer
 
 
 def is_build_package(p):

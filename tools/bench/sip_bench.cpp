@@ -31,6 +31,7 @@
 
 #include <pqxx/pqxx>
 
+#include "bench_stack.h"
 #include "bench_util.h"
 #include "callcenter/v1/agent_registry.grpc.pb.h"
 #include "callcenter/v1/media_relay.grpc.pb.h"
@@ -95,7 +96,7 @@ class Bench {
       if (!registered && !bind_directly()) return 1;
       call_sweep();
     }
-    stack_.reset();
+    bench_.stop();
     if (config_.boolean("keep")) {
       std::printf("\nSIPp files kept in %s\n", work_.c_str());
     } else {
@@ -116,22 +117,12 @@ class Bench {
     o.relay_args = {"--rtp-port-min=16000", "--rtp-port-max=31999", "--media-timeout=120s"};
     o.edge_args = {"--sip-realm=" + kRealm, "--edge-id=edge-bench", "--max-calls=20000",
                    "--auth-failures=100000", "--trusted-sources=127.0.0.1"};
-    stack_ = std::make_unique<cc::testing::Stack>(
-        cc::testing::StackBinaries{CC_AGENT_REGISTRY_BIN, CC_QUEUE_SERVICE_BIN, CC_MEDIA_RELAY_BIN,
-                                   CC_SIGNALING_EDGE_BIN},
-        o);
-    if (!stack_->failure().empty()) {
-      std::fprintf(stderr, "%s\n", stack_->failure().c_str());
-      return false;
-    }
-    registry_ = v1::AgentRegistry::NewStub(cc::MakeChannel(stack_->registry().target()));
-    queues_ = v1::QueueService::NewStub(cc::MakeChannel(stack_->queue().target()));
-    relay_ = v1::MediaRelay::NewStub(cc::MakeChannel(stack_->relay().target()));
-    edge_ = v1::SignalingEdge::NewStub(cc::MakeChannel(stack_->edge().target()));
-    watched_ = {{"edge", stack_->edge().process().pid()},
-                {"queue", stack_->queue().process().pid()},
-                {"registry", stack_->registry().process().pid()},
-                {"relay", stack_->relay().process().pid()},
+    if (!bench_.start(o)) return false;
+    cc::testing::Stack& stack = bench_.stack();
+    watched_ = {{"edge", stack.edge().process().pid()},
+                {"queue", stack.queue().process().pid()},
+                {"registry", stack.registry().process().pid()},
+                {"relay", stack.relay().process().pid()},
                 {"postgres", postmaster(db_url)},
                 {"nats", nats_server()}};
     return true;
@@ -169,7 +160,7 @@ class Bench {
     return 0;
   }
 
-  std::unique_ptr<grpc::ClientContext> ctx() const { return cc::MakeContext(seconds(10)); }
+  static std::unique_ptr<grpc::ClientContext> ctx() { return cc::bench::BenchStack::ctx(); }
 
   // Runs `work(i)` for i in [0, n) on a few threads.
   static void Parallel(int n, const std::function<void(int)>& work) {
@@ -186,22 +177,7 @@ class Bench {
   static std::string AgentName(int i) { return "b" + std::to_string(1000 + i); }
 
   bool provision() {
-    v1::CreateQueueRequest q;
-    q.mutable_queue()->set_name("bench");
-    q.mutable_queue()->set_answer_mode(v1::ANSWER_MODE_RING_UNTIL_AGENT);
-    q.mutable_queue()->set_wrap_up_seconds(0);
-    q.mutable_queue()->mutable_ring_timeout()->set_seconds(10);
-    v1::QueueResponse qr;
-    auto st = queues_->CreateQueue(ctx().get(), q, &qr);
-    v1::SetDialplanEntryRequest dp;
-    dp.mutable_entry()->set_pattern("bench");
-    dp.mutable_entry()->set_queue("bench");
-    v1::DialplanResponse dr;
-    if (st.ok()) st = queues_->SetDialplanEntry(ctx().get(), dp, &dr);
-    if (!st.ok()) {
-      std::fprintf(stderr, "queue: %s\n", st.error_message().c_str());
-      return false;
-    }
+    if (!bench_.add_queue("bench", [](v1::Queue&) {})) return false;
     std::atomic<int> failed{0};
     std::ofstream users(work_ + "/users.csv");
     users << "SEQUENTIAL\n";
@@ -210,21 +186,7 @@ class Bench {
             << " password=" << AgentName(i) << "-pw]\n";
     }
     Parallel(agents_, [&](int i) {
-      v1::CreateAgentRequest req;
-      req.set_id(AgentName(i));
-      req.set_display_name(AgentName(i));
-      req.set_sip_username(AgentName(i));
-      req.set_password(AgentName(i) + "-pw");
-      req.set_wrap_up_seconds(0);
-      req.add_queues()->set_queue("bench");
-      v1::CreateAgentResponse resp;
-      v1::LoginRequest login;
-      login.set_id(AgentName(i));
-      v1::StatusChangeResponse sc;
-      if (!registry_->CreateAgent(ctx().get(), req, &resp).ok() ||
-          !registry_->Login(ctx().get(), login, &sc).ok()) {
-        failed++;
-      }
+      if (!bench_.add_agent(AgentName(i), "bench")) failed++;
     });
     if (failed > 0) std::fprintf(stderr, "%d agents could not be provisioned\n", failed.load());
     return failed == 0;
@@ -234,14 +196,7 @@ class Bench {
   bool bind_directly() {
     std::atomic<int> failed{0};
     Parallel(agents_, [&](int i) {
-      v1::RegisterBindingRequest req;
-      req.set_sip_username(AgentName(i));
-      req.set_contact_uri("sip:" + AgentName(i) + "@127.0.0.1:" + std::to_string(agent_port_));
-      req.set_source_address("127.0.0.1");
-      req.set_source_port(agent_port_);
-      req.set_expires_seconds(3600);
-      v1::RegisterBindingResponse resp;
-      if (!registry_->RegisterBinding(ctx().get(), req, &resp).ok()) failed++;
+      if (!bench_.bind(AgentName(i), "127.0.0.1", agent_port_)) failed++;
     });
     return failed == 0;
   }
@@ -250,22 +205,9 @@ class Bench {
   std::unique_ptr<cc::testing::ChildProcess> sipp(const std::string& scenario, int port,
                                                   std::vector<std::string> args) {
     const std::string errors = work_ + "/" + scenario + "-" + std::to_string(port) + ".err";
-    std::vector<std::string> a = {"-c",
-                                  "cd \"$0\" && exec sipp \"$@\"",
-                                  work_,
-                                  "-sf",
-                                  scenario,
-                                  "-i",
-                                  "127.0.0.1",
-                                  "-p",
-                                  std::to_string(port),
-                                  "-nostdin",
-                                  "-buff_size",
-                                  "4194304"};
-    a.insert(a.end(), args.begin(), args.end());
-    if (config_.boolean("keep")) a.insert(a.end(), {"-trace_err", "-error_file", errors});
-    a.push_back("127.0.0.1:" + std::to_string(stack_->sip_port()));
-    return std::make_unique<cc::testing::ChildProcess>("/bin/sh", a);
+    if (config_.boolean("keep")) args.insert(args.end(), {"-trace_err", "-error_file", errors});
+    return cc::bench::Sipp(work_, scenario, "127.0.0.1", port,
+                           "127.0.0.1:" + std::to_string(bench_.stack().sip_port()), args);
   }
 
   // A SIPp load step: `total` scenarios at `rate` per second, each response awaited at most
@@ -383,15 +325,15 @@ class Bench {
   std::pair<int, int> live() {
     v1::EdgeStatsResponse es;
     v1::ListLegsResponse legs;
-    edge_->Stats(ctx().get(), {}, &es);
-    relay_->ListLegs(ctx().get(), {}, &legs);
+    bench_.edge->Stats(ctx().get(), {}, &es);
+    bench_.relay->ListLegs(ctx().get(), {}, &legs);
     return {es.live_calls(), legs.legs_size()};
   }
 
   // What the calls still live at the edge are doing (the first few), to explain leftovers.
   void describe_live_calls() {
     v1::ListLiveCallsResponse resp;
-    if (!edge_->ListLiveCalls(ctx().get(), {}, &resp).ok()) return;
+    if (!bench_.edge->ListLiveCalls(ctx().get(), {}, &resp).ok()) return;
     std::map<std::string, int> states;
     for (const auto& c : resp.calls()) {
       states[c.state() + " customer=" + c.customer().state() + " agent=" + c.agent().state()]++;
@@ -417,9 +359,9 @@ class Bench {
     for (const int rate : cc::bench::SplitInts(config_.str("call-rates"))) {
       const long total = static_cast<long>(rate) * step_s;
       const std::string stats = "calls-" + std::to_string(rate) + ".csv";
-      const auto before =
-          cc::bench::Counters(cc::testing::HttpGet(stack_->edge().metrics_port(), "/metrics"),
-                              "cc_edge_call_failures_total");
+      const auto before = cc::bench::Counters(
+          cc::testing::HttpGet(bench_.stack().edge().metrics_port(), "/metrics"),
+          "cc_edge_call_failures_total");
       const int port = cc::testing::FreeUdpPort();
       auto p = sipp("customer.xml", port,
                     LoadArgs(rate, total, step_s, 15000, stats,
@@ -446,9 +388,9 @@ class Bench {
                   rate, total, c.ok, total - c.ok, setups, cc::bench::Percentile(rtt.ms, 0.5),
                   cc::bench::Percentile(rtt.ms, 0.99), cc::bench::Percentile(rtt.ms, 1.0),
                   cpu.c_str(), left.first, left.second);
-      const auto after =
-          cc::bench::Counters(cc::testing::HttpGet(stack_->edge().metrics_port(), "/metrics"),
-                              "cc_edge_call_failures_total");
+      const auto after = cc::bench::Counters(
+          cc::testing::HttpGet(bench_.stack().edge().metrics_port(), "/metrics"),
+          "cc_edge_call_failures_total");
       for (const auto& [labels, v] : after) {
         const double d = v - (before.count(labels) ? before.at(labels) : 0);
         if (d > 0) std::printf("    edge call failures %s: %.0f\n", labels.c_str(), d);
@@ -475,11 +417,7 @@ class Bench {
   const int agents_;
   std::string work_;
   int agent_port_ = 0;
-  std::unique_ptr<cc::testing::Stack> stack_;
-  std::unique_ptr<v1::AgentRegistry::Stub> registry_;
-  std::unique_ptr<v1::QueueService::Stub> queues_;
-  std::unique_ptr<v1::MediaRelay::Stub> relay_;
-  std::unique_ptr<v1::SignalingEdge::Stub> edge_;
+  cc::bench::BenchStack bench_;
   std::vector<Watched> watched_;
   Clock::time_point cpu_from_;
   double reaped_from_ = 0;

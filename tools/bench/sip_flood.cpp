@@ -26,6 +26,7 @@
 #include <fstream>
 #include <thread>
 
+#include "bench_stack.h"
 #include "bench_util.h"
 #include "callcenter/v1/agent_registry.grpc.pb.h"
 #include "callcenter/v1/media_relay.grpc.pb.h"
@@ -80,7 +81,7 @@ class FloodBench {
     auto uas = sipp("uas", "agent.xml", kLegit, uas_port, {"-d", "0"});
     std::this_thread::sleep_for(milliseconds(500));
 
-    const pid_t edge = stack_->edge().process().pid();
+    const pid_t edge = bench_.stack().edge().process().pid();
     const double start_rss = RssMiB(edge);
     std::printf(
         "\nFloods from %s at %lld/s for %lld s; legitimate traffic from %s: OPTIONS %lld/s, calls "
@@ -110,7 +111,7 @@ class FloodBench {
     std::printf("edge memory: %.1f MiB at start, %.1f MiB after the floods settled\n", start_rss,
                 RssMiB(edge));
     uas.reset();
-    stack_.reset();
+    bench_.stop();
     if (!config_.boolean("keep")) std::filesystem::remove_all(work_);
     return 0;
   }
@@ -127,41 +128,16 @@ class FloodBench {
     // The front door as shipped; the attacker's admitted calls end when no RTP comes.
     o.edge_args = {"--sip-realm=" + kRealm, "--edge-id=edge-flood",
                    "--waiting-media-timeout=" + config_.str("attacker-call-life")};
-    stack_ = std::make_unique<cc::testing::Stack>(
-        cc::testing::StackBinaries{CC_AGENT_REGISTRY_BIN, CC_QUEUE_SERVICE_BIN, CC_MEDIA_RELAY_BIN,
-                                   CC_SIGNALING_EDGE_BIN},
-        o);
-    if (!stack_->failure().empty()) {
-      std::fprintf(stderr, "%s\n", stack_->failure().c_str());
-      return false;
-    }
-    registry_ = v1::AgentRegistry::NewStub(cc::MakeChannel(stack_->registry().target()));
-    queues_ = v1::QueueService::NewStub(cc::MakeChannel(stack_->queue().target()));
-    relay_ = v1::MediaRelay::NewStub(cc::MakeChannel(stack_->relay().target()));
-    return true;
+    return bench_.start(o);
   }
 
-  std::unique_ptr<grpc::ClientContext> ctx() const { return cc::MakeContext(seconds(10)); }
-
   bool add_queue(const std::string& name) {
-    v1::CreateQueueRequest q;
-    q.mutable_queue()->set_name(name);
-    q.mutable_queue()->set_answer_mode(v1::ANSWER_MODE_RING_UNTIL_AGENT);
-    q.mutable_queue()->set_wrap_up_seconds(0);
-    q.mutable_queue()->mutable_ring_timeout()->set_seconds(10);
-    q.mutable_queue()->mutable_max_wait()->set_seconds(600);
-    // "held" has nobody: its callers wait anyway (music from the relay), as in a busy hour.
-    q.mutable_queue()->set_join_empty(v1::EMPTY_QUEUE_RULE_ALWAYS);
-    q.mutable_queue()->set_leave_empty(v1::EMPTY_QUEUE_RULE_ALWAYS);
-    v1::QueueResponse qr;
-    auto st = queues_->CreateQueue(ctx().get(), q, &qr);
-    v1::SetDialplanEntryRequest dp;
-    dp.mutable_entry()->set_pattern(name);
-    dp.mutable_entry()->set_queue(name);
-    v1::DialplanResponse dr;
-    if (st.ok()) st = queues_->SetDialplanEntry(ctx().get(), dp, &dr);
-    if (!st.ok()) std::fprintf(stderr, "queue %s: %s\n", name.c_str(), st.error_message().c_str());
-    return st.ok();
+    return bench_.add_queue(name, [](v1::Queue& q) {
+      q.mutable_max_wait()->set_seconds(600);
+      // "held" has nobody: its callers wait anyway (music from the relay), as in a busy hour.
+      q.set_join_empty(v1::EMPTY_QUEUE_RULE_ALWAYS);
+      q.set_leave_empty(v1::EMPTY_QUEUE_RULE_ALWAYS);
+    });
   }
 
   static std::string AgentName(int i) { return "f" + std::to_string(1000 + i); }
@@ -169,41 +145,14 @@ class FloodBench {
   bool provision() {
     if (!add_queue("legit") || !add_queue("held")) return false;
     for (int i = 0; i < config_.integer("agents"); ++i) {
-      v1::CreateAgentRequest req;
-      req.set_id(AgentName(i));
-      req.set_display_name(AgentName(i));
-      req.set_sip_username(AgentName(i));
-      req.set_password(AgentName(i) + "-pw");
-      req.set_wrap_up_seconds(0);
-      req.add_queues()->set_queue("legit");
-      v1::CreateAgentResponse resp;
-      v1::LoginRequest login;
-      login.set_id(AgentName(i));
-      v1::StatusChangeResponse sc;
-      auto st = registry_->CreateAgent(ctx().get(), req, &resp);
-      if (st.ok()) st = registry_->Login(ctx().get(), login, &sc);
-      if (!st.ok()) {
-        std::fprintf(stderr, "agent: %s\n", st.error_message().c_str());
-        return false;
-      }
+      if (!bench_.add_agent(AgentName(i), "legit")) return false;
     }
     return true;
   }
 
   bool bind_agents(int port) {
     for (int i = 0; i < config_.integer("agents"); ++i) {
-      v1::RegisterBindingRequest req;
-      req.set_sip_username(AgentName(i));
-      req.set_contact_uri("sip:" + AgentName(i) + "@" + kLegit + ":" + std::to_string(port));
-      req.set_source_address(kLegit);
-      req.set_source_port(port);
-      req.set_expires_seconds(3600);
-      v1::RegisterBindingResponse resp;
-      auto st = registry_->RegisterBinding(ctx().get(), req, &resp);
-      if (!st.ok()) {
-        std::fprintf(stderr, "binding: %s\n", st.error_message().c_str());
-        return false;
-      }
+      if (!bench_.bind(AgentName(i), kLegit, port)) return false;
     }
     return true;
   }
@@ -213,23 +162,8 @@ class FloodBench {
                                                   const std::string& scenario,
                                                   const std::string& ip, int port,
                                                   std::vector<std::string> args) {
-    const std::string folder = work_ + "/" + dir;
-    std::filesystem::create_directories(folder);
-    std::vector<std::string> a = {"-c",
-                                  "cd \"$0\" && exec sipp \"$@\"",
-                                  folder,
-                                  "-sf",
-                                  std::string(CC_TEST_SCENARIOS) + "/" + scenario,
-                                  "-i",
-                                  ip,
-                                  "-p",
-                                  std::to_string(port),
-                                  "-nostdin",
-                                  "-buff_size",
-                                  "4194304"};
-    a.insert(a.end(), args.begin(), args.end());
-    a.push_back(kLegit + ":" + std::to_string(stack_->sip_port()));
-    return std::make_unique<cc::testing::ChildProcess>("/bin/sh", a);
+    return cc::bench::Sipp(work_ + "/" + dir, std::string(CC_TEST_SCENARIOS) + "/" + scenario, ip,
+                           port, kLegit + ":" + std::to_string(bench_.stack().sip_port()), args);
   }
 
   static std::vector<std::string> Load(long rate, long total, const std::string& stats, bool rtt,
@@ -255,8 +189,8 @@ class FloodBench {
   }
 
   std::map<std::string, double> edge_counters(const std::string& family) {
-    return cc::bench::Counters(cc::testing::HttpGet(stack_->edge().metrics_port(), "/metrics"),
-                               family);
+    return cc::bench::Counters(
+        cc::testing::HttpGet(bench_.stack().edge().metrics_port(), "/metrics"), family);
   }
 
   void row(const Flood& f, pid_t edge) {
@@ -272,7 +206,7 @@ class FloodBench {
       while (sampling) {
         rss_max = std::max(rss_max, RssMiB(edge));
         v1::ListLegsResponse legs;
-        if (relay_->ListLegs(ctx().get(), {}, &legs).ok()) {
+        if (bench_.relay->ListLegs(cc::bench::BenchStack::ctx().get(), {}, &legs).ok()) {
           legs_max = std::max(legs_max, legs.legs_size());
         }
         std::this_thread::sleep_for(milliseconds(250));
@@ -333,10 +267,7 @@ class FloodBench {
 
   cc::Config& config_;
   std::string work_;
-  std::unique_ptr<cc::testing::Stack> stack_;
-  std::unique_ptr<v1::AgentRegistry::Stub> registry_;
-  std::unique_ptr<v1::QueueService::Stub> queues_;
-  std::unique_ptr<v1::MediaRelay::Stub> relay_;
+  cc::bench::BenchStack bench_;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -113,6 +114,27 @@ std::string Setting(const std::string& key, const std::string& fallback) {
 std::shared_ptr<grpc::Channel> Channel(const Globals& g, const std::string& env_key,
                                        const std::string& fallback) {
   return cc::MakeChannel(g.server.empty() ? Setting(env_key, fallback) : g.server);
+}
+
+void LoadToken(const Globals& g) {
+  std::string path = g.token_file;
+  const bool given = !path.empty();
+  if (!given) {
+    path = Setting("CC_API_TOKEN_FILE", "");
+    if (path.empty()) return;
+    if (path.front() != '/') {
+      const char* file = std::getenv("CC_ENV_FILE");
+      const std::filesystem::path env(file ? file : CC_DEFAULT_ENV_FILE);
+      path = (env.parent_path() / ".." / ".." / path).lexically_normal().string();
+    }
+  }
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !(in >> token)) {
+    if (given) throw UsageError("cannot read a token from " + path);
+    return;
+  }
+  cc::SetApiToken(token);
 }
 
 std::unique_ptr<grpc::ClientContext> Context(const Globals& g) {

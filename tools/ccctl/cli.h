@@ -45,7 +45,12 @@ struct Globals {
   bool json = false;
   std::string server;  // --server, empty = from the env file
   int timeout_ms = 5000;
+  std::string token_file;  // --token-file, empty = $CC_API_TOKEN_FILE
 };
+
+// Sets the bearer token every call carries, from --token-file (which must be readable) or the
+// CC_API_TOKEN_FILE setting (a relative path is the checkout's; missing: no token).
+void LoadToken(const Globals& g);
 
 // Reads KEY=VALUE lines of the local stack's env file ($CC_ENV_FILE or the checkout's
 // deploy/local/stack.env); the process environment wins over the file.

@@ -6,9 +6,12 @@
 namespace {
 
 void Usage(std::ostream& out) {
-  out << "usage: ccctl [--server HOST:PORT] [--json] [--timeout MS] <command> [args]\n\n"
+  out << "usage: ccctl [--server HOST:PORT] [--token-file FILE] [--json] [--timeout MS] <command> "
+         "[args]\n\n"
          "Servers default to the local stack's env file (deploy/local/stack.env, or\n"
-         "$CC_ENV_FILE); --server overrides the service the command talks to.\n\n"
+         "$CC_ENV_FILE); --server overrides the service the command talks to. The bearer\n"
+         "token sent is read from --token-file, else $CC_API_TOKEN_FILE (the env file's,\n"
+         "relative to the checkout: the local stack's admin token).\n\n"
          "commands:\n";
   for (const auto& [name, info] : ccctl::Commands()) out << "  " << info.usage << "\n";
 }
@@ -27,11 +30,13 @@ int main(int argc, char** argv) {
       std::string a = argv[i];
       if (a == "--json") {
         g.json = true;
-      } else if (a == "--server" || a == "--timeout") {
+      } else if (a == "--server" || a == "--timeout" || a == "--token-file") {
         if (i + 1 >= argc) throw ccctl::UsageError(a + " needs a value");
         std::string v = argv[++i];
         if (a == "--server") {
           g.server = v;
+        } else if (a == "--token-file") {
+          g.token_file = v;
         } else {
           try {
             g.timeout_ms = std::stoi(v);
@@ -60,6 +65,7 @@ int main(int argc, char** argv) {
       Usage(std::cerr);
       return 2;
     }
+    ccctl::LoadToken(g);
     // The longest registered prefix of the words names the command ("agent create").
     for (size_t n = std::min<size_t>(words.size(), 3); n >= 1; --n) {
       std::string name;

@@ -116,6 +116,7 @@ int RunAgentRegistry(int argc, char** argv) {
     return 2;
   }
   const std::string instance = SetupLogging(config, "agent-registry");
+  if (auto code = SetupApiAuth(config)) return *code;
 
   auto metrics = Metrics::Start(config.str("metrics-listen"));
   if (StartupFailed(metrics)) return 1;

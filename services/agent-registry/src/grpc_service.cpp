@@ -98,9 +98,9 @@ void ToProto(const Binding& b, v1::Binding* out) {
   out->set_cseq(b.cseq);
 }
 
-grpc::Status AgentRegistryGrpc::CreateAgent(Ctx*, const v1::CreateAgentRequest* req,
+grpc::Status AgentRegistryGrpc::CreateAgent(Ctx* ctx, const v1::CreateAgentRequest* req,
                                             v1::CreateAgentResponse* resp) {
-  return HandleRpc(metrics_, "CreateAgent", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "CreateAgent", [&]() -> Status {
     NewAgent n;
     n.id = req->id();
     n.display_name = req->display_name();
@@ -117,9 +117,9 @@ grpc::Status AgentRegistryGrpc::CreateAgent(Ctx*, const v1::CreateAgentRequest* 
   });
 }
 
-grpc::Status AgentRegistryGrpc::GetAgent(Ctx*, const v1::GetAgentRequest* req,
+grpc::Status AgentRegistryGrpc::GetAgent(Ctx* ctx, const v1::GetAgentRequest* req,
                                          v1::GetAgentResponse* resp) {
-  return HandleRpc(metrics_, "GetAgent", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "GetAgent", [&]() -> Status {
     Result<Agent> a = InvalidArgument("give id or sip_username");
     if (req->key_case() == v1::GetAgentRequest::kId) {
       a = service_.get(req->id());
@@ -132,9 +132,9 @@ grpc::Status AgentRegistryGrpc::GetAgent(Ctx*, const v1::GetAgentRequest* req,
   });
 }
 
-grpc::Status AgentRegistryGrpc::ListAgents(Ctx*, const v1::ListAgentsRequest* req,
+grpc::Status AgentRegistryGrpc::ListAgents(Ctx* ctx, const v1::ListAgentsRequest* req,
                                            v1::ListAgentsResponse* resp) {
-  return HandleRpc(metrics_, "ListAgents", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ListAgents", [&]() -> Status {
     AgentFilter f;
     for (int s : req->statuses()) {
       CC_ASSIGN_OR_RETURN(AgentStatus st,
@@ -152,9 +152,9 @@ grpc::Status AgentRegistryGrpc::ListAgents(Ctx*, const v1::ListAgentsRequest* re
   });
 }
 
-grpc::Status AgentRegistryGrpc::UpdateAgent(Ctx*, const v1::UpdateAgentRequest* req,
+grpc::Status AgentRegistryGrpc::UpdateAgent(Ctx* ctx, const v1::UpdateAgentRequest* req,
                                             v1::UpdateAgentResponse* resp) {
-  return HandleRpc(metrics_, "UpdateAgent", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "UpdateAgent", [&]() -> Status {
     AgentUpdate u;
     u.id = req->id();
     if (req->has_display_name()) u.display_name = req->display_name();
@@ -171,9 +171,10 @@ grpc::Status AgentRegistryGrpc::UpdateAgent(Ctx*, const v1::UpdateAgentRequest* 
   });
 }
 
-grpc::Status AgentRegistryGrpc::DeleteAgent(Ctx*, const v1::DeleteAgentRequest* req,
+grpc::Status AgentRegistryGrpc::DeleteAgent(Ctx* ctx, const v1::DeleteAgentRequest* req,
                                             v1::DeleteAgentResponse*) {
-  return HandleRpc(metrics_, "DeleteAgent", [&]() -> Status { return service_.remove(req->id()); });
+  return HandleRpc(ctx, metrics_, "DeleteAgent",
+                   [&]() -> Status { return service_.remove(req->id()); });
 }
 
 namespace {
@@ -184,33 +185,34 @@ Status Fill(const Result<StatusChangeResult>& r, v1::StatusChangeResponse* resp)
 }
 }  // namespace
 
-grpc::Status AgentRegistryGrpc::Login(Ctx*, const v1::LoginRequest* req,
+grpc::Status AgentRegistryGrpc::Login(Ctx* ctx, const v1::LoginRequest* req,
                                       v1::StatusChangeResponse* resp) {
-  return HandleRpc(metrics_, "Login", [&] {
+  return HandleRpc(ctx, metrics_, "Login", [&] {
     return Fill(service_.login(req->id(), req->paused(), req->pause_reason()), resp);
   });
 }
 
-grpc::Status AgentRegistryGrpc::Logout(Ctx*, const v1::LogoutRequest* req,
+grpc::Status AgentRegistryGrpc::Logout(Ctx* ctx, const v1::LogoutRequest* req,
                                        v1::StatusChangeResponse* resp) {
-  return HandleRpc(metrics_, "Logout",
+  return HandleRpc(ctx, metrics_, "Logout",
                    [&] { return Fill(service_.logout(req->id(), req->reason()), resp); });
 }
 
-grpc::Status AgentRegistryGrpc::Pause(Ctx*, const v1::PauseRequest* req,
+grpc::Status AgentRegistryGrpc::Pause(Ctx* ctx, const v1::PauseRequest* req,
                                       v1::StatusChangeResponse* resp) {
-  return HandleRpc(metrics_, "Pause",
+  return HandleRpc(ctx, metrics_, "Pause",
                    [&] { return Fill(service_.pause(req->id(), req->reason()), resp); });
 }
 
-grpc::Status AgentRegistryGrpc::Unpause(Ctx*, const v1::UnpauseRequest* req,
+grpc::Status AgentRegistryGrpc::Unpause(Ctx* ctx, const v1::UnpauseRequest* req,
                                         v1::StatusChangeResponse* resp) {
-  return HandleRpc(metrics_, "Unpause", [&] { return Fill(service_.unpause(req->id()), resp); });
+  return HandleRpc(ctx, metrics_, "Unpause",
+                   [&] { return Fill(service_.unpause(req->id()), resp); });
 }
 
-grpc::Status AgentRegistryGrpc::ChangeStatus(Ctx*, const v1::ChangeStatusRequest* req,
+grpc::Status AgentRegistryGrpc::ChangeStatus(Ctx* ctx, const v1::ChangeStatusRequest* req,
                                              v1::StatusChangeResponse* resp) {
-  return HandleRpc(metrics_, "ChangeStatus", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ChangeStatus", [&]() -> Status {
     CC_ASSIGN_OR_RETURN(AgentStatus to, RequireStatus(req->to(), "to"));
     std::optional<AgentStatus> from;
     if (req->expected_from() != v1::AGENT_STATUS_UNSPECIFIED) {
@@ -220,9 +222,9 @@ grpc::Status AgentRegistryGrpc::ChangeStatus(Ctx*, const v1::ChangeStatusRequest
   });
 }
 
-grpc::Status AgentRegistryGrpc::RegisterBinding(Ctx*, const v1::RegisterBindingRequest* req,
+grpc::Status AgentRegistryGrpc::RegisterBinding(Ctx* ctx, const v1::RegisterBindingRequest* req,
                                                 v1::RegisterBindingResponse* resp) {
-  return HandleRpc(metrics_, "RegisterBinding", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "RegisterBinding", [&]() -> Status {
     BindingRequest b;
     b.sip_username = req->sip_username();
     b.contact_uri = req->contact_uri();
@@ -242,9 +244,9 @@ grpc::Status AgentRegistryGrpc::RegisterBinding(Ctx*, const v1::RegisterBindingR
   });
 }
 
-grpc::Status AgentRegistryGrpc::UnregisterBinding(Ctx*, const v1::UnregisterBindingRequest* req,
+grpc::Status AgentRegistryGrpc::UnregisterBinding(Ctx* ctx, const v1::UnregisterBindingRequest* req,
                                                   v1::UnregisterBindingResponse* resp) {
-  return HandleRpc(metrics_, "UnregisterBinding", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "UnregisterBinding", [&]() -> Status {
     CC_ASSIGN_OR_RETURN(BindingRemoval r,
                         service_.unregister_binding(req->sip_username(), req->contact_uri()));
     resp->set_removed(static_cast<int>(r.removed.size()));
@@ -253,18 +255,18 @@ grpc::Status AgentRegistryGrpc::UnregisterBinding(Ctx*, const v1::UnregisterBind
   });
 }
 
-grpc::Status AgentRegistryGrpc::ListBindings(Ctx*, const v1::ListBindingsRequest* req,
+grpc::Status AgentRegistryGrpc::ListBindings(Ctx* ctx, const v1::ListBindingsRequest* req,
                                              v1::ListBindingsResponse* resp) {
-  return HandleRpc(metrics_, "ListBindings", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ListBindings", [&]() -> Status {
     CC_ASSIGN_OR_RETURN(auto list, service_.list_bindings(req->agent_id(), req->sip_username()));
     for (const auto& x : list) ToProto(x, resp->add_bindings());
     return OkStatus();
   });
 }
 
-grpc::Status AgentRegistryGrpc::GetCredentials(Ctx*, const v1::GetCredentialsRequest* req,
+grpc::Status AgentRegistryGrpc::GetCredentials(Ctx* ctx, const v1::GetCredentialsRequest* req,
                                                v1::GetCredentialsResponse* resp) {
-  return HandleRpc(metrics_, "GetCredentials", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "GetCredentials", [&]() -> Status {
     CC_ASSIGN_OR_RETURN(Credentials c, service_.credentials(req->sip_username()));
     resp->set_agent_id(c.agent_id);
     resp->set_sip_username(c.sip_username);

@@ -157,14 +157,18 @@ TEST_F(RegistryIt, ApiEndToEndWithEvents) {
   ASSERT_TRUE(rev.ParseFromString(routable_events.messages()[0].data));
   EXPECT_TRUE(rev.routable());
 
+  // Credentials are the edge's alone: not even an admin reads them.
   v1::GetCredentialsRequest creds_req;
   creds_req.set_sip_username("alice");
   v1::GetCredentialsResponse creds;
-  ASSERT_TRUE(CALL(stub, GetCredentials, creds_req, &creds).ok());
+  EXPECT_EQ(CALL(stub, GetCredentials, creds_req, &creds).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  const std::string edge = testing::ApiTokens().edge;
+  ASSERT_TRUE(stub->GetCredentials(testing::ContextAs(edge).get(), creds_req, &creds).ok());
   EXPECT_EQ(creds.ha1().size(), 32u);
   EXPECT_EQ(creds.realm(), "it.test");
   creds_req.set_sip_username("mallory");
-  EXPECT_EQ(CALL(stub, GetCredentials, creds_req, &creds).error_code(),
+  EXPECT_EQ(stub->GetCredentials(testing::ContextAs(edge).get(), creds_req, &creds).error_code(),
             grpc::StatusCode::NOT_FOUND);
 
   v1::ListAgentsRequest list_req;
@@ -380,12 +384,67 @@ TEST_F(RegistryIt, BadConfigurationExitsWithAClearMessage) {
 }
 
 // ccctl against a running registry: tables by default, --json for scripts, exit codes.
+// Every call needs a bearer token whose role allows it; a denial is UNAUTHENTICATED or
+// PERMISSION_DENIED with a message, and changes nothing.
+TEST_F(RegistryIt, EveryCallNeedsATokenWhoseRoleAllowsIt) {
+  Registry reg(db_, prefix_);
+  ASSERT_TRUE(reg.ready()) << reg.process().output();
+  auto stub = reg.stub();
+  ASSERT_TRUE(Create(*stub, "erin").ok());  // as admin
+  const auto& t = testing::ApiTokens();
+  v1::ListAgentsRequest list;
+  v1::ListAgentsResponse agents;
+  auto none = stub->ListAgents(testing::ContextAs("").get(), list, &agents);
+  EXPECT_EQ(none.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(none.error_message().find("bearer token"), std::string::npos);
+  EXPECT_EQ(
+      stub->ListAgents(testing::ContextAs("not-a-token-at-all").get(), list, &agents).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
+  // read-only: reads, nothing else.
+  EXPECT_TRUE(stub->ListAgents(testing::ContextAs(t.read_only).get(), list, &agents).ok());
+  EXPECT_EQ(agents.agents_size(), 1);
+  v1::CreateAgentRequest create;
+  create.set_id("frank");
+  create.set_display_name("Frank");
+  create.set_sip_username("frank");
+  create.set_password("frank-pw");
+  v1::CreateAgentResponse created;
+  auto denied = stub->CreateAgent(testing::ContextAs(t.read_only).get(), create, &created);
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(denied.error_message().find("read-only"), std::string::npos) << denied.error_message();
+  v1::LoginRequest login;
+  login.set_id("erin");
+  v1::StatusChangeResponse changed;
+  EXPECT_EQ(stub->Login(testing::ContextAs(t.read_only).get(), login, &changed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // supervisor: agents' state, not the agents themselves.
+  EXPECT_TRUE(stub->Login(testing::ContextAs(t.supervisor).get(), login, &changed).ok());
+  EXPECT_EQ(
+      stub->CreateAgent(testing::ContextAs(t.supervisor).get(), create, &created).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  // edge: bindings and credentials only.
+  EXPECT_EQ(stub->CreateAgent(testing::ContextAs(t.edge).get(), create, &created).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub->ListAgents(testing::ContextAs(t.edge).get(), list, &agents).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Nothing the denied calls asked for happened.
+  ASSERT_TRUE(CALL(stub, ListAgents, list, &agents).ok());
+  EXPECT_EQ(agents.agents_size(), 1);
+  // ccctl without a token is refused with the reason.
+  auto r = testing::RunCommand(CC_CCCTL_BIN, {"--server", reg.target(), "agent", "list"},
+                               {{"CC_ENV_FILE", "/nonexistent"}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.errors.find("UNAUTHENTICATED"), std::string::npos) << r.errors;
+}
+
 TEST_F(RegistryIt, CcctlManagesAgents) {
   Registry reg(db_, prefix_);
   ASSERT_TRUE(reg.ready()) << reg.process().output();
   auto ccctl = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"--server", reg.target()});
-    return testing::RunCommand(CC_CCCTL_BIN, args, {{"CC_ENV_FILE", "/nonexistent"}});
+    return testing::RunCommand(
+        CC_CCCTL_BIN, args,
+        {{"CC_ENV_FILE", "/nonexistent"}, {"CC_API_TOKEN_FILE", testing::ApiTokens().admin_file}});
   };
   auto r = ccctl({"agent", "create", "dave", "--name", "Dave D", "--user", "1004", "--password",
                   "pw", "--skill", "english=9", "--skill", "spanish=3", "--queue", "sales:2"});

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -49,18 +50,21 @@ std::optional<Duration> Config::ParseDuration(const std::string& text) {
   auto n = ParseInt(text.substr(0, i));
   if (!n) return std::nullopt;
   const std::string unit = text.substr(i);
-  std::int64_t ms;
+  std::int64_t scale;
   if (unit.empty() || unit == "ms")
-    ms = *n;
+    scale = 1;
   else if (unit == "s")
-    ms = *n * 1000;
+    scale = 1000;
   else if (unit == "m")
-    ms = *n * 60'000;
+    scale = 60'000;
   else if (unit == "h")
-    ms = *n * 3'600'000;
+    scale = 3'600'000;
   else
     return std::nullopt;
-  return Duration{ms};
+  // Found by fuzz_config: "86666666666666666s" overflowed. Longer than ~292 million years is
+  // not a duration anyone means.
+  if (*n > std::numeric_limits<std::int64_t>::max() / scale) return std::nullopt;
+  return Duration{*n * scale};
 }
 
 std::optional<std::pair<std::string, int>> Config::ParseHostPort(const std::string& text) {

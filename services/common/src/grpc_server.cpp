@@ -177,6 +177,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, bool balan
 std::unique_ptr<grpc::ClientContext> MakeContext(std::chrono::milliseconds deadline) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + deadline);
+  AddApiToken(*ctx);
   return ctx;
 }
 

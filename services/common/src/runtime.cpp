@@ -3,8 +3,10 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
+#include "common/api_auth.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/signals.h"
@@ -32,6 +34,12 @@ void AddCommonOptions(Config& c, const ServiceDefaults& d) {
                  return "expected json or text";
                });
   c.add_string("instance-id", "", "name of this instance in logs and events (default: generated)");
+  c.add_string("api-tokens", "",
+               "file of the bearer tokens the gRPC API accepts, one 'ROLE NAME TOKEN' per line "
+               "(roles: admin, supervisor, read-only, edge); empty: the API is open to anyone "
+               "who can reach it");
+  c.add_string("api-token-file", "",
+               "file holding the bearer token this service sends on its own gRPC calls");
   c.add_duration("drain-timeout", Duration{5000},
                  "on SIGTERM, how long calls in flight may take to finish", Duration{0},
                  Duration{600'000});
@@ -73,6 +81,32 @@ std::optional<int> ParseOrExit(Config& config, int argc, char** argv) {
     std::fprintf(stderr, "%s: configuration error: %s\n", argc > 0 ? argv[0] : "service",
                  st.error().message.c_str());
     return 2;
+  }
+  return std::nullopt;
+}
+
+std::optional<int> SetupApiAuth(const Config& config) {
+  if (const std::string path = config.str("api-tokens"); !path.empty()) {
+    auto tokens = ReadApiTokens(path);
+    if (!tokens.ok()) {
+      std::fprintf(stderr, "configuration error: api-tokens: %s\n", tokens.error().message.c_str());
+      return 2;
+    }
+    log::Info("gRPC API requires bearer tokens",
+              {{"identities", static_cast<int>(tokens->size())}});
+    SetApiTokens(std::move(tokens).value());
+  } else {
+    log::Warn("gRPC API open to anyone who can reach it: set --api-tokens");
+  }
+  if (const std::string path = config.str("api-token-file"); !path.empty()) {
+    std::ifstream f(path);
+    std::string token;
+    if (!f || !(f >> token)) {
+      std::fprintf(stderr, "configuration error: api-token-file: cannot read a token from %s\n",
+                   path.c_str());
+      return 2;
+    }
+    SetApiToken(token);
   }
   return std::nullopt;
 }

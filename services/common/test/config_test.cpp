@@ -99,6 +99,10 @@ TEST(ConfigTest, ParsesDurationsAndAddresses) {
   EXPECT_EQ(Config::ParseDuration("1h")->count(), 3600000);
   EXPECT_FALSE(Config::ParseDuration("ms"));
   EXPECT_FALSE(Config::ParseDuration("5 s"));
+  // Found by fuzz_config (tests/fuzz/regressions/fuzz_config/duration-overflow).
+  EXPECT_FALSE(Config::ParseDuration("86666666666666666s"));
+  EXPECT_FALSE(Config::ParseDuration("9223372036854775807h"));
+  EXPECT_EQ(Config::ParseDuration("9223372036854775807ms")->count(), 9223372036854775807);
   auto hp = Config::ParseHostPort("[::1]:5060");
   ASSERT_TRUE(hp);
   EXPECT_EQ(hp->first, "::1");

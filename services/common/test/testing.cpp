@@ -284,11 +284,45 @@ bool WaitForServing(const std::string& target, std::chrono::milliseconds timeout
       timeout);
 }
 
+const TestApiTokens& ApiTokens() {
+  static const TestApiTokens tokens = [] {
+    TestApiTokens t;
+    const std::string dir = ::testing::TempDir() + "/cc-api-" + RandomHex(4);
+    std::filesystem::create_directories(dir);
+    t.admin = "admin-" + RandomHex(12);
+    t.supervisor = "supervisor-" + RandomHex(12);
+    t.read_only = "reader-" + RandomHex(12);
+    t.edge = "edge-" + RandomHex(12);
+    t.file = dir + "/tokens";
+    t.edge_file = dir + "/edge-token";
+    t.admin_file = dir + "/admin-token";
+    std::ofstream(t.admin_file) << t.admin << "\n";
+    std::ofstream(t.file) << "# test identities\nadmin test-admin " << t.admin
+                          << "\nsupervisor test-supervisor " << t.supervisor
+                          << "\nread-only test-reader " << t.read_only << "\nedge test-edge "
+                          << t.edge << "\n";
+    std::ofstream(t.edge_file) << t.edge << "\n";
+    return t;
+  }();
+  return tokens;
+}
+
+std::unique_ptr<grpc::ClientContext> ContextAs(const std::string& token) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+  return ctx;
+}
+
 ServiceProcess::ServiceProcess(const std::string& binary, std::vector<std::string> args,
                                std::chrono::milliseconds ready_timeout)
     : grpc_port_(FreePort()), metrics_port_(FreePort()), binary_(binary) {
-  args.insert(args.begin(), {"--grpc-listen=127.0.0.1:" + std::to_string(grpc_port_),
-                             "--metrics-listen=127.0.0.1:" + std::to_string(metrics_port_)});
+  const TestApiTokens& tokens = ApiTokens();
+  SetApiToken(tokens.admin);
+  args.insert(args.begin(),
+              {"--grpc-listen=127.0.0.1:" + std::to_string(grpc_port_),
+               "--metrics-listen=127.0.0.1:" + std::to_string(metrics_port_),
+               "--api-tokens=" + tokens.file, "--api-token-file=" + tokens.edge_file});
   args_ = std::move(args);
   proc_ = std::make_unique<ChildProcess>(binary_, args_);
   ready_ = WaitForServing(target(), ready_timeout);

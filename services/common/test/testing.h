@@ -11,6 +11,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include <grpcpp/client_context.h>
 #include <vector>
 
 #include "common/nats.h"
@@ -120,6 +122,19 @@ class NatsServerProcess {
 
 // One of our service binaries on free gRPC and metrics ports; ready() once grpc.health.v1
 // answers SERVING. `args` come after --grpc-listen / --metrics-listen.
+// The bearer tokens every ServiceProcess accepts (one file per test process), one per role.
+// Starting a ServiceProcess makes the test process itself call as admin (MakeContext).
+struct TestApiTokens {
+  std::string file;  // for --api-tokens
+  std::string admin, supervisor, read_only, edge;
+  std::string edge_file;   // for --api-token-file
+  std::string admin_file;  // for ccctl --token-file
+};
+const TestApiTokens& ApiTokens();
+// A client context with a 5 s deadline carrying `token` ("": none) instead of the admin's.
+std::unique_ptr<grpc::ClientContext> ContextAs(const std::string& token);
+
+// A service binary on free gRPC and metrics ports, with the test tokens (ApiTokens()).
 class ServiceProcess {
  public:
   ServiceProcess(const std::string& binary, std::vector<std::string> args,

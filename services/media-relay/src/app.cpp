@@ -102,6 +102,7 @@ int RunMediaRelay(int argc, char** argv) {
     return 2;
   }
   const std::string instance = SetupLogging(config, "media-relay");
+  if (auto code = SetupApiAuth(config)) return *code;
   auto metrics = Metrics::Start(config.str("metrics-listen"));
   if (StartupFailed(metrics)) return 1;
   auto nats = NatsClient::Connect(NatsSettingsFrom(config, instance));

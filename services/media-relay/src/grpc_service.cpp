@@ -63,9 +63,9 @@ Status RequireSdp(const std::string& sdp) {
 
 }  // namespace
 
-grpc::Status MediaRelayGrpc::CreateLeg(Ctx*, const v1::CreateLegRequest* req,
+grpc::Status MediaRelayGrpc::CreateLeg(Ctx* ctx, const v1::CreateLegRequest* req,
                                        v1::CreateLegResponse* resp) {
-  return HandleRpc(metrics_, "CreateLeg", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "CreateLeg", [&]() -> Status {
     if (req->call_id().empty() || req->call_id().size() > 128) {
       return InvalidArgument("call_id is required (at most 128 bytes)");
     }
@@ -80,9 +80,9 @@ grpc::Status MediaRelayGrpc::CreateLeg(Ctx*, const v1::CreateLegRequest* req,
   });
 }
 
-grpc::Status MediaRelayGrpc::UpdateLeg(Ctx*, const v1::UpdateLegRequest* req,
+grpc::Status MediaRelayGrpc::UpdateLeg(Ctx* ctx, const v1::UpdateLegRequest* req,
                                        v1::UpdateLegResponse* resp) {
-  return HandleRpc(metrics_, "UpdateLeg", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "UpdateLeg", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
     if (req->remote_sdp().empty()) return InvalidArgument("remote_sdp is required");
     CC_RETURN_IF_ERROR(RequireSdp(req->remote_sdp()));
@@ -93,23 +93,24 @@ grpc::Status MediaRelayGrpc::UpdateLeg(Ctx*, const v1::UpdateLegRequest* req,
   });
 }
 
-grpc::Status MediaRelayGrpc::Bridge(Ctx*, const v1::BridgeRequest* req, v1::BridgeResponse*) {
-  return HandleRpc(metrics_, "Bridge", [&]() -> Status {
+grpc::Status MediaRelayGrpc::Bridge(Ctx* ctx, const v1::BridgeRequest* req, v1::BridgeResponse*) {
+  return HandleRpc(ctx, metrics_, "Bridge", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_a()));
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_b()));
     return relay_.bridge(req->leg_a(), req->leg_b());
   });
 }
 
-grpc::Status MediaRelayGrpc::Unbridge(Ctx*, const v1::UnbridgeRequest* req, v1::UnbridgeResponse*) {
-  return HandleRpc(metrics_, "Unbridge", [&]() -> Status {
+grpc::Status MediaRelayGrpc::Unbridge(Ctx* ctx, const v1::UnbridgeRequest* req,
+                                      v1::UnbridgeResponse*) {
+  return HandleRpc(ctx, metrics_, "Unbridge", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
     return relay_.unbridge(req->leg_id());
   });
 }
 
-grpc::Status MediaRelayGrpc::Play(Ctx*, const v1::PlayRequest* req, v1::PlayResponse*) {
-  return HandleRpc(metrics_, "Play", [&]() -> Status {
+grpc::Status MediaRelayGrpc::Play(Ctx* ctx, const v1::PlayRequest* req, v1::PlayResponse*) {
+  return HandleRpc(ctx, metrics_, "Play", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
     if (req->prompts_size() > 20) return InvalidArgument("at most 20 prompts");
     const Duration idle = cc::FromProto(req->idle_timeout());
@@ -119,16 +120,17 @@ grpc::Status MediaRelayGrpc::Play(Ctx*, const v1::PlayRequest* req, v1::PlayResp
   });
 }
 
-grpc::Status MediaRelayGrpc::StopPlay(Ctx*, const v1::StopPlayRequest* req, v1::StopPlayResponse*) {
-  return HandleRpc(metrics_, "StopPlay", [&]() -> Status {
+grpc::Status MediaRelayGrpc::StopPlay(Ctx* ctx, const v1::StopPlayRequest* req,
+                                      v1::StopPlayResponse*) {
+  return HandleRpc(ctx, metrics_, "StopPlay", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
     return relay_.stop_play(req->leg_id());
   });
 }
 
-grpc::Status MediaRelayGrpc::StartRecording(Ctx*, const v1::StartRecordingRequest* req,
+grpc::Status MediaRelayGrpc::StartRecording(Ctx* ctx, const v1::StartRecordingRequest* req,
                                             v1::StartRecordingResponse* resp) {
-  return HandleRpc(metrics_, "StartRecording", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "StartRecording", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
     CC_ASSIGN_OR_RETURN(std::string path, relay_.start_recording(req->leg_id(), req->path()));
     resp->set_path(path);
@@ -136,9 +138,9 @@ grpc::Status MediaRelayGrpc::StartRecording(Ctx*, const v1::StartRecordingReques
   });
 }
 
-grpc::Status MediaRelayGrpc::StopRecording(Ctx*, const v1::StopRecordingRequest* req,
+grpc::Status MediaRelayGrpc::StopRecording(Ctx* ctx, const v1::StopRecordingRequest* req,
                                            v1::StopRecordingResponse* resp) {
-  return HandleRpc(metrics_, "StopRecording", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "StopRecording", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
     CC_ASSIGN_OR_RETURN(auto r, relay_.stop_recording(req->leg_id()));
     resp->set_path(r.first);
@@ -147,9 +149,9 @@ grpc::Status MediaRelayGrpc::StopRecording(Ctx*, const v1::StopRecordingRequest*
   });
 }
 
-grpc::Status MediaRelayGrpc::ReleaseLeg(Ctx*, const v1::ReleaseLegRequest* req,
+grpc::Status MediaRelayGrpc::ReleaseLeg(Ctx* ctx, const v1::ReleaseLegRequest* req,
                                         v1::ReleaseLegResponse* resp) {
-  return HandleRpc(metrics_, "ReleaseLeg", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ReleaseLeg", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
     CC_ASSIGN_OR_RETURN(LegStats s, relay_.release_leg(req->leg_id()));
     ToProto(s, resp->mutable_stats());
@@ -157,8 +159,9 @@ grpc::Status MediaRelayGrpc::ReleaseLeg(Ctx*, const v1::ReleaseLegRequest* req,
   });
 }
 
-grpc::Status MediaRelayGrpc::GetLeg(Ctx*, const v1::GetLegRequest* req, v1::GetLegResponse* resp) {
-  return HandleRpc(metrics_, "GetLeg", [&]() -> Status {
+grpc::Status MediaRelayGrpc::GetLeg(Ctx* ctx, const v1::GetLegRequest* req,
+                                    v1::GetLegResponse* resp) {
+  return HandleRpc(ctx, metrics_, "GetLeg", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
     CC_ASSIGN_OR_RETURN(LegInfo l, relay_.get_leg(req->leg_id()));
     ToProto(l, resp->mutable_leg());
@@ -166,17 +169,17 @@ grpc::Status MediaRelayGrpc::GetLeg(Ctx*, const v1::GetLegRequest* req, v1::GetL
   });
 }
 
-grpc::Status MediaRelayGrpc::ListLegs(Ctx*, const v1::ListLegsRequest* req,
+grpc::Status MediaRelayGrpc::ListLegs(Ctx* ctx, const v1::ListLegsRequest* req,
                                       v1::ListLegsResponse* resp) {
-  return HandleRpc(metrics_, "ListLegs", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ListLegs", [&]() -> Status {
     for (const auto& l : relay_.list_legs(req->call_id())) ToProto(l, resp->add_legs());
     return OkStatus();
   });
 }
 
-grpc::Status MediaRelayGrpc::ConnectLeg(Ctx*, const v1::ConnectLegRequest* req,
+grpc::Status MediaRelayGrpc::ConnectLeg(Ctx* ctx, const v1::ConnectLegRequest* req,
                                         v1::ConnectLegResponse* resp) {
-  return HandleRpc(metrics_, "ConnectLeg", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ConnectLeg", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
     CC_RETURN_IF_ERROR(RequireLeg(req->bridge_with()));
     CC_RETURN_IF_ERROR(RequireSdp(req->remote_sdp()));
@@ -187,9 +190,9 @@ grpc::Status MediaRelayGrpc::ConnectLeg(Ctx*, const v1::ConnectLegRequest* req,
   });
 }
 
-grpc::Status MediaRelayGrpc::EdgeLegs(Ctx*, const v1::EdgeLegsRequest* req,
+grpc::Status MediaRelayGrpc::EdgeLegs(Ctx* ctx, const v1::EdgeLegsRequest* req,
                                       v1::EdgeLegsResponse* resp) {
-  return HandleRpc(metrics_, "EdgeLegs", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "EdgeLegs", [&]() -> Status {
     if (req->edge_id().empty() || req->edge_id().size() > 128) {
       return InvalidArgument("edge_id is required (at most 128 bytes)");
     }
@@ -210,8 +213,8 @@ grpc::Status MediaRelayGrpc::EdgeLegs(Ctx*, const v1::EdgeLegsRequest* req,
   });
 }
 
-grpc::Status MediaRelayGrpc::Drain(Ctx*, const v1::DrainRequest*, v1::DrainResponse* resp) {
-  return HandleRpc(metrics_, "Drain", [&]() -> Status {
+grpc::Status MediaRelayGrpc::Drain(Ctx* ctx, const v1::DrainRequest*, v1::DrainResponse* resp) {
+  return HandleRpc(ctx, metrics_, "Drain", [&]() -> Status {
     resp->set_live_legs(relay_.drain());
     log::Info("draining: no new legs", {{"live_legs", resp->live_legs()}});
     return OkStatus();

@@ -136,6 +136,7 @@ int RunQueueService(int argc, char** argv) {
   config.add_bool("migrate", false, "apply pending database migrations at startup");
   if (auto code = ParseOrExit(config, argc, argv)) return *code;
   const std::string instance = SetupLogging(config, "queue-service");
+  if (auto code = SetupApiAuth(config)) return *code;
 
   auto metrics = Metrics::Start(config.str("metrics-listen"));
   if (StartupFailed(metrics)) return 1;

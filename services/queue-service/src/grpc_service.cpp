@@ -362,9 +362,9 @@ Status RequirePattern(const std::string& p) {
 }
 }  // namespace
 
-grpc::Status QueueServiceGrpc::CreateQueue(Ctx*, const v1::CreateQueueRequest* req,
+grpc::Status QueueServiceGrpc::CreateQueue(Ctx* ctx, const v1::CreateQueueRequest* req,
                                            v1::QueueResponse* resp) {
-  return HandleRpc(metrics_, "CreateQueue", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "CreateQueue", [&]() -> Status {
     CC_ASSIGN_OR_RETURN(QueueConfig q, FromProto(req->queue()));
     CC_ASSIGN_OR_RETURN(QueueConfig created,
                         engine_.store().create_queue(q, SystemClock::instance().now()));
@@ -373,9 +373,9 @@ grpc::Status QueueServiceGrpc::CreateQueue(Ctx*, const v1::CreateQueueRequest* r
   });
 }
 
-grpc::Status QueueServiceGrpc::UpdateQueue(Ctx*, const v1::UpdateQueueRequest* req,
+grpc::Status QueueServiceGrpc::UpdateQueue(Ctx* ctx, const v1::UpdateQueueRequest* req,
                                            v1::QueueResponse* resp) {
-  return HandleRpc(metrics_, "UpdateQueue", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "UpdateQueue", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateQueueName(req->queue().name()));
     const std::vector<std::string> mask(req->update_mask().begin(), req->update_mask().end());
     CC_ASSIGN_OR_RETURN(QueueConfig q, engine_.store().update_queue(
@@ -390,9 +390,9 @@ grpc::Status QueueServiceGrpc::UpdateQueue(Ctx*, const v1::UpdateQueueRequest* r
   });
 }
 
-grpc::Status QueueServiceGrpc::GetQueue(Ctx*, const v1::GetQueueRequest* req,
+grpc::Status QueueServiceGrpc::GetQueue(Ctx* ctx, const v1::GetQueueRequest* req,
                                         v1::QueueResponse* resp) {
-  return HandleRpc(metrics_, "GetQueue", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "GetQueue", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateQueueName(req->name()));
     CC_ASSIGN_OR_RETURN(QueueConfig q, engine_.store().get_queue(req->name()));
     ToProto(q, resp->mutable_queue());
@@ -400,26 +400,26 @@ grpc::Status QueueServiceGrpc::GetQueue(Ctx*, const v1::GetQueueRequest* req,
   });
 }
 
-grpc::Status QueueServiceGrpc::ListQueues(Ctx*, const v1::ListQueuesRequest*,
+grpc::Status QueueServiceGrpc::ListQueues(Ctx* ctx, const v1::ListQueuesRequest*,
                                           v1::ListQueuesResponse* resp) {
-  return HandleRpc(metrics_, "ListQueues", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ListQueues", [&]() -> Status {
     CC_ASSIGN_OR_RETURN(auto qs, engine_.store().list_queues());
     for (const auto& q : qs) ToProto(q, resp->add_queues());
     return OkStatus();
   });
 }
 
-grpc::Status QueueServiceGrpc::DeleteQueue(Ctx*, const v1::DeleteQueueRequest* req,
+grpc::Status QueueServiceGrpc::DeleteQueue(Ctx* ctx, const v1::DeleteQueueRequest* req,
                                            v1::DeleteQueueResponse*) {
-  return HandleRpc(metrics_, "DeleteQueue", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "DeleteQueue", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateQueueName(req->name()));
     return engine_.store().delete_queue(req->name());
   });
 }
 
-grpc::Status QueueServiceGrpc::SetDialplanEntry(Ctx*, const v1::SetDialplanEntryRequest* req,
+grpc::Status QueueServiceGrpc::SetDialplanEntry(Ctx* ctx, const v1::SetDialplanEntryRequest* req,
                                                 v1::DialplanResponse* resp) {
-  return HandleRpc(metrics_, "SetDialplanEntry", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "SetDialplanEntry", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequirePattern(req->entry().pattern()));
     CC_RETURN_IF_ERROR(ValidateQueueName(req->entry().queue()));
     CC_ASSIGN_OR_RETURN(
@@ -430,9 +430,10 @@ grpc::Status QueueServiceGrpc::SetDialplanEntry(Ctx*, const v1::SetDialplanEntry
   });
 }
 
-grpc::Status QueueServiceGrpc::DeleteDialplanEntry(Ctx*, const v1::DeleteDialplanEntryRequest* req,
+grpc::Status QueueServiceGrpc::DeleteDialplanEntry(Ctx* ctx,
+                                                   const v1::DeleteDialplanEntryRequest* req,
                                                    v1::DialplanResponse* resp) {
-  return HandleRpc(metrics_, "DeleteDialplanEntry", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "DeleteDialplanEntry", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequirePattern(req->pattern()));
     CC_ASSIGN_OR_RETURN(auto e, engine_.store().delete_dialplan(req->pattern()));
     resp->mutable_entry()->set_pattern(e.pattern);
@@ -441,9 +442,9 @@ grpc::Status QueueServiceGrpc::DeleteDialplanEntry(Ctx*, const v1::DeleteDialpla
   });
 }
 
-grpc::Status QueueServiceGrpc::ListDialplan(Ctx*, const v1::ListDialplanRequest*,
+grpc::Status QueueServiceGrpc::ListDialplan(Ctx* ctx, const v1::ListDialplanRequest*,
                                             v1::ListDialplanResponse* resp) {
-  return HandleRpc(metrics_, "ListDialplan", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ListDialplan", [&]() -> Status {
     CC_ASSIGN_OR_RETURN(auto entries, engine_.store().list_dialplan());
     for (const auto& e : entries) {
       auto* p = resp->add_entries();
@@ -454,9 +455,9 @@ grpc::Status QueueServiceGrpc::ListDialplan(Ctx*, const v1::ListDialplanRequest*
   });
 }
 
-grpc::Status QueueServiceGrpc::ResolveDialed(Ctx*, const v1::ResolveDialedRequest* req,
+grpc::Status QueueServiceGrpc::ResolveDialed(Ctx* ctx, const v1::ResolveDialedRequest* req,
                                              v1::ResolveDialedResponse* resp) {
-  return HandleRpc(metrics_, "ResolveDialed", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ResolveDialed", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequirePattern(req->dialed()));
     CC_ASSIGN_OR_RETURN(auto q, engine_.store().resolve(req->dialed()));
     ToProto(q, resp->mutable_queue());
@@ -464,9 +465,9 @@ grpc::Status QueueServiceGrpc::ResolveDialed(Ctx*, const v1::ResolveDialedReques
   });
 }
 
-grpc::Status QueueServiceGrpc::SetMember(Ctx*, const v1::SetMemberRequest* req,
+grpc::Status QueueServiceGrpc::SetMember(Ctx* ctx, const v1::SetMemberRequest* req,
                                          v1::MemberResponse* resp) {
-  return HandleRpc(metrics_, "SetMember", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "SetMember", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateQueueName(req->member().queue()));
     if (req->member().agent_id().empty()) return InvalidArgument("agent_id is required");
     if (req->member().position() < 0 || req->member().position() > 10000) {
@@ -483,9 +484,9 @@ grpc::Status QueueServiceGrpc::SetMember(Ctx*, const v1::SetMemberRequest* req,
   });
 }
 
-grpc::Status QueueServiceGrpc::RemoveMember(Ctx*, const v1::RemoveMemberRequest* req,
+grpc::Status QueueServiceGrpc::RemoveMember(Ctx* ctx, const v1::RemoveMemberRequest* req,
                                             v1::MemberResponse* resp) {
-  return HandleRpc(metrics_, "RemoveMember", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "RemoveMember", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateQueueName(req->queue()));
     if (req->agent_id().empty()) return InvalidArgument("agent_id is required");
     CC_ASSIGN_OR_RETURN(Member out, engine_.store().remove_member(req->queue(), req->agent_id(),
@@ -495,9 +496,9 @@ grpc::Status QueueServiceGrpc::RemoveMember(Ctx*, const v1::RemoveMemberRequest*
   });
 }
 
-grpc::Status QueueServiceGrpc::ListMembers(Ctx*, const v1::ListMembersRequest* req,
+grpc::Status QueueServiceGrpc::ListMembers(Ctx* ctx, const v1::ListMembersRequest* req,
                                            v1::ListMembersResponse* resp) {
-  return HandleRpc(metrics_, "ListMembers", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ListMembers", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateQueueName(req->queue()));
     CC_ASSIGN_OR_RETURN(auto members,
                         engine_.store().list_members(req->queue(), SystemClock::instance().now()));
@@ -506,9 +507,9 @@ grpc::Status QueueServiceGrpc::ListMembers(Ctx*, const v1::ListMembersRequest* r
   });
 }
 
-grpc::Status QueueServiceGrpc::Enqueue(Ctx*, const v1::EnqueueRequest* req,
+grpc::Status QueueServiceGrpc::Enqueue(Ctx* ctx, const v1::EnqueueRequest* req,
                                        v1::EnqueueResponse* resp) {
-  return HandleRpc(metrics_, "Enqueue", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "Enqueue", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
     CC_RETURN_IF_ERROR(RequireEdge(req->edge_id()));
     NewCall c;
@@ -540,9 +541,9 @@ grpc::Status QueueServiceGrpc::Enqueue(Ctx*, const v1::EnqueueRequest* req,
   });
 }
 
-grpc::Status QueueServiceGrpc::CancelCall(Ctx*, const v1::CancelCallRequest* req,
+grpc::Status QueueServiceGrpc::CancelCall(Ctx* ctx, const v1::CancelCallRequest* req,
                                           v1::CancelCallResponse* resp) {
-  return HandleRpc(metrics_, "CancelCall", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "CancelCall", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
     CC_RETURN_IF_ERROR(RequireReason(req->reason()));
     CC_ASSIGN_OR_RETURN(Call c, engine_.cancel(req->call_id(), req->reason()));
@@ -551,9 +552,9 @@ grpc::Status QueueServiceGrpc::CancelCall(Ctx*, const v1::CancelCallRequest* req
   });
 }
 
-grpc::Status QueueServiceGrpc::GetCall(Ctx*, const v1::GetCallRequest* req,
+grpc::Status QueueServiceGrpc::GetCall(Ctx* ctx, const v1::GetCallRequest* req,
                                        v1::GetCallResponse* resp) {
-  return HandleRpc(metrics_, "GetCall", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "GetCall", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
     CC_ASSIGN_OR_RETURN(Call c, engine_.store().get_call(req->call_id()));
     CC_ASSIGN_OR_RETURN(auto pos, engine_.store().position(c, SystemClock::instance().now()));
@@ -564,9 +565,9 @@ grpc::Status QueueServiceGrpc::GetCall(Ctx*, const v1::GetCallRequest* req,
   });
 }
 
-grpc::Status QueueServiceGrpc::ListCalls(Ctx*, const v1::ListCallsRequest* req,
+grpc::Status QueueServiceGrpc::ListCalls(Ctx* ctx, const v1::ListCallsRequest* req,
                                          v1::ListCallsResponse* resp) {
-  return HandleRpc(metrics_, "ListCalls", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ListCalls", [&]() -> Status {
     CallFilter f;
     if (!req->queue().empty()) CC_RETURN_IF_ERROR(ValidateQueueName(req->queue()));
     f.queue = req->queue();
@@ -584,7 +585,7 @@ grpc::Status QueueServiceGrpc::ListCalls(Ctx*, const v1::ListCallsRequest* req,
 
 grpc::Status QueueServiceGrpc::EdgeHeartbeat(Ctx* ctx, const v1::EdgeHeartbeatRequest* req,
                                              v1::EdgeHeartbeatResponse* resp) {
-  return HandleRpc(metrics_, "EdgeHeartbeat", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "EdgeHeartbeat", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireEdge(req->edge_id()));
     if (req->lease_seconds() < 0 || req->lease_seconds() > 3600) {
       return InvalidArgument("lease_seconds must be 0..3600 (0: the default)");
@@ -609,9 +610,9 @@ grpc::Status QueueServiceGrpc::EdgeHeartbeat(Ctx* ctx, const v1::EdgeHeartbeatRe
   });
 }
 
-grpc::Status QueueServiceGrpc::ReportConnected(Ctx*, const v1::ReportConnectedRequest* req,
+grpc::Status QueueServiceGrpc::ReportConnected(Ctx* ctx, const v1::ReportConnectedRequest* req,
                                                v1::ReportResponse* resp) {
-  return HandleRpc(metrics_, "ReportConnected", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ReportConnected", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
     CC_RETURN_IF_ERROR(RequireAssignmentId(req->assignment_id()));
     CC_ASSIGN_OR_RETURN(Call c, engine_.connected(req->assignment_id(), req->call_id()));
@@ -620,9 +621,9 @@ grpc::Status QueueServiceGrpc::ReportConnected(Ctx*, const v1::ReportConnectedRe
   });
 }
 
-grpc::Status QueueServiceGrpc::ReportFailed(Ctx*, const v1::ReportFailedRequest* req,
+grpc::Status QueueServiceGrpc::ReportFailed(Ctx* ctx, const v1::ReportFailedRequest* req,
                                             v1::ReportResponse* resp) {
-  return HandleRpc(metrics_, "ReportFailed", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ReportFailed", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
     CC_RETURN_IF_ERROR(RequireAssignmentId(req->assignment_id()));
     CC_RETURN_IF_ERROR(RequireReason(req->detail()));
@@ -634,9 +635,9 @@ grpc::Status QueueServiceGrpc::ReportFailed(Ctx*, const v1::ReportFailedRequest*
   });
 }
 
-grpc::Status QueueServiceGrpc::ReportEnded(Ctx*, const v1::ReportEndedRequest* req,
+grpc::Status QueueServiceGrpc::ReportEnded(Ctx* ctx, const v1::ReportEndedRequest* req,
                                            v1::ReportResponse* resp) {
-  return HandleRpc(metrics_, "ReportEnded", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "ReportEnded", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
     CC_RETURN_IF_ERROR(RequireAssignmentId(req->assignment_id()));
     CC_RETURN_IF_ERROR(RequireReason(req->reason()));
@@ -646,9 +647,9 @@ grpc::Status QueueServiceGrpc::ReportEnded(Ctx*, const v1::ReportEndedRequest* r
   });
 }
 
-grpc::Status QueueServiceGrpc::GetQueueStats(Ctx*, const v1::GetQueueStatsRequest* req,
+grpc::Status QueueServiceGrpc::GetQueueStats(Ctx* ctx, const v1::GetQueueStatsRequest* req,
                                              v1::GetQueueStatsResponse* resp) {
-  return HandleRpc(metrics_, "GetQueueStats", [&]() -> Status {
+  return HandleRpc(ctx, metrics_, "GetQueueStats", [&]() -> Status {
     if (!req->queue().empty()) CC_RETURN_IF_ERROR(ValidateQueueName(req->queue()));
     const Duration window = req->has_window() ? FromProto(req->window()) : Duration{15 * 60 * 1000};
     if (window.count() < 1000 || window.count() > 31LL * 24 * 3600 * 1000) {

@@ -175,6 +175,7 @@ int RunSignalingEdge(int argc, char** argv) {
     return 2;
   }
   const std::string instance = SetupLogging(config, "signaling-edge");
+  if (auto code = SetupApiAuth(config)) return *code;
   auto metrics = Metrics::Start(config.str("metrics-listen"));
   if (StartupFailed(metrics)) return 1;
   auto nats = NatsClient::Connect(NatsSettingsFrom(config, instance));

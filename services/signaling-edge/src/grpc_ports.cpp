@@ -26,6 +26,7 @@ void Call(SipLoop& loop, const RpcCounter& inflight, Duration timeout, Req req, 
   auto s = std::make_shared<State>();
   s->req = std::move(req);
   s->ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  AddApiToken(s->ctx);
   ++*inflight;
   start(&s->ctx, &s->req, &s->resp,
         [&loop, inflight, s, done = std::move(done)](grpc::Status st) mutable {

@@ -14,9 +14,9 @@ class SignalingEdgeGrpc final : public v1::SignalingEdge::Service {
  public:
   SignalingEdgeGrpc(Edge& edge, GrpcMetrics& metrics) : edge_(edge), metrics_(metrics) {}
 
-  grpc::Status ListLiveCalls(grpc::ServerContext*, const v1::ListLiveCallsRequest*,
+  grpc::Status ListLiveCalls(grpc::ServerContext* ctx, const v1::ListLiveCallsRequest*,
                              v1::ListLiveCallsResponse* resp) override {
-    return HandleRpc(metrics_, "ListLiveCalls", [&]() -> Status {
+    return HandleRpc(ctx, metrics_, "ListLiveCalls", [&]() -> Status {
       for (const auto& c : edge_.live_calls()) {
         auto* lc = resp->add_calls();
         lc->set_call_id(c.id);
@@ -40,18 +40,18 @@ class SignalingEdgeGrpc final : public v1::SignalingEdge::Service {
     });
   }
 
-  grpc::Status Drain(grpc::ServerContext*, const v1::EdgeDrainRequest*,
+  grpc::Status Drain(grpc::ServerContext* ctx, const v1::EdgeDrainRequest*,
                      v1::EdgeDrainResponse* resp) override {
-    return HandleRpc(metrics_, "Drain", [&]() -> Status {
+    return HandleRpc(ctx, metrics_, "Drain", [&]() -> Status {
       resp->set_live_calls(edge_.drain());
       log::Info("draining: new calls get 503", {{"live_calls", resp->live_calls()}});
       return OkStatus();
     });
   }
 
-  grpc::Status Stats(grpc::ServerContext*, const v1::EdgeStatsRequest*,
+  grpc::Status Stats(grpc::ServerContext* ctx, const v1::EdgeStatsRequest*,
                      v1::EdgeStatsResponse* resp) override {
-    return HandleRpc(metrics_, "Stats", [&]() -> Status {
+    return HandleRpc(ctx, metrics_, "Stats", [&]() -> Status {
       const EdgeStats s = edge_.stats();
       resp->set_live_dialogs(s.live_dialogs);
       resp->set_live_calls(s.live_calls);

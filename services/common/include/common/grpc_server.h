@@ -8,6 +8,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/api_auth.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/status.h"
@@ -41,15 +42,21 @@ class GrpcServer {
   int port_ = 0;
 };
 
-// Runs one gRPC method body: times it, counts it by status code, logs failures, and turns
-// an escaped exception into INTERNAL instead of a crash.
+// Runs one gRPC method body once the caller's token allows it (api_auth.h): times it, counts
+// it by status code, logs failures, and turns an escaped exception into INTERNAL instead of a
+// crash.
 template <typename F>
-grpc::Status HandleRpc(GrpcMetrics& metrics, const char* method, F&& body) {
+grpc::Status HandleRpc(const grpc::ServerContext* ctx, GrpcMetrics& metrics, const char* method,
+                       F&& body) {
   const auto start = std::chrono::steady_clock::now();
   grpc::Status status;
   try {
-    Status st = body();
-    status = st.ok() ? grpc::Status::OK : ToGrpcStatus(st.error());
+    if (auto denied = ApiDenied(ctx, metrics.service(), method)) {
+      status = *denied;
+    } else {
+      Status st = body();
+      status = st.ok() ? grpc::Status::OK : ToGrpcStatus(st.error());
+    }
   } catch (const std::exception& e) {
     log::Error("unhandled exception in rpc", {{"method", method}, {"error", e.what()}});
     status = grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error: ") + e.what());
@@ -60,7 +67,9 @@ grpc::Status HandleRpc(GrpcMetrics& metrics, const char* method, F&& body) {
   metrics.observe(method, code_name, secs);
   if (!status.ok()) {
     const auto level = (status.error_code() == grpc::StatusCode::INTERNAL ||
-                        status.error_code() == grpc::StatusCode::UNAVAILABLE)
+                        status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                        status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+                        status.error_code() == grpc::StatusCode::PERMISSION_DENIED)
                            ? log::Level::kWarn
                            : log::Level::kDebug;
     log::Write(level, "rpc failed",
@@ -76,7 +85,7 @@ std::string ChannelTarget(const std::string& target);
 // round-robin over every address of the target (`balance`), or keeping to one of them (for a
 // server that holds state of its own, such as one media relay).
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, bool balance = true);
-// A client context with a deadline.
+// A client context with a deadline, carrying this process's API token (SetApiToken).
 std::unique_ptr<grpc::ClientContext> MakeContext(std::chrono::milliseconds deadline);
 
 }  // namespace cc

@@ -39,6 +39,7 @@ class GrpcMetrics {
  public:
   GrpcMetrics(prometheus::Registry& registry, const std::string& service);
   void observe(const std::string& method, const std::string& code, double seconds);
+  const std::string& service() const { return service_; }
 
  private:
   std::string service_;

@@ -33,6 +33,10 @@ std::optional<int> ParseOrExit(Config& config, int argc, char** argv);
 // Configures structured logging from the options; returns the instance id.
 std::string SetupLogging(const Config& config, const std::string& service);
 
+// The tokens the gRPC API accepts (--api-tokens) and the one this process sends
+// (--api-token-file), after SetupLogging; an exit code when a file is unusable.
+std::optional<int> SetupApiAuth(const Config& config);
+
 // True, after logging "startup failed" with its error, when a startup step (a Status or a
 // Result) failed: the caller then exits with 1.
 template <typename R>
