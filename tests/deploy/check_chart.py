@@ -23,6 +23,7 @@ deploy/README.md for what this does and does not prove.
 """
 
 import argparse
+import base64
 import copy
 import json
 import os
@@ -247,6 +248,23 @@ def check_manifests(name, docs, values, helps):
             fail(f"{where}: expected one container")
             continue
         c = containers[0]
+        # The gRPC API's tokens: every component reads the Secret's api-tokens, the edge
+        # sends its own token, the others carry the admin's (ccctl in the pod).
+        env = env_of(c)
+        want_token = "/run/cc-api/api-" + ("edge" if comp == "signaling-edge" else "admin") + "-token"
+        if env.get("CC_API_TOKENS", {}).get("value") != "/run/cc-api/api-tokens":
+            fail(f"{where}: CC_API_TOKENS is not the mounted api-tokens")
+        if env.get("CC_API_TOKEN_FILE", {}).get("value") != want_token:
+            fail(f"{where}: CC_API_TOKEN_FILE is not {want_token}")
+        vols = {v["name"]: v for v in spec.get("volumes", [])}
+        tok = vols.get("api-tokens", {}).get("secret", {})
+        if tok.get("secretName") not in secrets | external_secrets:
+            fail(f"{where}: the api-tokens volume names no Secret of the release")
+        if {i["key"] for i in tok.get("items", [])} != {"api-tokens", "api-admin-token", "api-edge-token"}:
+            fail(f"{where}: the api-tokens volume does not hold the three token keys")
+        if not any(m.get("name") == "api-tokens" and m.get("mountPath") == "/run/cc-api" and m.get("readOnly")
+                   for m in c.get("volumeMounts", [])):
+            fail(f"{where}: api-tokens not mounted read-only at /run/cc-api")
         csc = c.get("securityContext", {})
         if csc.get("readOnlyRootFilesystem") is not True:
             fail(f"{where}: root filesystem not read-only")
@@ -449,9 +467,14 @@ def check_manifests(name, docs, values, helps):
     if values["secrets"]["existingSecret"] and secrets - {""}:
         fail(f"{name}: a Secret is rendered although secrets.existingSecret is set")
     for s in kinds.get("Secret", []):
-        for k in ("db-password", "sip-realm", "auth-secret"):
+        for k in ("db-password", "sip-realm", "auth-secret", "api-tokens", "api-admin-token",
+                  "api-edge-token"):
             if k not in s.get("data", {}):
                 fail(f"{name}: the Secret lacks {k}")
+        if "api-tokens" in s.get("data", {}):
+            roles = [ln.split()[0] for ln in base64.b64decode(s["data"]["api-tokens"]).decode().splitlines() if ln.strip()]
+            if sorted(roles) != ["admin", "edge"]:
+                fail(f"{name}: the Secret's api-tokens holds roles {roles}, expected admin and edge")
 
 
 def check_policy(where, pol, comp, svc, values):

@@ -351,14 +351,14 @@ def check_compose(root, bins):
                        capture_output=True, text=True, env=env, cwd=root, check=True)
     cfg = yaml.safe_load(p.stdout)
     svcs = cfg["services"]
-    want = {"postgres", "nats", "migrate", "prometheus", "grafana", *SERVICES}
+    want = {"postgres", "nats", "migrate", "api-tokens", "prometheus", "grafana", *SERVICES}
     if set(svcs) != want:
         fail(f"compose services {sorted(svcs)} != {sorted(want)}")
     for name, s in svcs.items():
         hc = s.get("healthcheck", {})
-        if name == "migrate":
+        if name in ("migrate", "api-tokens"):
             if s.get("restart") not in (None, "no"):
-                fail("compose: migrate must run once (restart: no)")
+                fail(f"compose: {name} must run once (restart: no)")
             continue
         if not hc.get("test") or hc.get("disable"):
             fail(f"compose: {name} has no health check")
@@ -374,10 +374,26 @@ def check_compose(root, bins):
               ("signaling-edge", "queue-service", "service_healthy"),
               ("signaling-edge", "media-relay", "service_healthy"),
               ("grafana", "prometheus", "service_healthy")]
+    expect += [(svc, "api-tokens", "service_completed_successfully") for svc in SERVICES]
     for a, b, c in expect:
         if cond(a, b) != c:
             fail(f"compose: {a} should depend on {b} with condition {c}, has {cond(a, b)}")
     ok("compose: health checks and depends_on conditions")
+    # The gRPC API's tokens: every service reads the volume's tokens file, the edge sends its
+    # own token, the others carry the admin's (ccctl in the container).
+    for svc in SERVICES:
+        senv = svcs[svc].get("environment", {})
+        want_token = "/run/cc-api/" + ("edge" if svc == "signaling-edge" else "admin") + "-token"
+        if senv.get("CC_API_TOKENS") != "/run/cc-api/tokens" or senv.get("CC_API_TOKEN_FILE") != want_token:
+            fail(f"compose: {svc} does not read /run/cc-api/tokens and send {want_token}")
+        def mount(v):  # (source, target, read-only) of the short or the long syntax
+            if isinstance(v, dict):
+                return v.get("source"), v.get("target"), bool(v.get("read_only"))
+            parts = str(v).split(":")
+            return parts[0], parts[1] if len(parts) > 1 else "", parts[2:3] == ["ro"]
+        if ("api-tokens", "/run/cc-api", True) not in [mount(v) for v in svcs[svc].get("volumes", [])]:
+            fail(f"compose: {svc} does not mount the api-tokens volume read-only at /run/cc-api")
+    ok("compose: every service reads the API tokens from the api-tokens volume")
     # images built from the per-service Dockerfiles
     for svc in SERVICES:
         b = svcs[svc].get("build", {})

@@ -112,6 +112,12 @@ spec:
               value: {{ include "cc.natsUrl" $root | quote }}
             - name: CC_NATS_SUBJECT_PREFIX
               value: {{ $root.Values.natsSubjectPrefix | quote }}
+            # The gRPC API's bearer tokens (the secret's api-tokens), and the one this
+            # component sends: the edge's own, the admin's elsewhere (for ccctl in the pod).
+            - name: CC_API_TOKENS
+              value: /run/cc-api/api-tokens
+            - name: CC_API_TOKEN_FILE
+              value: {{ ternary "/run/cc-api/api-edge-token" "/run/cc-api/api-admin-token" (eq .component "signaling-edge") | quote }}
             {{- with .env }}
             {{- . | nindent 12 }}
             {{- end }}
@@ -155,6 +161,9 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            - name: api-tokens
+              mountPath: /run/cc-api
+              readOnly: true
             {{- with .mounts }}
             {{- . | nindent 12 }}
             {{- end }}
@@ -162,6 +171,14 @@ spec:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        - name: api-tokens
+          secret:
+            secretName: {{ include "cc.secretName" $root }}
+            defaultMode: 0440
+            items:
+              - {key: api-tokens, path: api-tokens}
+              - {key: api-admin-token, path: api-admin-token}
+              - {key: api-edge-token, path: api-edge-token}
         {{- with .volumes }}
         {{- . | nindent 8 }}
         {{- end }}
