@@ -611,10 +611,28 @@ TEST_F(RelayIt, BadInputIsDroppedOrRefusedNeverACrash) {
     for (auto& x : junk) x = static_cast<std::uint8_t>(rng());
     a.send(port, junk);
   }
+  // RTCP junk on the RTCP port, and RTP from a stranger's SSRC mid-call.
+  for (int i = 0; i < 50; ++i) {
+    std::vector<std::uint8_t> rtcp = {0x80, static_cast<std::uint8_t>(200 + i % 5), 0xff, 0xff};
+    rtcp.resize(4 + static_cast<std::size_t>(rng() % 80));
+    a.send(port + 1, rtcp);
+  }
+  a.send(port, Rtp(0, 7, 0, 0xBAD, std::vector<std::uint8_t>(160, 9)));
   std::this_thread::sleep_for(milliseconds(300));
   EXPECT_TRUE(relay_->process().running());
   const auto leg = Get(la.id());
   EXPECT_GE(leg.stats().dropped(), 4u);
+  // The call in progress is not affected: audio still flows both ways.
+  (void)b.receive(milliseconds(200));  // whatever the junk let through
+  (void)a.receive(milliseconds(50));
+  for (int i = 0; i < 10; ++i) {
+    a.send(port, Rtp(0, static_cast<std::uint16_t>(100 + i), 160u * (100 + i), 0xA11CE,
+                     std::vector<std::uint8_t>(160, 1)));
+    b.send(lb.local_rtp_port(), Rtp(0, static_cast<std::uint16_t>(100 + i), 160u * (100 + i), 0xB0B,
+                                    std::vector<std::uint8_t>(160, 2)));
+  }
+  EXPECT_EQ(b.receive(seconds(3), 10).size(), 10u);
+  EXPECT_EQ(a.receive(seconds(3), 10).size(), 10u);
   // Malformed SDP: INVALID_ARGUMENT with the reason.
   v1::CreateLegRequest bad;
   bad.set_call_id("x");
