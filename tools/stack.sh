@@ -39,6 +39,25 @@ make_api_tokens() {
   chmod 600 "$api"/*
 }
 
+# SIP over TLS: a test CA of the local stack's own and a certificate for 127.0.0.1 signed by
+# it, made once in .local/tls (phones that should trust the edge import ca.pem).
+tls=$local_dir/tls
+make_tls_cert() {
+  [ -f "$tls/agent.pem" ] && return 0
+  mkdir -p "$tls"
+  chmod 700 "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=callcenter local test CA" \
+    -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=${CC_SIP_TLS_LISTEN%:*}" \
+    -keyout "$tls/key.pem" -out "$tls/edge.csr" 2>/dev/null
+  printf 'subjectAltName=IP:%s\n' "${CC_SIP_TLS_LISTEN%:*}" >"$tls/san.ext"
+  openssl x509 -req -in "$tls/edge.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
+    -days 825 -extfile "$tls/san.ext" -out "$tls/cert.pem" 2>/dev/null
+  cat "$tls/key.pem" "$tls/cert.pem" >"$tls/agent.pem"
+  cp "$tls/ca.pem" "$tls/cafile.pem"
+  chmod 600 "$tls"/*.key "$tls/key.pem" "$tls/agent.pem"
+}
+
 service_args() {
   local common=(--log-format="$CC_STACK_LOG_FORMAT" --drain-timeout=5s
     --api-tokens="$api/tokens" --api-token-file="$api/edge-token")
@@ -65,6 +84,7 @@ service_args() {
       echo "$bin/services/signaling-edge/signaling-edge" "${common[@]}" \
         --grpc-listen="$CC_SIGNALING_EDGE_GRPC" --metrics-listen="$CC_SIGNALING_EDGE_METRICS" \
         --nats-url="$nats_url" --sip-listen="$CC_SIP_LISTEN" --sip-realm="$CC_SIP_REALM" \
+        --sip-tls-listen="$CC_SIP_TLS_LISTEN" --sip-tls-cert-dir="$tls" \
         --agent-registry="$CC_AGENT_REGISTRY_GRPC" --queue-service="$CC_QUEUE_SERVICE_GRPC" \
         --media-relay="$CC_MEDIA_RELAY_GRPC" --edge-id=edge-local --instance-id=signaling-edge-local
       ;;
@@ -175,12 +195,13 @@ case ${1:-} in
     build
     mkdir -p "$run" "$logs"
     make_api_tokens
+    make_tls_cert
     start_database
     start_nats
     start_services
     provision_demo
     status
-    log "stack is up: SIP on $CC_SIP_LISTEN (register 1001/alice-secret, call 1000 or 2000)."
+    log "stack is up: SIP on $CC_SIP_LISTEN and TLS on $CC_SIP_TLS_LISTEN (CA in $tls/ca.pem; register 1001/alice-secret, call 1000 or 2000)."
     log "Try: $bin/tools/ccctl agent list"
     ;;
   stop)

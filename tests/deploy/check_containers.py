@@ -52,7 +52,7 @@ SERVICES = ["agent-registry", "queue-service", "media-relay", "signaling-edge"]
 # the toolchain and the -dev packages (but the test frameworks and the fuzzing runtime:
 # images build without tests). The rest of CC_PACKAGES (servers of the local stack, test tools) stays out.
 TOOLCHAIN = {"build-essential", "cmake", "ninja-build", "pkg-config"}
-TEST_DEV = {"libgtest-dev", "libgmock-dev", "libclang-rt-14-dev"}  # the last: libFuzzer
+TEST_DEV = {"libgtest-dev", "libgmock-dev", "libclang-rt-14-dev", "libssl-dev"}  # libFuzzer, tls_it
 
 
 def is_build_package(p):

@@ -11,7 +11,7 @@ CC_PACKAGES=(
   postgresql nats-server
   sip-tester baresip-core
   prometheus docker-compose yamllint python3 python3-yaml python3-jsonschema
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev openssl libssl-dev
 )
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

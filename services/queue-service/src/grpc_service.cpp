@@ -309,7 +309,9 @@ void ToProto(const Offer& o, v1::Offer* out) {
     pb->set_contact_uri(b.contact_uri);
     pb->set_source_address(b.source_address);
     pb->set_source_port(b.source_port);
-    pb->set_transport(b.tcp ? v1::SIP_TRANSPORT_TCP : v1::SIP_TRANSPORT_UDP);
+    pb->set_transport(b.tls   ? v1::SIP_TRANSPORT_TLS
+                      : b.tcp ? v1::SIP_TRANSPORT_TCP
+                              : v1::SIP_TRANSPORT_UDP);
   }
 }
 

@@ -123,8 +123,8 @@ Result<std::optional<std::pair<Offer, Effects>>> PgQueueRepository::try_assign(c
     // The phones to ring go with the offer: the edge needs no lookup of its own.
     for (const auto& b :
          tx.exec_prepared("offer_bindings", p.agent_id, Ts(now), settings_.max_offer_bindings)) {
-      offer.bindings.push_back(
-          {b[0].as<std::string>(), b[1].as<std::string>(), b[2].as<int>(), b[3].as<bool>()});
+      offer.bindings.push_back({b[0].as<std::string>(), b[1].as<std::string>(), b[2].as<int>(),
+                                b[3].as<bool>(), b[4].as<bool>()});
     }
     fx.calls.push_back(Event(CallEventKind::kOffered, ReadCall(updated[0])));
     return Out{std::make_pair(offer, fx)};

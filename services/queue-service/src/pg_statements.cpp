@@ -104,7 +104,8 @@ void PrepareHotStatements(PgPool& pool) {
        "   AND m.queue = $2) AND " +
            AgentEligible("$3") + " FOR UPDATE OF a SKIP LOCKED"},
       {"offer_bindings",
-       "SELECT contact_uri, source_address, source_port, transport = 'TCP' FROM agent_bindings"
+       "SELECT contact_uri, source_address, source_port, transport IN ('TCP', 'TLS'),"
+       " transport = 'TLS' FROM agent_bindings"
        " WHERE agent_id = $1 AND expires_at > $2::timestamptz ORDER BY updated_at DESC, id"
        " LIMIT $3"},
       {"insert_offer",

@@ -1,5 +1,6 @@
 #include "signaling_edge/app.h"
 
+#include <filesystem>
 #include <thread>
 
 #include "common/ids.h"
@@ -110,6 +111,15 @@ int RunSignalingEdge(int argc, char** argv) {
   config.add_string("sip-advertise", "",
                     "host[:port] in the Contact and Via the edge sends, where a NAT or load "
                     "balancer forwards to --sip-listen (default: --sip-listen)");
+  config.add_string("sip-tls-listen", "",
+                    "host:port of SIP over TLS (sips:) beside --sip-listen; empty: none",
+                    [](const std::string& v) -> std::optional<std::string> {
+                      if (v.empty() || Config::ParseHostPort(v)) return std::nullopt;
+                      return "expected host:port or empty";
+                    });
+  config.add_string("sip-tls-cert-dir", "",
+                    "folder with agent.pem (private key and certificate chain, PEM) and "
+                    "cafile.pem, for --sip-tls-listen");
   config.add_string("sip-realm", "callcenter.local", "digest realm (the agents' HA1 realm)");
   config.add_string("auth-secret", "",
                     "key for digest nonces, the same on every edge "
@@ -184,6 +194,15 @@ int RunSignalingEdge(int argc, char** argv) {
   settings.edge_id = config.str("edge-id").empty() ? instance : config.str("edge-id");
   settings.sip_listen = config.str("sip-listen");
   settings.sip_advertise = config.str("sip-advertise");
+  settings.sip_tls_listen = config.str("sip-tls-listen");
+  settings.sip_tls_cert_dir = config.str("sip-tls-cert-dir");
+  if (!settings.sip_tls_listen.empty() &&
+      !std::filesystem::exists(settings.sip_tls_cert_dir + "/agent.pem")) {
+    std::fprintf(stderr,
+                 "signaling-edge: configuration error: sip-tls-cert-dir: no agent.pem in '%s'\n",
+                 settings.sip_tls_cert_dir.c_str());
+    return 2;
+  }
   settings.realm = config.str("sip-realm");
   settings.auth_secret =
       config.str("auth-secret").empty() ? RandomHex(16) : config.str("auth-secret");

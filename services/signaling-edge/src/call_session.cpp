@@ -335,7 +335,9 @@ void CallSession::ring_devices() {
     inv.contact = d.contact;
     if (!d.source_address.empty() && d.source_port > 0) {
       inv.route = "sip:" + d.source_address + ":" + std::to_string(d.source_port) +
-                  (d.tcp ? ";transport=tcp" : "");
+                  (d.tls   ? ";transport=tls"
+                   : d.tcp ? ";transport=tcp"
+                           : "");
     }
     inv.from = from;
     inv.sdp = a.local_sdp;

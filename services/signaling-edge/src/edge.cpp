@@ -264,8 +264,10 @@ void Edge::on_offer(const std::string& data, const std::string& reply) {
   offer.queue = msg.queue();
   offer.ring_timeout = Duration{std::max(1000, msg.ring_timeout_ms())};
   for (const auto& b : msg.bindings()) {
-    offer.devices.push_back({b.contact_uri(), b.source_address(), b.source_port(),
-                             b.transport() == v1::SIP_TRANSPORT_TCP});
+    offer.devices.push_back(
+        {b.contact_uri(), b.source_address(), b.source_port(),
+         b.transport() == v1::SIP_TRANSPORT_TCP || b.transport() == v1::SIP_TRANSPORT_TLS,
+         b.transport() == v1::SIP_TRANSPORT_TLS});
   }
   CallSession* s = parts_->calls.find(offer.call_id);
   const OfferRefusal refusal = s ? s->on_offer(offer) : OfferRefusal::kUnknownCall;

@@ -237,7 +237,9 @@ class RegistryGrpcPort final : public RegistryPort {
     v1::RegisterBindingRequest req;
     req.set_sip_username(b.user);
     req.set_contact_uri(b.contact);
-    req.set_transport(b.tcp ? v1::SIP_TRANSPORT_TCP : v1::SIP_TRANSPORT_UDP);
+    req.set_transport(b.tls   ? v1::SIP_TRANSPORT_TLS
+                      : b.tcp ? v1::SIP_TRANSPORT_TCP
+                              : v1::SIP_TRANSPORT_UDP);
     req.set_source_address(b.source_address);
     req.set_source_port(b.source_port);
     req.set_user_agent(b.user_agent);

@@ -20,6 +20,7 @@ struct PendingRegister {
   std::string source_ip;
   int source_port = 0;
   bool tcp = false;
+  bool tls = false;
   bool answered = false;
   sip_t const* sip() const { return sip_object(nua_saved_event_request(saved)); }
 };
@@ -139,6 +140,7 @@ void Registrar::on_register(nua_handle_t* nh, sip_t const* sip, const RequestSou
   reg->source_ip = src.ip;
   reg->source_port = src.port;
   reg->tcp = src.tcp;
+  reg->tls = src.tls;
   if (nua_save_event(nua, reg->saved) == 0) {
     reject(500, "Cannot defer the request", "rejected");
     return;
@@ -270,6 +272,7 @@ void Registrar::finish(std::shared_ptr<PendingRegister> reg) {
   b.user = reg->user;
   b.contact = contact;
   b.tcp = reg->tcp;
+  b.tls = reg->tls;
   b.source_address = reg->source_ip;
   b.source_port = reg->source_port;
   if (sip->sip_user_agent && sip->sip_user_agent->g_string) {

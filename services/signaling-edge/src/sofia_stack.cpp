@@ -1,5 +1,6 @@
 #include "signaling_edge/sofia_stack.h"
 
+#include <sofia-sip/su_string.h>
 #include <sofia-sip/tport_tag.h>
 
 #include <algorithm>
@@ -84,7 +85,7 @@ class SofiaPendingAnswer final : public PendingAnswer {
 
 }  // namespace
 
-RequestSource SourceOf(msg_t* msg) {
+RequestSource SourceOf(msg_t* msg, sip_t const* sip) {
   RequestSource s;
   su_addrinfo_t* ai = msg ? msg_addrinfo(msg) : nullptr;
   if (!ai || !ai->ai_addr) return s;
@@ -94,6 +95,8 @@ RequestSource SourceOf(msg_t* msg) {
   s.ip = buf;
   s.port = ntohs(su->su_port);
   s.tcp = ai->ai_protocol == IPPROTO_TCP;
+  s.tls = s.tcp && sip && sip->sip_via && sip->sip_via->v_protocol &&
+          su_casematch(sip->sip_via->v_protocol, sip_transport_tls);
   return s;
 }
 
@@ -179,11 +182,22 @@ Status SofiaStack::start(Handlers handlers) {
   }
   // A deep UDP receive queue: the kernel default (~200 KiB) overflowed in bursts under load
   // (calls then waited for retransmissions). The kernel caps it at rmem_max.
+  // SIP over TLS (sips:) beside UDP and TCP when asked for: Sofia-SIP's TLS transport with
+  // the certificate in sip_tls_cert_dir; phones are not asked for certificates (they
+  // authenticate with digest).
+  const std::string sips =
+      settings_.sip_tls_listen.empty() ? "" : "sips:" + settings_.sip_tls_listen;
   nua_ = nua_create(loop_.root(), &SofiaStack::Callback, this, NUTAG_URL(url.c_str()),
+                    TAG_IF(!sips.empty(), NUTAG_SIPS_URL(sips.c_str())),
+                    TAG_IF(!sips.empty(), TPTAG_CERTIFICATE(settings_.sip_tls_cert_dir.c_str())),
+                    TAG_IF(!sips.empty(), TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_NONE)),
                     TPTAG_UDP_RMEM(kUdpReceiveBuffer), TAG_END());
   if (!nua_) {
-    return Unavailable("cannot listen for SIP on " + settings_.sip_listen +
-                       " (address in use or invalid)");
+    return Unavailable(
+        "cannot listen for SIP on " + settings_.sip_listen +
+        (sips.empty() ? ""
+                      : " and " + sips + " (certificates in " + settings_.sip_tls_cert_dir + ")") +
+        " (address in use or invalid)");
   }
   nua_set_params(nua_, NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0),
                  // OPTIONS too: the front door answers it (and may refuse it).
@@ -257,14 +271,14 @@ void SofiaStack::on_event(nua_event_t event, int status, nua_handle_t* nh, Sofia
   switch (event) {
     case nua_i_register: {
       observer_.request("REGISTER");
-      const RequestSource src = SourceOf(nua_current_request(nua_));
+      const RequestSource src = SourceOf(nua_current_request(nua_), sip);
       if (!admit(nh, src, static_cast<int>(RequestClass::kRegister), "REGISTER")) return;
       handlers_.on_register(nh, sip, src);
       return;
     }
     case nua_i_invite: {
       observer_.request("INVITE");
-      const RequestSource src = SourceOf(nua_current_request(nua_));
+      const RequestSource src = SourceOf(nua_current_request(nua_), sip);
       if (!admit(nh, src, static_cast<int>(RequestClass::kInvite), "INVITE")) return;
       InviteRequest r;
       r.source_ip = src.ip;
@@ -284,12 +298,11 @@ void SofiaStack::on_event(nua_event_t event, int status, nua_handle_t* nh, Sofia
     }
     case nua_i_options: {
       observer_.request("OPTIONS");
-      const RequestSource src = SourceOf(nua_current_request(nua_));
+      const RequestSource src = SourceOf(nua_current_request(nua_), sip);
       if (!admit(nh, src, static_cast<int>(RequestClass::kOptions), "OPTIONS")) return;
       observer_.response("OPTIONS", 200, true);
-      // The stack adds Allow, Supported and User-Agent.
-      nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua_), SIPTAG_ACCEPT_STR("application/sdp"),
-                  TAG_END());
+      // The stack adds Allow, Accept, Supported and User-Agent.
+      nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua_), TAG_END());
       nua_handle_destroy(nh);
       return;
     }
@@ -307,7 +320,7 @@ void SofiaStack::on_event(nua_event_t event, int status, nua_handle_t* nh, Sofia
         // A request of no call we hold, answered by the stack: drop its handle. It still
         // costs its source a token, so that such a source's REGISTERs, INVITEs and OPTIONS
         // are not what pays for it.
-        (void)guard_.admit(SourceOf(nua_current_request(nua_)).ip, RequestClass::kOther);
+        (void)guard_.admit(SourceOf(nua_current_request(nua_), sip).ip, RequestClass::kOther);
         nua_handle_destroy(nh);
       }
       return;

@@ -114,7 +114,8 @@ struct OfferBinding {
   std::string contact_uri;
   std::string source_address;
   int source_port = 0;
-  bool tcp = false;
+  bool tcp = false;  // TCP or TLS
+  bool tls = false;
 };
 
 // An offer committed to the database, to be delivered to the edge that owns the call.

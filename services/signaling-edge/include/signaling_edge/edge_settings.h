@@ -13,6 +13,8 @@ struct EdgeSettings {
   std::string edge_id = "edge-local";
   std::string sip_listen = "127.0.0.1:5060";  // UDP and TCP
   std::string sip_advertise;                  // host[:port] in Contact and Via (default: listen)
+  std::string sip_tls_listen;                 // host:port of SIP over TLS (sips:), "" none
+  std::string sip_tls_cert_dir;               // agent.pem (key + certificate chain) and cafile.pem
   std::string realm = "callcenter.local";
   std::string auth_secret;  // nonce HMAC key, shared by all edges
   std::chrono::seconds nonce_lifetime{300};

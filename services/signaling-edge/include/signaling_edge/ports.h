@@ -119,6 +119,7 @@ struct AgentDevice {
   std::string source_address;
   int source_port = 0;
   bool tcp = false;
+  bool tls = false;  // over TLS (on TCP): reached back the same way
 };
 
 // An offer from queue-service (NATS), already committed in the database.
@@ -142,6 +143,7 @@ struct BindingRequest {
   std::string source_address;
   int source_port = 0;
   bool tcp = false;
+  bool tls = false;
   std::string user_agent;
   int expires = 0;
   std::string registrar_id;

@@ -20,8 +20,9 @@ struct RequestSource {
   std::string ip;
   int port = 0;
   bool tcp = false;
+  bool tls = false;  // TCP carrying TLS (the Via says SIP/2.0/TLS)
 };
-RequestSource SourceOf(msg_t* msg);
+RequestSource SourceOf(msg_t* msg, sip_t const* sip);
 
 // A new INVITE with no dialog yet, as parsed before the edge takes it as a call or refuses it.
 struct InviteRequest {
