@@ -13,6 +13,7 @@
 #include "callcenter/v1/queue_service.grpc.pb.h"
 #include "callcenter/v1/signaling_edge.grpc.pb.h"
 #include "common/grpc_server.h"
+#include "common/ids.h"
 #include "stack.h"
 #include "testing.h"
 
@@ -22,6 +23,18 @@ namespace v1 = callcenter::v1;
 
 class BenchStack {
  public:
+  // What every tool starts with: a database, the NATS server, a subject prefix of its own,
+  // warnings only in the services' logs.
+  static cc::testing::StackOptions Options(const std::string& db_url, const std::string& nats_url,
+                                           const std::string& prefix) {
+    cc::testing::StackOptions o;
+    o.db_url = db_url;
+    o.nats_url = nats_url;
+    o.subject_prefix = prefix + cc::RandomHex(3);
+    o.common = {"--log-level=warn", "--drain-timeout=2s"};
+    return o;
+  }
+
   // Starts the services (the binaries the benchmark was built with); false, after saying why
   // on stderr, if one did not come up.
   bool start(const cc::testing::StackOptions& options) {

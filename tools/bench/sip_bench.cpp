@@ -107,11 +107,7 @@ class Bench {
 
  private:
   bool start_stack(const std::string& db_url) {
-    cc::testing::StackOptions o;
-    o.db_url = db_url;
-    o.nats_url = config_.str("nats-url");
-    o.subject_prefix = "bench" + cc::RandomHex(3);
-    o.common = {"--log-level=warn", "--drain-timeout=2s"};
+    auto o = cc::bench::BenchStack::Options(db_url, config_.str("nats-url"), "bench");
     o.registry_args = {"--sip-realm=" + kRealm, "--db-pool-size=" + config_.str("db-pool")};
     o.queue_args = {"--db-pool-size=" + config_.str("db-pool")};
     o.relay_args = {"--rtp-port-min=16000", "--rtp-port-max=31999", "--media-timeout=120s"};

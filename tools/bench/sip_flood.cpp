@@ -118,10 +118,7 @@ class FloodBench {
 
  private:
   bool start_stack(const std::string& db_url) {
-    cc::testing::StackOptions o;
-    o.db_url = db_url;
-    o.nats_url = config_.str("nats-url");
-    o.subject_prefix = "flood" + cc::RandomHex(3);
+    auto o = cc::bench::BenchStack::Options(db_url, config_.str("nats-url"), "flood");
     o.common = {"--log-level=error", "--drain-timeout=2s"};
     o.registry_args = {"--sip-realm=" + kRealm};
     o.relay_args = {"--rtp-port-min=16000", "--rtp-port-max=31999", "--media-timeout=120s"};

@@ -70,11 +70,7 @@ class Soak {
     work_ = std::filesystem::temp_directory_path() / ("sip-soak-" + cc::RandomHex(4));
     std::filesystem::create_directories(work_);
     cc::testing::TestDatabase db;
-    cc::testing::StackOptions o;
-    o.db_url = db.url();
-    o.nats_url = config_.str("nats-url");
-    o.subject_prefix = "soak" + cc::RandomHex(3);
-    o.common = {"--log-level=warn", "--drain-timeout=2s"};
+    auto o = cc::bench::BenchStack::Options(db.url(), config_.str("nats-url"), "soak");
     o.relay_args = {"--media-timeout=120s"};
     o.rtp_port_min = 40000;
     o.rtp_ports_per_relay = 2000;
