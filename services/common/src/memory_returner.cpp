@@ -4,12 +4,12 @@
 
 namespace cc {
 
-MemoryReturner::MemoryReturner(std::chrono::milliseconds interval)
-    : thread_([this, interval] {
+MemoryReturner::MemoryReturner(std::chrono::milliseconds interval, std::function<bool()> quiet)
+    : thread_([this, interval, quiet = std::move(quiet)] {
         std::unique_lock lock(mu_);
         while (!cv_.wait_for(lock, interval, [this] { return stop_; })) {
           lock.unlock();
-          malloc_trim(0);
+          if (!quiet || quiet()) malloc_trim(0);
           lock.lock();
         }
       }) {}
