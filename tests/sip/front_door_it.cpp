@@ -75,6 +75,32 @@ TEST_F(FrontDoorIt, AnOptionsFloodFromOneAddressIsRefusedWhileOthersAreAnswered)
   EXPECT_GE(EdgeMetric("cc_sip_refused_total{method=\"OPTIONS\",reason=\"rate_limited\"}"), 800);
 }
 
+// An INVITE flood from one address: its bucket (40 at once, 20/s) and its call cap (3) hold,
+// every refusal counted with its reason, and a caller elsewhere is answered by an agent.
+TEST_F(FrontDoorIt, AnInviteFloodFromOneAddressIsRefusedWhileACallerElsewhereGetsThrough) {
+  AddQueue("hold", v1::ANSWER_MODE_RING_UNTIL_AGENT, 20, 0, v1::EMPTY_QUEUE_RULE_ALWAYS);
+  AddQueue("sales", v1::ANSWER_MODE_RING_UNTIL_AGENT);
+  AddAgent("4001", "pw", {"sales"});
+  const int agent_port = testing::FreeUdpPort();
+  Bind("4001", agent_port);
+  auto agent = Sipp("agent.xml", agent_port, {"-m", "1"});
+  auto flood = SippFrom(kAttacker, "flood_invite.xml", testing::FreeUdpPort(),
+                        {"-s", "hold", "-r", "300", "-rp", "1000", "-m", "300", "-timeout", "30s",
+                         "-default_behaviors", "none", "-recv_timeout", "5000"});
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(RunSipp("customer.xml", {"-s", "sales", "-d", "200", "-m", "1"}), 0);
+  EXPECT_EQ(agent->wait(seconds(20)), 0);
+  flood->wait(seconds(40));
+  const double rate_limited =
+      EdgeMetric("cc_sip_refused_total{method=\"INVITE\",reason=\"rate_limited\"}");
+  const double capped =
+      EdgeMetric("cc_sip_refused_total{method=\"INVITE\",reason=\"too_many_calls\"}");
+  EXPECT_GE(rate_limited, 200);
+  EXPECT_GE(capped, 1);
+  EXPECT_EQ(300 - rate_limited - capped, 3) << "the cap of calls was taken, no more";
+  EXPECT_LE(LiveCalls(), 3);
+}
+
 // Calls from one address are capped (--max-calls-per-source=3): its fourth call is refused
 // with 503 and Retry-After while a caller on another address gets through; when its calls
 // end, it may call again. Calls never pile up relay legs for one address.

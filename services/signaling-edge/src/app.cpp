@@ -146,8 +146,6 @@ int RunSignalingEdge(int argc, char** argv) {
                     "0: no limit); more get 503 with Retry-After");
   config.add_string("source-limit-invite", "10/50", "new INVITEs from one address, as above");
   config.add_string("source-limit-options", "20/100", "OPTIONS from one address, as above");
-  config.add_string("source-limit-other", "10/50",
-                    "other requests out of a dialog from one address, as above");
   config.add_int("max-calls-per-source", 200, "live calls from one address (0: no cap)", 0,
                  1000000);
   config.add_string("trusted-sources", "",
@@ -220,7 +218,7 @@ int RunSignalingEdge(int argc, char** argv) {
   door.digest_failures = static_cast<int>(config.integer("auth-failures"));
   door.digest_window = config.duration("auth-block");
   const char* limit_names[kRequestClasses] = {"source-limit-register", "source-limit-invite",
-                                              "source-limit-options", "source-limit-other"};
+                                              "source-limit-options"};
   for (int i = 0; i < kRequestClasses; ++i) {
     auto limit = ParseRateLimit(config.str(limit_names[i]));
     if (!limit.ok()) {

@@ -15,6 +15,7 @@ CallSession* CallRegistry::find_by_sip_call_id(const std::string& sip_call_id) c
 CallSession& CallRegistry::add(std::unique_ptr<CallSession> session) {
   CallSession& s = *session;
   if (!s.call().sip_call_id.empty()) by_sip_call_id_[s.call().sip_call_id] = s.id();
+  by_source_[s.call().source]++;
   calls_[s.id()] = std::move(session);
   return s;
 }
@@ -24,7 +25,14 @@ void CallRegistry::erase(const std::string& call_id) {
   if (it == calls_.end()) return;
   auto by_sip = by_sip_call_id_.find(it->second->call().sip_call_id);
   if (by_sip != by_sip_call_id_.end() && by_sip->second == call_id) by_sip_call_id_.erase(by_sip);
+  auto source = by_source_.find(it->second->call().source);
+  if (source != by_source_.end() && --source->second <= 0) by_source_.erase(source);
   calls_.erase(it);
+}
+
+int CallRegistry::from_source(const std::string& ip) const {
+  auto it = by_source_.find(ip);
+  return it == by_source_.end() ? 0 : it->second;
 }
 
 std::vector<std::string> CallRegistry::ids() const {

@@ -55,9 +55,6 @@ struct Edge::Parts {
               // Later, not inside the session's own frame.
               loop.post([&edge, id] {
                 if (!edge.parts_) return;
-                if (CallSession* ended = edge.parts_->calls.find(id)) {
-                  edge.parts_->guard.call_ended(ended->call().source);
-                }
                 edge.parts_->calls.erase(id);
                 edge.gauges();
               });
@@ -216,7 +213,8 @@ void Edge::on_invite(void* handle, const InviteRequest& r) {
   if (!r.sip_call_id.empty() && parts_->calls.find_by_sip_call_id(r.sip_call_id)) {
     return refuse(482, "Loop Detected", "merged_request");
   }
-  if (parts_->guard.call_started(r.source_ip) != Refusal::kNone) {
+  if (parts_->guard.may_start_call(r.source_ip, parts_->calls.from_source(r.source_ip)) !=
+      Refusal::kNone) {
     observer_->refused("INVITE", ToString(Refusal::kTooManyCalls));
     return refuse(503, "Too Many Calls From This Address", "too_many_calls_from_source");
   }

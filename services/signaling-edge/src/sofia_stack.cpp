@@ -8,7 +8,6 @@
 
 #include "common/log.h"
 #include "signaling_edge/call_session.h"
-#include "signaling_edge/source_guard.h"
 
 namespace cc::edge {
 namespace {
@@ -272,14 +271,14 @@ void SofiaStack::on_event(nua_event_t event, int status, nua_handle_t* nh, Sofia
     case nua_i_register: {
       observer_.request("REGISTER");
       const RequestSource src = SourceOf(nua_current_request(nua_), sip);
-      if (!admit(nh, src, static_cast<int>(RequestClass::kRegister), "REGISTER")) return;
+      if (!admit(nh, src, RequestClass::kRegister)) return;
       handlers_.on_register(nh, sip, src);
       return;
     }
     case nua_i_invite: {
       observer_.request("INVITE");
       const RequestSource src = SourceOf(nua_current_request(nua_), sip);
-      if (!admit(nh, src, static_cast<int>(RequestClass::kInvite), "INVITE")) return;
+      if (!admit(nh, src, RequestClass::kInvite)) return;
       InviteRequest r;
       r.source_ip = src.ip;
       r.has_to_tag = sip->sip_to && sip->sip_to->a_tag;
@@ -299,7 +298,7 @@ void SofiaStack::on_event(nua_event_t event, int status, nua_handle_t* nh, Sofia
     case nua_i_options: {
       observer_.request("OPTIONS");
       const RequestSource src = SourceOf(nua_current_request(nua_), sip);
-      if (!admit(nh, src, static_cast<int>(RequestClass::kOptions), "OPTIONS")) return;
+      if (!admit(nh, src, RequestClass::kOptions)) return;
       observer_.response("OPTIONS", 200, true);
       // The stack adds Allow, Accept, Supported and User-Agent.
       nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua_), TAG_END());
@@ -317,19 +316,16 @@ void SofiaStack::on_event(nua_event_t event, int status, nua_handle_t* nh, Sofia
       return;
     default:
       if (nh && event >= nua_i_chat && event <= nua_i_network_changed) {
-        // A request of no call we hold, answered by the stack: drop its handle. It still
-        // costs its source a token, so that such a source's REGISTERs, INVITEs and OPTIONS
-        // are not what pays for it.
-        (void)guard_.admit(SourceOf(nua_current_request(nua_), sip).ip, RequestClass::kOther);
+        // A request of no call we hold, answered by the stack: drop its handle.
         nua_handle_destroy(nh);
       }
       return;
   }
 }
 
-bool SofiaStack::admit(nua_handle_t* nh, const RequestSource& src, int klass, const char* method) {
-  const auto c = static_cast<RequestClass>(klass);
+bool SofiaStack::admit(nua_handle_t* nh, const RequestSource& src, RequestClass c) {
   const Refusal why = guard_.admit(src.ip, c);
+  const char* method = ToString(c);
   if (why == Refusal::kNone) return true;
   observer_.refused(method, ToString(why));
   observer_.response(method, 503, true);

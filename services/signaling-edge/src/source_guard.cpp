@@ -15,10 +15,8 @@ const char* ToString(RequestClass c) {
       return "INVITE";
     case RequestClass::kOptions:
       return "OPTIONS";
-    case RequestClass::kOther:
-      return "other";
   }
-  return "other";
+  return "OPTIONS";
 }
 
 const char* ToString(Refusal r) {
@@ -141,24 +139,12 @@ int SourceGuard::retry_after(RequestClass c) const {
   return std::max(1, static_cast<int>(std::ceil(1.0 / limit.per_second)));
 }
 
-Refusal SourceGuard::call_started(const std::string& ip) {
-  if (settings_.max_calls_per_source > 0 && !trusted(ip) &&
-      calls_from(ip) >= settings_.max_calls_per_source) {
+Refusal SourceGuard::may_start_call(const std::string& ip, int live) const {
+  if (settings_.max_calls_per_source > 0 && live >= settings_.max_calls_per_source &&
+      !trusted(ip)) {
     return Refusal::kTooManyCalls;
   }
-  calls_[ip]++;
   return Refusal::kNone;
-}
-
-void SourceGuard::call_ended(const std::string& ip) {
-  auto it = calls_.find(ip);
-  if (it == calls_.end()) return;
-  if (--it->second <= 0) calls_.erase(it);
-}
-
-int SourceGuard::calls_from(const std::string& ip) const {
-  auto it = calls_.find(ip);
-  return it == calls_.end() ? 0 : it->second;
 }
 
 namespace {

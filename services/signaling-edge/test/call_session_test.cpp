@@ -120,6 +120,29 @@ TEST(CallPhaseTest, TheTableAllowsOnlyForwardStepsAndEndedIsFinal) {
   }
 }
 
+// The front door's cap reads how many calls an address holds from the registry, which adds
+// and forgets that count with the call itself.
+TEST_F(CallSessionTest, TheRegistryCountsCallsPerSourceAddress) {
+  for (int i = 0; i < 3; ++i) {
+    CustomerCall c;
+    c.id = "src-" + std::to_string(i);
+    c.sip_call_id = "sip-src-" + std::to_string(i);
+    c.source = i < 2 ? "192.0.2.1" : "192.0.2.2";
+    registry_.add(std::make_unique<CallSession>(ctx_, c, std::make_unique<FakeLeg>("customer")));
+  }
+  EXPECT_EQ(registry_.from_source("192.0.2.1"), 2);
+  EXPECT_EQ(registry_.from_source("192.0.2.2"), 1);
+  EXPECT_EQ(registry_.from_source("192.0.2.3"), 0);
+  registry_.erase("src-0");
+  registry_.erase("src-0");  // twice: counted once
+  EXPECT_EQ(registry_.from_source("192.0.2.1"), 1);
+  registry_.erase("src-1");
+  registry_.erase("src-2");
+  EXPECT_EQ(registry_.from_source("192.0.2.1"), 0);
+  EXPECT_EQ(registry_.from_source("192.0.2.2"), 0);
+  EXPECT_EQ(registry_.size(), 0u);
+}
+
 TEST_F(CallSessionTest, AnsweredByAnAgentTheCallIsBridgedAndBothEndsAreToldAtTheEnd) {
   auto& s = Connected();
   ASSERT_EQ(sip_.invites.size(), 1u);

@@ -9,11 +9,11 @@
 #include "signaling_edge/sip_leg.h"
 #include "signaling_edge/sip_loop.h"
 #include "signaling_edge/sofia.h"
+#include "signaling_edge/source_guard.h"
 
 namespace cc::edge {
 
 class CallSession;
-class SourceGuard;
 
 // Where a request came from (the packet's address, not what its headers say).
 struct RequestSource {
@@ -113,7 +113,7 @@ class SofiaStack final : public SipPort {
   void on_event(nua_event_t event, int status, nua_handle_t* nh, SofiaLeg* leg, sip_t const* sip,
                 tagi_t tags[]);
   // The front door: false when `guard_` refused the request (answered 503, handle gone).
-  bool admit(nua_handle_t* nh, const RequestSource& src, int klass, const char* method);
+  bool admit(nua_handle_t* nh, const RequestSource& src, RequestClass c);
   void on_leg_event(nua_event_t event, int status, SofiaLeg* leg, nua_handle_t* nh,
                     sip_t const* sip, tagi_t tags[]);
 

@@ -3,7 +3,6 @@
 #include <array>
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
@@ -12,9 +11,10 @@
 
 namespace cc::edge {
 
-// Requests out of any dialog, as the front door counts them.
-enum class RequestClass { kRegister = 0, kInvite, kOptions, kOther };
-inline constexpr int kRequestClasses = 4;
+// Requests out of any dialog the front door sees (the SIP stack answers unknown methods and
+// requests for unknown dialogs itself, before the edge is told).
+enum class RequestClass { kRegister = 0, kInvite, kOptions };
+inline constexpr int kRequestClasses = 3;
 const char* ToString(RequestClass c);
 
 // A token bucket: `per_second` tokens flow in, at most `burst` are kept. per_second <= 0 means
@@ -28,7 +28,7 @@ Result<RateLimit> ParseRateLimit(const std::string& text);
 
 struct SourceGuardSettings {
   // Per source address, by RequestClass.
-  std::array<RateLimit, kRequestClasses> limits{{{20, 200}, {10, 50}, {20, 100}, {10, 50}}};
+  std::array<RateLimit, kRequestClasses> limits{{{20, 200}, {10, 50}, {20, 100}}};
   int max_calls_per_source = 200;  // live calls from one address (0: no cap)
   // Failed digests for one user from one address within the window lock that user out from
   // that address for the window; other users behind the same address are not affected.
@@ -60,11 +60,9 @@ class SourceGuard {
   // Seconds after which a refused request of `c` would pass again (for Retry-After), >= 1.
   int retry_after(RequestClass c) const;
 
-  // A new call from `ip`: kTooManyCalls (and not counted) at the cap; else counted until
-  // call_ended(ip).
-  Refusal call_started(const std::string& ip);
-  void call_ended(const std::string& ip);
-  int calls_from(const std::string& ip) const;
+  // A new call from `ip`, which holds `live` calls already (CallRegistry counts them):
+  // kTooManyCalls at the cap.
+  Refusal may_start_call(const std::string& ip, int live) const;
 
   bool locked_out(const std::string& ip, const std::string& user);
   // Returns true when this failure locks the user out from `ip`.
@@ -101,8 +99,6 @@ class SourceGuard {
   std::vector<Network> trusted_;
   LruTable<Source> sources_;
   LruTable<Failures> lockouts_;
-  // Live calls per address: at most one entry per live call, so bounded by the edge's call cap.
-  std::unordered_map<std::string, int> calls_;
 };
 
 }  // namespace cc::edge
