@@ -13,7 +13,7 @@ CC_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$CC_ROOT/tools/dev/lib.sh"
 build=$CC_ROOT/build/fuzz
 src=$CC_ROOT/tests/fuzz
-TARGETS=(fuzz_sdp fuzz_rtp fuzz_wav fuzz_config fuzz_digest)
+TARGETS=(fuzz_sdp fuzz_rtp fuzz_wav fuzz_config fuzz_digest fuzz_sip_request)
 
 do_build() {
   CC=clang CXX=clang++ cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug >/dev/null

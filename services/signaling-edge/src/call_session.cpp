@@ -215,7 +215,9 @@ void CallSession::send_enqueue() {
 void CallSession::on_enqueued(Result<Enqueued> r) {
   if (phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) return;  // cancel follows
   if (!r.ok()) {
-    if (r.error().code == ErrorCode::kNotFound) {
+    // No such number, or one that cannot be a number (queue-service checks what a dialled
+    // number may hold): 404 either way, never a retry.
+    if (r.error().code == ErrorCode::kNotFound || r.error().code == ErrorCode::kInvalidArgument) {
       ctx_.observer.call_failure("unknown_number");
       end({kNoRouteToDestination, "unknown number"}, 404, false);
       return;

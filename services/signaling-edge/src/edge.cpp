@@ -207,6 +207,8 @@ void Edge::on_invite(void* handle, const InviteRequest& r) {
   }
   // RFC 3261 21.4.13: a body of a type the edge does not read is 415, with what it reads.
   if (r.other_body) return refuse(415, "Unsupported Media Type", "unsupported_body");
+  // The answer carries SDP: a caller that accepts none cannot take it (RFC 3261 21.4.7).
+  if (!r.accepts_sdp) return refuse(406, "Not Acceptable", "sdp_not_acceptable");
   if (r.sdp.empty()) return refuse(488, "SDP offer required", "no_sdp");
   if (r.user.empty()) return refuse(404, "Not Found", "unknown_number");
   // The same request by another path (RFC 3261 8.2.2.2): one call is enough.

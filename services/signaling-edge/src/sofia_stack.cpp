@@ -39,6 +39,29 @@ void RefreshByUpdate(nua_handle_t* nh, sip_t const* sip) {
   }
 }
 
+// A URI's user part with its %HEX escapes decoded, as RFC 3261 19.1.4 compares it: the
+// dialled number "%31%30%30" is "100".
+std::string Unescaped(const char* user) {
+  if (!user) return "";
+  std::string out(strlen(user), '\0');
+  out.resize(url_unescape_to(out.data(), user, out.size()));
+  return out;
+}
+
+// Whether the answer's SDP is acceptable to the caller: no Accept means application/sdp (RFC
+// 3261 20.1); else one of its types must cover it (an empty Accept accepts no body at all).
+bool AcceptsSdp(sip_t const* sip) {
+  if (!sip->sip_accept) return true;
+  for (const sip_accept_t* a = sip->sip_accept; a; a = a->ac_next) {
+    if (!a->ac_type) continue;
+    if (su_casematch(a->ac_type, "application/sdp") || su_casematch(a->ac_type, "application/*") ||
+        su_casematch(a->ac_type, "*/*")) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // "host:port" -> {host, port} ("" port when absent).
 std::pair<std::string, std::string> SplitHostPort(const std::string& hp) {
   const auto colon = hp.rfind(':');
@@ -190,7 +213,11 @@ Status SofiaStack::start(Handlers handlers) {
                     TAG_IF(!sips.empty(), NUTAG_SIPS_URL(sips.c_str())),
                     TAG_IF(!sips.empty(), TPTAG_CERTIFICATE(settings_.sip_tls_cert_dir.c_str())),
                     TAG_IF(!sips.empty(), TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_NONE)),
-                    TPTAG_UDP_RMEM(kUdpReceiveBuffer), TAG_END());
+                    TPTAG_UDP_RMEM(kUdpReceiveBuffer),
+                    // No STUN server on the SIP port (nua turns Sofia-SIP's on): phones learn
+                    // their address from rport, and the server leaks memory on every malformed
+                    // request and answers any address a packet claims (found by fuzz_sip_request).
+                    TPTAG_STUN_SERVER(0), TAG_END());
   if (!nua_) {
     return Unavailable(
         "cannot listen for SIP on " + settings_.sip_listen +
@@ -284,13 +311,13 @@ void SofiaStack::on_event(nua_event_t event, int status, nua_handle_t* nh, Sofia
       r.has_to_tag = sip->sip_to && sip->sip_to->a_tag;
       r.max_forwards = sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : 70;
       r.sip_call_id = sip->sip_call_id && sip->sip_call_id->i_id ? sip->sip_call_id->i_id : "";
-      const char* user = sip->sip_request->rq_url->url_user;
-      r.user = user ? user : "";
+      r.user = Unescaped(sip->sip_request->rq_url->url_user);
       if (sip->sip_from && sip->sip_from->a_url->url_user)
         r.caller = sip->sip_from->a_url->url_user;
       if (sip->sip_from && sip->sip_from->a_display) r.caller_display = sip->sip_from->a_display;
       r.sdp = Sdp(sip);
       r.other_body = r.sdp.empty() && sip->sip_payload && sip->sip_payload->pl_len > 0;
+      r.accepts_sdp = AcceptsSdp(sip);
       RefreshByUpdate(nh, sip);
       handlers_.on_invite(nh, r);
       return;

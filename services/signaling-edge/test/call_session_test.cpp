@@ -347,6 +347,16 @@ TEST_F(CallSessionTest, AnUnknownNumberGets404AndNoReport) {
   EXPECT_EQ(media_.released, std::vector<std::string>{"customer-leg"});
 }
 
+// A dialled number that cannot be one (queue-service refuses its characters) is not found
+// either: 404 at once, not a 503 that invites the caller to try again.
+TEST_F(CallSessionTest, ANumberQueueServiceRefusesAsMalformedGets404) {
+  Start();
+  media_.create_ok();
+  queue_.enqueue_answers(InvalidArgument("dialled number must be letters, digits or . _ + * # -"));
+  EXPECT_EQ(customer_->sent(), "404");
+  EXPECT_TRUE(queue_.sent.empty());
+}
+
 TEST_F(CallSessionTest, ACallerRefusedAtEntryGets480WithTheQueuesReason) {
   Start();
   media_.create_ok();

@@ -29,11 +29,12 @@ struct InviteRequest {
   bool has_to_tag = false;  // for a dialog we do not know
   unsigned long max_forwards = 70;
   std::string sip_call_id;
-  std::string user;  // Request-URI user
+  std::string user;  // Request-URI user, %HEX escapes decoded
   std::string caller;
   std::string caller_display;
   std::string sdp;          // the offer, "" if none (or not SDP)
   bool other_body = false;  // a body that is not SDP (415)
+  bool accepts_sdp = true;  // the caller's Accept allows an SDP answer (else 406)
   std::string source_ip;
 };
 
