@@ -78,6 +78,7 @@ service_args() {
         --grpc-listen="$CC_MEDIA_RELAY_GRPC" --metrics-listen="$CC_MEDIA_RELAY_METRICS" \
         --nats-url="$nats_url" --rtp-bind=127.0.0.1 --rtp-port-min="$CC_RTP_PORT_MIN" \
         --rtp-port-max="$CC_RTP_PORT_MAX" --prompt-dir="$CC_ROOT/deploy/prompts" \
+        --default-prompt-dir="$bin/prompts" \
         --recording-dir="$local_dir/recordings" --instance-id=media-relay-local
       ;;
     signaling-edge)

@@ -12,7 +12,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libsofia-sip-ua-dev libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev \
-      libnats-dev libpqxx-dev prometheus-cpp-dev \
+      libnats-dev libpqxx-dev prometheus-cpp-dev libhowardhinnant-date-dev espeak-ng sox \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build reads (.dockerignore keeps a developer's build/ and .local/ out).
@@ -21,13 +21,15 @@ COPY proto/ proto/
 COPY services/ services/
 COPY tools/ tools/
 COPY deploy/docker/grpc_health_probe.cpp deploy/docker/
+COPY deploy/prompts/text/ deploy/prompts/text/
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCC_BUILD_TESTS=OFF \
     && cmake --build /build --target agent-registry queue-service media-relay signaling-edge cc-migrate ccctl \
     && g++ -std=c++20 -O2 -o /build/cc-grpc-health deploy/docker/grpc_health_probe.cpp \
          $(pkg-config --cflags --libs grpc++) \
     && cd /build && strip --strip-unneeded services/agent-registry/agent-registry \
          services/queue-service/queue-service services/media-relay/media-relay \
-         services/signaling-edge/signaling-edge tools/cc-migrate tools/ccctl cc-grpc-health
+         services/signaling-edge/signaling-edge tools/cc-migrate tools/ccctl cc-grpc-health \
+    && /src/tools/prompts.sh /build/prompts
 
 FROM debian:12-slim AS runtime
 RUN apt-get update \

@@ -12,7 +12,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libsofia-sip-ua-dev libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev \
-      libnats-dev libpqxx-dev prometheus-cpp-dev \
+      libnats-dev libpqxx-dev prometheus-cpp-dev libhowardhinnant-date-dev espeak-ng sox \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build reads (.dockerignore keeps a developer's build/ and .local/ out).
@@ -21,13 +21,15 @@ COPY proto/ proto/
 COPY services/ services/
 COPY tools/ tools/
 COPY deploy/docker/grpc_health_probe.cpp deploy/docker/
+COPY deploy/prompts/text/ deploy/prompts/text/
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCC_BUILD_TESTS=OFF \
     && cmake --build /build --target agent-registry queue-service media-relay signaling-edge cc-migrate ccctl \
     && g++ -std=c++20 -O2 -o /build/cc-grpc-health deploy/docker/grpc_health_probe.cpp \
          $(pkg-config --cflags --libs grpc++) \
     && cd /build && strip --strip-unneeded services/agent-registry/agent-registry \
          services/queue-service/queue-service services/media-relay/media-relay \
-         services/signaling-edge/signaling-edge tools/cc-migrate tools/ccctl cc-grpc-health
+         services/signaling-edge/signaling-edge tools/cc-migrate tools/ccctl cc-grpc-health \
+    && /src/tools/prompts.sh /build/prompts
 
 FROM debian:12-slim AS runtime
 RUN apt-get update \
@@ -39,6 +41,7 @@ RUN apt-get update \
     && install -d -o 10001 -g 10001 /var/lib/callcenter/recordings
 COPY --from=build /build/services/media-relay/media-relay /build/cc-grpc-health /usr/local/bin/
 COPY deploy/prompts/ /usr/share/callcenter/prompts/
+COPY --from=build /build/prompts/ /usr/share/callcenter/default-prompts/
 ENV CC_GRPC_LISTEN=0.0.0.0:50053 \
     CC_METRICS_LISTEN=0.0.0.0:9103 \
     CC_LOG_FORMAT=json \
@@ -46,6 +49,7 @@ ENV CC_GRPC_LISTEN=0.0.0.0:50053 \
     CC_RTP_PORT_MIN=30000 \
     CC_RTP_PORT_MAX=30999 \
     CC_PROMPT_DIR=/usr/share/callcenter/prompts \
+    CC_DEFAULT_PROMPT_DIR=/usr/share/callcenter/default-prompts \
     CC_RECORDING_DIR=/var/lib/callcenter/recordings
 VOLUME ["/var/lib/callcenter/recordings"]
 EXPOSE 50053/tcp 9103/tcp 30000-30999/udp

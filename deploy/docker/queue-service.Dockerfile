@@ -12,7 +12,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libsofia-sip-ua-dev libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev \
-      libnats-dev libpqxx-dev prometheus-cpp-dev \
+      libnats-dev libpqxx-dev prometheus-cpp-dev libhowardhinnant-date-dev espeak-ng sox \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build reads (.dockerignore keeps a developer's build/ and .local/ out).
@@ -21,18 +21,20 @@ COPY proto/ proto/
 COPY services/ services/
 COPY tools/ tools/
 COPY deploy/docker/grpc_health_probe.cpp deploy/docker/
+COPY deploy/prompts/text/ deploy/prompts/text/
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCC_BUILD_TESTS=OFF \
     && cmake --build /build --target agent-registry queue-service media-relay signaling-edge cc-migrate ccctl \
     && g++ -std=c++20 -O2 -o /build/cc-grpc-health deploy/docker/grpc_health_probe.cpp \
          $(pkg-config --cflags --libs grpc++) \
     && cd /build && strip --strip-unneeded services/agent-registry/agent-registry \
          services/queue-service/queue-service services/media-relay/media-relay \
-         services/signaling-edge/signaling-edge tools/cc-migrate tools/ccctl cc-grpc-health
+         services/signaling-edge/signaling-edge tools/cc-migrate tools/ccctl cc-grpc-health \
+    && /src/tools/prompts.sh /build/prompts
 
 FROM debian:12-slim AS runtime
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-      libgrpc++1.51 libgrpc29 libabsl20220623 libprotobuf32 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libnats3.4 libpqxx-6.4 \
+      libgrpc++1.51 libgrpc29 libabsl20220623 libprotobuf32 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libnats3.4 libpqxx-6.4 libdate-tz3 tzdata \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && groupadd --system --gid 10001 callcenter \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin callcenter

@@ -51,7 +51,8 @@ SERVICES = ["agent-registry", "queue-service", "media-relay", "signaling-edge"]
 # The build stage must install every CC_PACKAGES entry that building the services needs:
 # the toolchain and the -dev packages (but the test frameworks and the fuzzing runtime:
 # images build without tests). The rest of CC_PACKAGES (servers of the local stack, test tools) stays out.
-TOOLCHAIN = {"build-essential", "cmake", "ninja-build", "pkg-config"}
+TOOLCHAIN = {"build-essential", "cmake", "ninja-build", "pkg-config",
+             "espeak-ng", "sox"}  # and the prompt makers (tools/prompts.sh runs in the build)
 TEST_DEV = {"libgtest-dev", "libgmock-dev", "libclang-rt-14-dev", "libssl-dev"}  # libFuzzer, tls_it
 
 
@@ -252,7 +253,10 @@ def check_dockerfiles(root, bins, probe):
         want_pkgs = set(want) - BASE_LIBS
         if want:
             missing = sorted(want_pkgs - set(runtime))
-            extra = sorted(set(runtime) - want_pkgs - {"ca-certificates"})
+            # Data the binaries read rather than link: certificates, and the time zones of
+            # opening hours (queue-service, through libdate-tz).
+            data = {"ca-certificates"} | ({"tzdata"} if "libdate-tz3" in want_pkgs else set())
+            extra = sorted(set(runtime) - want_pkgs - data)
             if missing:
                 fail(f"{where}: runtime stage lacks {missing} (linked: {[want[m] for m in missing]})")
             if extra:

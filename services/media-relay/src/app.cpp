@@ -92,7 +92,11 @@ int RunMediaRelay(int argc, char** argv) {
                       Duration{100}, Duration{600'000});
   config.add_bool("strict-source", false,
                   "accept the first packet of a leg only from the address in its SDP");
-  config.add_string("prompt-dir", "", "directory of <name>.wav prompts (moh and beep built in)");
+  config.add_string("prompt-dir", "",
+                    "the operator's prompts: <dir>/[<lang>/]<name>.wav, searched first");
+  config.add_string("default-prompt-dir", "",
+                    "the default prompts made from text (tools/prompts.sh), searched after "
+                    "prompt-dir; moh and beep are built in");
   config.add_string("recording-dir", "", "where recordings are written (empty: recording off)");
   config.add_int("socket-buffer", 4 << 20, "SO_RCVBUF / SO_SNDBUF of each leg socket", 65536,
                  64 << 20);
@@ -119,6 +123,7 @@ int RunMediaRelay(int argc, char** argv) {
   settings.relatch_after = config.duration("relatch-after");
   settings.strict_source = config.boolean("strict-source");
   settings.prompt_dir = config.str("prompt-dir");
+  settings.default_prompt_dir = config.str("default-prompt-dir");
   settings.recording_dir = config.str("recording-dir");
   settings.socket_buffer_bytes = static_cast<int>(config.integer("socket-buffer"));
   if (!settings.recording_dir.empty()) mkdir(settings.recording_dir.c_str(), 0750);

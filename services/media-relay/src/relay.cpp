@@ -4,6 +4,7 @@
 
 #include "common/ids.h"
 #include "leg.h"
+#include "media_relay/prompt_library.h"
 #include "worker.h"
 
 namespace cc::relay {
@@ -299,17 +300,12 @@ std::optional<std::vector<std::uint8_t>> BuiltinPrompt(const std::string& name, 
 }  // namespace
 
 Result<std::vector<std::uint8_t>> Relay::load_prompt(const std::string& name, G711Law law) {
-  if (name.empty() || name.size() > 128 || name.find("..") != std::string::npos ||
-      name.find('/') != std::string::npos) {
-    return InvalidArgument("prompt name '" + name + "' is not a plain name");
-  }
-  if (!settings_.prompt_dir.empty()) {
-    const std::string path = settings_.prompt_dir + "/" + name + ".wav";
-    if (access(path.c_str(), F_OK) == 0) return LoadPromptG711(path, law);
-  }
+  const PromptLibrary library({settings_.prompt_dir, settings_.default_prompt_dir});
+  auto path = library.find(name);
+  if (path.ok()) return LoadPromptG711(*path, law);
+  if (path.error().code != ErrorCode::kNotFound) return path.error();
   if (auto builtin = BuiltinPrompt(name, law)) return std::move(*builtin);
-  return NotFound("no prompt named '" + name + "'" +
-                  (settings_.prompt_dir.empty() ? "" : " in " + settings_.prompt_dir));
+  return path.error();
 }
 
 Status Relay::play(const std::string& leg_id, const std::vector<std::string>& names, bool loop,

@@ -30,7 +30,8 @@ struct RelaySettings {
   Duration edge_legs_grace{5000};
   Duration relatch_after{2000};  // a silent latched source may be replaced by a new one
   bool strict_source = false;    // accept a first packet only from the SDP address
-  std::string prompt_dir;        // WAV prompts: <dir>/<name>.wav
+  std::string prompt_dir;          // the operator's WAV prompts: <dir>/[<lang>/]<name>.wav
+  std::string default_prompt_dir;  // the defaults made from text, searched after prompt_dir
   std::string recording_dir;     // recordings are written under it
   int socket_buffer_bytes = 4 << 20;
 };
