@@ -46,7 +46,8 @@ class StackIt : public ::testing::Test {
     o.common = {"--drain-timeout=1s", "--log-level=warn"};
     o.registry_args = {"--sip-realm=test.local", "--min-expires=1", "--sweep-interval=200ms"};
     o.queue_args = {"--sweep-interval=100ms", "--match-interval=200ms", "--lease-grace=2s"};
-    o.relay_args = {media_timeout_};
+    // The default prompts the build spoke (tools/prompts.sh), as an installation has them.
+    o.relay_args = {media_timeout_, "--default-prompt-dir=" CC_DEFAULT_PROMPT_DIR};
     o.relays = relays_;
     o.rtp_port_min = rtp;
     o.rtp_ports_per_relay = 100;

@@ -1,4 +1,6 @@
 // The whole stack on the wire: call flows, registration, bad input (stack_fixture.h).
+#include <filesystem>
+
 #include "stack_fixture.h"
 
 namespace cc {
@@ -370,6 +372,67 @@ TEST_F(StackIt, RtpFlowsThroughTheRelayBothWays) {
 
 // A real SIP client: baresip registers as an agent with digest auth, auto-answers, and sends
 // audio (a tone from a WAV file) through the relay.
+// Opening hours on the wire. "night" is closed all week (its hours name every day closed):
+// a caller hears the default closed announcement (en/closed, spoken by the build) as early
+// media, streamed by the relay for as long as the prompt lasts, then gets 480 with the
+// queue's closed reason; queue-service recorded the call FAILED with it. "day", closed too,
+// sends its callers to "open", where they wait as usual.
+TEST_F(StackIt, AClosedQueuePlaysItsAnnouncementThenTakesItsAction) {
+  auto add = [&](const std::string& name, const std::string& closed_queue,
+                 const std::string& reason, bool closed) {
+    AddQueue(name, v1::ANSWER_MODE_RING_UNTIL_AGENT, 10, 0, v1::EMPTY_QUEUE_RULE_ALWAYS);
+    if (!closed) return;
+    v1::UpdateQueueRequest req;
+    req.mutable_queue()->set_name(name);
+    auto* h = req.mutable_queue()->mutable_opening_hours();
+    h->set_time_zone("Europe/Berlin");
+    h->add_weekly("mon-sun closed");
+    if (!closed_queue.empty()) h->mutable_when_closed()->set_queue(closed_queue);
+    if (!reason.empty()) h->mutable_when_closed()->set_hangup_reason(reason);
+    req.add_update_mask("opening_hours");
+    v1::QueueResponse resp;
+    ASSERT_TRUE(queues_->UpdateQueue(Ctx().get(), req, &resp).ok());
+    EXPECT_FALSE(resp.queue().open_now());
+  };
+  add("night", "", "closed for the night", true);
+  add("open", "", "", false);
+  add("day", "open", "", true);
+
+  // The announcement's length, from the file the relay plays (16-bit samples at 8 kHz).
+  const auto prompt_bytes = std::filesystem::file_size(CC_DEFAULT_PROMPT_DIR "/en/closed.wav");
+  const double prompt_seconds = static_cast<double>(prompt_bytes - 44) / 16000.0;
+  ASSERT_GT(prompt_seconds, 2.0);
+  const auto started = std::chrono::steady_clock::now();
+  auto caller = Sipp("customer_closed.xml", testing::FreeUdpPort(),
+                     {"-s", "night", "-m", "1", "-timeout", "30s", "-timeout_error"});
+  std::uint64_t streamed = 0;
+  while (caller->running()) {
+    v1::ListLegsResponse legs;
+    if (relay_stub_->ListLegs(Ctx().get(), {}, &legs).ok()) {
+      for (const auto& leg : legs.legs()) streamed = std::max(streamed, leg.stats().packets_out());
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(caller->wait(seconds(5)), 0) << caller->output();
+  // 50 packets a second for the prompt's length (the last poll may come a little early).
+  EXPECT_GT(static_cast<double>(streamed), 50 * prompt_seconds * 0.8) << streamed;
+  EXPECT_GT(took, prompt_seconds * 0.9);
+  EXPECT_LT(took, prompt_seconds + 10);
+  ExpectScalarSoon("SELECT state || ':' || outcome_reason FROM calls WHERE queue = 'night'",
+                   "FAILED:closed for the night");
+
+  auto moved = Sipp("customer_cancel.xml", testing::FreeUdpPort(),
+                    {"-s", "day", "-d", "4000", "-m", "1", "-timeout", "30s", "-timeout_error"});
+  ExpectScalarSoon(
+      "SELECT state || ':' || queue || ':' || overflowed_from FROM calls"
+      " WHERE queue <> 'night'",
+      "WAITING:open:day");
+  EXPECT_EQ(moved->wait(seconds(20)), 0) << moved->output();
+  ExpectClean({});
+}
+
 TEST_F(StackIt, BaresipRegistersAndTakesACall) {
   AddQueue("support", v1::ANSWER_MODE_RING_UNTIL_AGENT);
   AddAgent("1003", "carol-pw", {"support"});

@@ -69,6 +69,12 @@ const std::vector<std::string> kQueueFlags = {"name",
                                               "join-empty",
                                               "leave-empty",
                                               "reoffer-delay",
+                                              "time-zone",
+                                              "hours",
+                                              "date",
+                                              "closed-queue",
+                                              "closed-hangup",
+                                              "closed-prompt",
                                               "expect-version"};
 
 std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
@@ -168,8 +174,40 @@ std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
     for (const auto& m : a.all("music")) q->add_music_prompts(m);
     mask.push_back("music_prompts");
   }
+  // The opening hours are one field: any of their flags gives them whole.
+  if (a.has("time-zone") || a.has("hours") || a.has("date") || a.has("closed-queue") ||
+      a.has("closed-hangup") || a.has("closed-prompt")) {
+    auto* h = q->mutable_opening_hours();
+    h->set_time_zone(a.get("time-zone").value_or(""));
+    for (const auto& w : a.all("hours")) h->add_weekly(w);
+    for (const auto& d : a.all("date")) h->add_dates(d);
+    if (auto v = a.get("closed-queue")) h->mutable_when_closed()->set_queue(*v);
+    if (auto v = a.get("closed-hangup")) h->mutable_when_closed()->set_hangup_reason(*v);
+    for (const auto& p : a.all("closed-prompt")) h->add_closed_prompts(p);
+    mask.push_back("opening_hours");
+  }
   if (a.has("expect-version")) q->set_version(a.get_int("expect-version", 0));
   return mask;
+}
+
+// "always open", or the zone, the week, the dates, whether open now and what happens if not.
+std::string Hours(const v1::Queue& q) {
+  const auto& h = q.opening_hours();
+  if (h.time_zone().empty() && h.weekly().empty() && h.dates().empty()) return "always open";
+  std::string out = h.time_zone() + ":";
+  for (const auto& w : h.weekly()) out += " " + w + ";";
+  for (const auto& d : h.dates()) out += " " + d + ";";
+  out += q.open_now() ? " OPEN now" : " CLOSED now";
+  std::string prompts;
+  for (const auto& p : h.closed_prompts()) prompts += (prompts.empty() ? "" : ",") + p;
+  out += "; when closed: " + (prompts.empty() ? std::string("en/closed") : prompts) + ", then " +
+         (!h.when_closed().queue().empty()
+              ? "queue " + h.when_closed().queue()
+              : "hang up (" +
+                    (h.when_closed().hangup_reason().empty() ? std::string("closed")
+                                                             : h.when_closed().hangup_reason()) +
+                    ")");
+  return out;
 }
 
 void PrintQueue(const Globals& g, const v1::Queue& q) {
@@ -220,6 +258,7 @@ void PrintQueue(const Globals& g, const v1::Queue& q) {
             << Lower(Strip(v1::EmptyQueueRule_Name(q.join_empty()), "EMPTY_QUEUE_RULE_"))
             << "\ncallers stay if:  "
             << Lower(Strip(v1::EmptyQueueRule_Name(q.leave_empty()), "EMPTY_QUEUE_RULE_")) << "\n"
+            << "opening hours:    " << Hours(q) << "\n"
             << "version:          " << q.version() << "\n";
 }
 
@@ -465,8 +504,12 @@ void RegisterQueueCommands() {
       "[--max-waiting N] [--max-attempts N] [--overflow-queue Q | --overflow-hangup REASON] "
       "[--boost N] [--aging X] [--wrap-up S|agent] [--skill name=min]... [--sla D] "
       "[--no-answer-delay D] [--busy-delay D] [--reject-delay D] [--auto-pause N] [--weight N] "
-      "[--music PROMPT]... [--join-empty R] [--leave-empty R] [--reoffer-delay D]  "
-      "(R: routable, logged-in or always: who must be there for callers to join / stay)";
+      "[--music PROMPT]... [--join-empty R] [--leave-empty R] [--reoffer-delay D] "
+      "[--time-zone TZ --hours 'DAYS HH:MM-HH:MM...'... --date 'YYYY-MM-DD closed|HH:MM-HH:MM'... "
+      "--closed-queue Q | --closed-hangup REASON --closed-prompt P...]  "
+      "(R: routable, logged-in or always: who must be there for callers to join / stay; the "
+      "opening-hours flags give the hours whole, e.g. --time-zone Europe/Berlin --hours "
+      "'mon-fri 08:00-18:00' --date '2026-12-25 closed'; --time-zone '' alone: always open)";
   c["queue create"] = {"queue create NAME " + flags, Create};
   c["queue update"] = {"queue update NAME " + flags + " [--expect-version V]", Update};
   c["queue list"] = {"queue list", List};

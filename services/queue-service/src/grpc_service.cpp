@@ -3,6 +3,7 @@
 #include <set>
 
 #include "common/proto_convert.h"
+#include "queue_service/policy.h"
 #include "queue_service/validation.h"
 
 namespace cc::queue {
@@ -186,6 +187,14 @@ Status ApplyMask(const v1::Queue& from, const std::vector<std::string>& mask, Qu
       CC_ASSIGN_OR_RETURN(to.join_empty, EmptyQueueRuleFrom(from.join_empty()));
     } else if (field == "leave_empty") {
       CC_ASSIGN_OR_RETURN(to.leave_empty, EmptyQueueRuleFrom(from.leave_empty()));
+    } else if (field == "opening_hours") {
+      const auto& h = from.opening_hours();
+      to.hours.time_zone = h.time_zone();
+      to.hours.weekly.assign(h.weekly().begin(), h.weekly().end());
+      to.hours.dates.assign(h.dates().begin(), h.dates().end());
+      to.closed_queue = h.when_closed().queue();
+      to.closed_hangup_reason = h.when_closed().hangup_reason();
+      to.closed_prompts.assign(h.closed_prompts().begin(), h.closed_prompts().end());
     } else if (field == "reoffer_delay") {
       to.reoffer_delay =
           from.has_reoffer_delay() ? FromProto(from.reoffer_delay()) : Duration{5000};
@@ -220,13 +229,14 @@ Result<QueueConfig> FromProto(const v1::Queue& q) {
                                                 "music_prompts",
                                                 "join_empty",
                                                 "leave_empty",
-                                                "reoffer_delay"};
+                                                "reoffer_delay",
+                                                "opening_hours"};
   CC_RETURN_IF_ERROR(ApplyMask(q, kAll, out));
   CC_RETURN_IF_ERROR(ValidateQueue(out));
   return out;
 }
 
-void ToProto(const QueueConfig& q, v1::Queue* out) {
+void ToProto(const QueueConfig& q, v1::Queue* out, TimePoint now) {
   out->set_name(q.name);
   out->set_display_name(q.display_name);
   out->set_strategy(ToProto(q.strategy));
@@ -258,6 +268,16 @@ void ToProto(const QueueConfig& q, v1::Queue* out) {
   out->set_join_empty(ToProto(q.join_empty));
   out->set_leave_empty(ToProto(q.leave_empty));
   ToProto(q.reoffer_delay, out->mutable_reoffer_delay());
+  auto* h = out->mutable_opening_hours();
+  h->set_time_zone(q.hours.time_zone);
+  for (const auto& w : q.hours.weekly) h->add_weekly(w);
+  for (const auto& d : q.hours.dates) h->add_dates(d);
+  if (!q.closed_queue.empty()) h->mutable_when_closed()->set_queue(q.closed_queue);
+  if (!q.closed_hangup_reason.empty()) {
+    h->mutable_when_closed()->set_hangup_reason(q.closed_hangup_reason);
+  }
+  for (const auto& p : q.closed_prompts) h->add_closed_prompts(p);
+  out->set_open_now(OpenAt(q, now));
 }
 
 void ToProto(const Call& c, v1::Call* out) {
@@ -370,7 +390,7 @@ grpc::Status QueueServiceGrpc::CreateQueue(Ctx* ctx, const v1::CreateQueueReques
     CC_ASSIGN_OR_RETURN(QueueConfig q, FromProto(req->queue()));
     CC_ASSIGN_OR_RETURN(QueueConfig created,
                         engine_.store().create_queue(q, SystemClock::instance().now()));
-    ToProto(created, resp->mutable_queue());
+    ToProto(created, resp->mutable_queue(), engine_.now());
     return OkStatus();
   });
 }
@@ -386,7 +406,7 @@ grpc::Status QueueServiceGrpc::UpdateQueue(Ctx* ctx, const v1::UpdateQueueReques
                                              return ApplyMask(req->queue(), mask, current);
                                            },
                                            SystemClock::instance().now()));
-    ToProto(q, resp->mutable_queue());
+    ToProto(q, resp->mutable_queue(), engine_.now());
     engine_.trigger();  // new skills or strategy may match waiting calls now
     return OkStatus();
   });
@@ -397,7 +417,7 @@ grpc::Status QueueServiceGrpc::GetQueue(Ctx* ctx, const v1::GetQueueRequest* req
   return HandleRpc(ctx, metrics_, "GetQueue", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateQueueName(req->name()));
     CC_ASSIGN_OR_RETURN(QueueConfig q, engine_.store().get_queue(req->name()));
-    ToProto(q, resp->mutable_queue());
+    ToProto(q, resp->mutable_queue(), engine_.now());
     return OkStatus();
   });
 }
@@ -406,7 +426,7 @@ grpc::Status QueueServiceGrpc::ListQueues(Ctx* ctx, const v1::ListQueuesRequest*
                                           v1::ListQueuesResponse* resp) {
   return HandleRpc(ctx, metrics_, "ListQueues", [&]() -> Status {
     CC_ASSIGN_OR_RETURN(auto qs, engine_.store().list_queues());
-    for (const auto& q : qs) ToProto(q, resp->add_queues());
+    for (const auto& q : qs) ToProto(q, resp->add_queues(), engine_.now());
     return OkStatus();
   });
 }
@@ -462,7 +482,7 @@ grpc::Status QueueServiceGrpc::ResolveDialed(Ctx* ctx, const v1::ResolveDialedRe
   return HandleRpc(ctx, metrics_, "ResolveDialed", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequirePattern(req->dialed()));
     CC_ASSIGN_OR_RETURN(auto q, engine_.store().resolve(req->dialed()));
-    ToProto(q, resp->mutable_queue());
+    ToProto(q, resp->mutable_queue(), engine_.now());
     return OkStatus();
   });
 }
@@ -539,6 +559,7 @@ grpc::Status QueueServiceGrpc::Enqueue(Ctx* ctx, const v1::EnqueueRequest* req,
     ToProto(r.estimated_wait, resp->mutable_estimated_wait());
     resp->set_answer_mode(ToProto(r.queue.answer_mode));
     for (const auto& p : r.queue.music_prompts) resp->add_music_prompts(p);
+    for (const auto& p : r.exit_prompts) resp->add_exit_prompts(p);
     return OkStatus();
   });
 }

@@ -36,31 +36,46 @@ Result<EnqueueResult> PgQueueRepository::enqueue(const NewCall& nc, TimePoint no
       out.queue = this->queue(tx, existing.queue).value_or(*queue);
       CC_ASSIGN_OR_RETURN(auto pos, position_of(tx, out.call, now));
       std::tie(out.position, out.estimated_wait) = pos;
+      if (IsTerminal(out.call.state) && out.call.outcome_reason == ClosedReason(out.queue)) {
+        out.exit_prompts = ClosedPrompts(out.queue);
+      }
       return out;
     }
     Call call = ReadCall(inserted[0]);
     out.effects.calls.push_back(Event(CallEventKind::kEnqueued, call));
     out.effects.capacity_freed = true;
-    // Everything the entry checks and the caller's position need, in one round trip. A new
-    // call is behind every waiting call of its priority or higher.
-    auto r = tx.exec_prepared("entry_checks", queue->name, call.id, call.priority,
-                              std::string(ToString(queue->join_empty)), Ts(now));
-    const int waiting = r[0][0].as<int>();
-    if (queue->max_waiting_calls > 0 && waiting >= queue->max_waiting_calls) {
-      Exit(tx, call, *queue, ExitCause::kQueueFull, now, out.effects);
-    } else if (!r[0][2].as<bool>()) {
-      Exit(tx, call, *queue, NobodyToAnswer(queue->join_empty), now, out.effects);
+    if (!OpenAt(*queue, now)) {
+      // Outside the opening hours: the closed action (another queue, whose own checks apply,
+      // or the end), and the caller hears why first.
+      Exit(tx, call, *queue, ExitCause::kClosed, now, out.effects);
+    } else {
+      // Everything the entry checks and the caller's position need, in one round trip. A new
+      // call is behind every waiting call of its priority or higher.
+      auto r = tx.exec_prepared("entry_checks", queue->name, call.id, call.priority,
+                                std::string(ToString(queue->join_empty)), Ts(now));
+      const int waiting = r[0][0].as<int>();
+      if (queue->max_waiting_calls > 0 && waiting >= queue->max_waiting_calls) {
+        Exit(tx, call, *queue, ExitCause::kQueueFull, now, out.effects);
+      } else if (!r[0][2].as<bool>()) {
+        Exit(tx, call, *queue, NobodyToAnswer(queue->join_empty), now, out.effects);
+      }
+      if (call.queue == queue->name && call.state == CallState::kWaiting) {
+        out.call = call;
+        out.queue = *queue;
+        out.position = r[0][1].as<int>() + 1;
+        out.estimated_wait = EstimateWait(out.position, handle_time(tx, queue->name, now),
+                                          serving_agents(tx, queue->name));
+        return out;
+      }
     }
     out.call = call;
-    if (call.queue == queue->name && call.state == CallState::kWaiting) {
-      out.queue = *queue;
-      out.position = r[0][1].as<int>() + 1;
-      out.estimated_wait = EstimateWait(out.position, handle_time(tx, queue->name, now),
-                                        serving_agents(tx, queue->name));
-    } else {
-      out.queue = this->queue(tx, call.queue).value_or(*queue);
-      CC_ASSIGN_OR_RETURN(auto pos, position_of(tx, call, now));
-      std::tie(out.position, out.estimated_wait) = pos;
+    out.queue = this->queue(tx, call.queue).value_or(*queue);
+    CC_ASSIGN_OR_RETURN(auto pos, position_of(tx, call, now));
+    std::tie(out.position, out.estimated_wait) = pos;
+    // Ended because the queue it ended in is closed: its announcement first.
+    if (IsTerminal(call.state) && call.outcome_reason == ClosedReason(out.queue) &&
+        !OpenAt(out.queue, now)) {
+      out.exit_prompts = ClosedPrompts(out.queue);
     }
     return out;
   });

@@ -35,7 +35,8 @@ const std::string kQueueColumns =
     " requeue_priority_boost, priority_aging_per_second, wrap_up_seconds,"
     " service_level_threshold_ms, no_answer_delay_ms, busy_delay_ms, reject_delay_ms,"
     " auto_pause_after_no_answers, weight, music_prompts, version, join_empty, leave_empty,"
-    " reoffer_delay_ms";
+    " reoffer_delay_ms, hours_time_zone, hours_weekly, hours_dates, closed_queue,"
+    " closed_hangup_reason, closed_prompts";
 
 QueueConfig ReadQueue(const pqxx::row& r) {
   QueueConfig q;
@@ -66,6 +67,12 @@ QueueConfig ReadQueue(const pqxx::row& r) {
   q.leave_empty =
       EmptyQueueRuleFromString(r[22].as<std::string>()).value_or(EmptyQueueRule::kRoutable);
   q.reoffer_delay = Duration{r[23].as<int>()};
+  q.hours.time_zone = r[24].as<std::string>();
+  q.hours.weekly = ParseTextArray(r[25]);
+  q.hours.dates = ParseTextArray(r[26]);
+  q.closed_queue = r[27].as<std::string>();
+  q.closed_hangup_reason = r[28].as<std::string>();
+  q.closed_prompts = ParseTextArray(r[29]);
   return q;
 }
 
@@ -107,15 +114,16 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
       " max_attempts, overflow_queue, overflow_hangup_reason, requeue_priority_boost,"
       " priority_aging_per_second, wrap_up_seconds, service_level_threshold_ms,"
       " no_answer_delay_ms, busy_delay_ms, reject_delay_ms, auto_pause_after_no_answers, weight,"
-      " music_prompts, join_empty, leave_empty, reoffer_delay_ms";
+      " music_prompts, join_empty, leave_empty, reoffer_delay_ms, hours_time_zone, hours_weekly,"
+      " hours_dates, closed_queue, closed_hangup_reason, closed_prompts";
   static const std::string kValues =
       "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
-      " $20::text[], $21, $22, $23";
+      " $20::text[], $21, $22, $23, $24, $25::text[], $26::text[], $27, $28, $29::text[]";
   const std::string sql =
       insert ? "INSERT INTO queues (name, " + kSettable + ", created_at, updated_at) VALUES ($1, " +
-                   kValues + ", $24::timestamptz, $24::timestamptz)"
+                   kValues + ", $30::timestamptz, $30::timestamptz)"
              : "UPDATE queues SET (" + kSettable + ", version, updated_at) = (" + kValues +
-                   ", version + 1, $24::timestamptz) WHERE name = $1";
+                   ", version + 1, $30::timestamptz) WHERE name = $1";
   tx.exec_params(
       sql, q.name, q.display_name, std::string(ToString(q.strategy)),
       std::string(ToString(q.answer_mode)), static_cast<int>(q.ring_timeout.count()),
@@ -125,7 +133,9 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
       static_cast<int>(q.no_answer_delay.count()), static_cast<int>(q.busy_delay.count()),
       static_cast<int>(q.reject_delay.count()), q.auto_pause_after_no_answers, q.weight,
       TextArray(q.music_prompts), std::string(ToString(q.join_empty)),
-      std::string(ToString(q.leave_empty)), static_cast<int>(q.reoffer_delay.count()), Ts(now));
+      std::string(ToString(q.leave_empty)), static_cast<int>(q.reoffer_delay.count()),
+      q.hours.time_zone, TextArray(q.hours.weekly), TextArray(q.hours.dates), q.closed_queue,
+      q.closed_hangup_reason, TextArray(q.closed_prompts), Ts(now));
   tx.exec_params("DELETE FROM queue_required_skills WHERE queue = $1", q.name);
   for (const auto& s : q.required_skills) {
     tx.exec_params("INSERT INTO queue_required_skills (queue, skill, min_level) VALUES ($1,$2,$3)",

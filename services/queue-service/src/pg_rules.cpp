@@ -50,7 +50,11 @@ void ExitFrom(pqxx::work& tx, Call& call, const QueueConfig& queue, ExitCause ca
   call = ReloadCall(tx, call.id);
   fx.calls.push_back(Event(CallEventKind::kOverflowed, call, d.reason));
   fx.capacity_freed = true;
-  // The target queue's own entry checks: full, or nobody there to answer.
+  // The target queue's own entry checks: closed, full, or nobody there to answer.
+  if (!OpenAt(*target, now)) {
+    ExitFrom(tx, call, *target, ExitCause::kClosed, now, fx, hops + 1);
+    return;
+  }
   auto r = tx.exec_params(
       "SELECT (SELECT count(*)::int FROM calls WHERE queue = $1 AND state = 'WAITING'"
       " AND id <> $2), " +

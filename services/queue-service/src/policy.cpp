@@ -16,6 +16,8 @@ std::string_view ToString(ExitCause c) {
       return "no agent registered";
     case ExitCause::kQueueFull:
       return "queue full";
+    case ExitCause::kClosed:
+      return "closed";
   }
   return "";
 }
@@ -26,6 +28,17 @@ ExitCause NobodyToAnswer(EmptyQueueRule rule) {
 
 ExitDecision DecideExit(const QueueConfig& queue, ExitCause cause) {
   ExitDecision d;
+  if (cause == ExitCause::kClosed) {
+    if (!queue.closed_queue.empty()) {
+      d.kind = ExitDecision::Kind::kMoveToQueue;
+      d.target_queue = queue.closed_queue;
+    } else {
+      d.kind = ExitDecision::Kind::kEnd;
+      d.end_state = CallState::kFailed;
+    }
+    d.reason = ClosedReason(queue);
+    return d;
+  }
   if (!queue.overflow_queue.empty()) {
     d.kind = ExitDecision::Kind::kMoveToQueue;
     d.target_queue = queue.overflow_queue;
@@ -82,6 +95,22 @@ Duration EstimateWait(int position, Duration average_handle_time, int serving_ag
   const int agents = std::max(1, serving_agents);
   // Callers ahead drain at `agents` per handle time; the caller waits for its own turn too.
   return Duration{aht.count() * ((position + agents - 1) / agents)};
+}
+
+bool OpenAt(const QueueConfig& queue, TimePoint now) {
+  if (queue.hours.empty()) return true;
+  auto schedule = Schedule::Parse(queue.hours);
+  return !schedule.ok() || schedule->open_at(now);
+}
+
+std::string ClosedReason(const QueueConfig& queue) {
+  return queue.closed_hangup_reason.empty() ? std::string(ToString(ExitCause::kClosed))
+                                            : queue.closed_hangup_reason;
+}
+
+std::vector<std::string> ClosedPrompts(const QueueConfig& queue) {
+  if (!queue.closed_prompts.empty()) return queue.closed_prompts;
+  return {"en/closed"};
 }
 
 }  // namespace cc::queue

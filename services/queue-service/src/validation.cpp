@@ -3,6 +3,7 @@
 #include <set>
 
 #include "common/names.h"
+#include "queue_service/opening_hours.h"
 
 namespace cc::queue {
 
@@ -70,6 +71,24 @@ Status ValidateQueue(const QueueConfig& q) {
     CC_RETURN_IF_ERROR(
         range(("required skill '" + s.name + "' min_level").c_str(), s.min_level, 1, 10));
     if (!seen.insert(s.name).second) return InvalidArgument("skill '" + s.name + "' given twice");
+  }
+  if (auto schedule = Schedule::Parse(q.hours); !schedule.ok()) return schedule.error();
+  if (!q.closed_queue.empty() && !q.closed_hangup_reason.empty()) {
+    return InvalidArgument("opening_hours.when_closed: give a queue or a hang-up reason, not both");
+  }
+  if (!q.closed_queue.empty()) {
+    CC_RETURN_IF_ERROR(ValidateQueueName(q.closed_queue));
+    if (q.closed_queue == q.name) {
+      return InvalidArgument(
+          "opening_hours.when_closed: a queue cannot send its callers to itself");
+    }
+  }
+  if (q.closed_hangup_reason.size() > 200) {
+    return InvalidArgument("opening_hours.when_closed hang-up reason is longer than 200 bytes");
+  }
+  if (q.closed_prompts.size() > 20) return InvalidArgument("at most 20 closed prompts");
+  for (const auto& p : q.closed_prompts) {
+    if (p.empty() || p.size() > 256) return InvalidArgument("closed prompt names are 1-256 bytes");
   }
   if (q.music_prompts.size() > 20) return InvalidArgument("at most 20 music prompts");
   for (const auto& p : q.music_prompts) {

@@ -1,5 +1,7 @@
 #include "queue_service/opening_hours.h"
 
+#include "queue_service/validation.h"
+
 #include <gtest/gtest.h>
 
 #include <ctime>
@@ -135,6 +137,25 @@ TEST(OpeningHoursTest, MistakesAreNamedWithTheirEntry) {
   EXPECT_NE(Error({"UTC", {}, {"2026-12-24 closed", "2026-12-24 09:00-10:00"}}).find("twice"),
             std::string::npos);
   EXPECT_NE(Error({"UTC", {"mon 24:00-24:00"}, {}}).find("is not HH:MM-HH:MM"), std::string::npos);
+}
+
+// A queue's hours are checked with the queue, and so is what happens while it is closed.
+TEST(OpeningHoursTest, AQueueWithBadHoursOrClosedActionIsRefused) {
+  QueueConfig q;
+  q.name = "sales";
+  q.hours = {"Europe/Berlin", {"mon-fri 08:00-18:00"}, {}};
+  EXPECT_TRUE(ValidateQueue(q).ok());
+  q.hours.weekly = {"mon-fri 8-18"};
+  EXPECT_NE(ValidateQueue(q).error().message.find("weekly[0]"), std::string::npos);
+  q.hours.weekly = {"mon-fri 08:00-18:00"};
+  q.closed_queue = "sales";
+  EXPECT_NE(ValidateQueue(q).error().message.find("to itself"), std::string::npos);
+  q.closed_queue = "night";
+  q.closed_hangup_reason = "closed";
+  EXPECT_NE(ValidateQueue(q).error().message.find("not both"), std::string::npos);
+  q.closed_hangup_reason.clear();
+  q.closed_prompts = {""};
+  EXPECT_FALSE(ValidateQueue(q).ok());
 }
 
 }  // namespace

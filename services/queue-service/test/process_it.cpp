@@ -239,9 +239,9 @@ TEST_F(QueueProcessIt, CcctlManagesQueuesDialplanAndShowsCalls) {
   AddAgent("bob", {});
   auto ccctl = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"--server", svc->target()});
-    return testing::RunCommand(CC_CCCTL_BIN, args,
-                               {{"CC_ENV_FILE", "/nonexistent"},
-                                {"CC_API_TOKEN_FILE", testing::ApiTokens().admin_file}});
+    return testing::RunCommand(
+        CC_CCCTL_BIN, args,
+        {{"CC_ENV_FILE", "/nonexistent"}, {"CC_API_TOKEN_FILE", testing::ApiTokens().admin_file}});
   };
   auto r = ccctl({"queue", "create", "support", "--strategy", "round-robin", "--ring-timeout",
                   "15s", "--max-wait", "5m", "--skill", "english=3", "--wrap-up", "10",

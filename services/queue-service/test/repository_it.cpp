@@ -193,6 +193,62 @@ TEST_F(QueueRepositoryIt, TwoAgentsFiveCallsAllConnectInOrder) {
 
 // The agents' skills reach the router from the database when a queue requires skills or
 // ranks agents by them (and are not read for queues that do neither).
+// Opening hours on the injected clock, which starts on Tuesday 2023-11-14 at 22:13 UTC: a
+// queue open on weekdays 08:00-18:00 is closed, one open 20:00-24:00 every day is open.
+TEST_F(QueueRepositoryIt, AClosedQueueTakesItsClosedActionAndOpensOnTime) {
+  // Callers stay while nobody is registered (the agent's binding expires over the night).
+  AddQueue("sales", [](QueueConfig& q) {
+    q.hours = {"UTC", {"mon-fri 08:00-18:00"}, {}};
+    q.join_empty = EmptyQueueRule::kAlways;
+  });
+  AddQueue("night", [](QueueConfig& q) { q.hours = {"UTC", {"mon-sun 20:00-24:00"}, {}}; });
+  AddQueue("day", [](QueueConfig& q) {
+    q.hours = {"UTC", {"mon-fri 08:00-18:00"}, {}};
+    q.closed_queue = "night";
+  });
+  AddQueue("shop", [](QueueConfig& q) {
+    q.hours = {"Europe/Berlin", {"mon-sat 09:00-20:00"}, {}};
+    q.closed_hangup_reason = "shop closed";
+    q.closed_prompts = {"de/closed", "en/closed"};
+    q.join_empty = EmptyQueueRule::kAlways;
+  });
+  AddAgent("a1", {{"sales", 0}, {"night", 0}, {"day", 0}, {"shop", 0}});
+
+  auto closed = engine_.enqueue({"c1", "sales", "", "+491", 0, "edge-1"});
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(closed->call.state, CallState::kFailed);
+  EXPECT_EQ(closed->call.outcome_reason, "closed");
+  EXPECT_EQ(closed->exit_prompts, std::vector<std::string>{"en/closed"});
+  EXPECT_EQ(closed->position, 0);
+
+  auto moved = engine_.enqueue({"c2", "day", "", "+492", 0, "edge-1"});
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(moved->call.state, CallState::kWaiting);
+  EXPECT_EQ(moved->call.queue, "night");
+  EXPECT_EQ(moved->call.overflowed_from, "day");
+  EXPECT_TRUE(moved->exit_prompts.empty());
+
+  auto shop = engine_.enqueue({"c3", "shop", "", "+493", 0, "edge-1"});  // 23:13 in Berlin
+  ASSERT_TRUE(shop.ok());
+  EXPECT_EQ(shop->call.outcome_reason, "shop closed");
+  EXPECT_EQ(shop->exit_prompts, (std::vector<std::string>{"de/closed", "en/closed"}));
+  // A retried enqueue of the same call gets the same answer.
+  auto again = engine_.enqueue({"c3", "shop", "", "+493", 0, "edge-1"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->existing);
+  EXPECT_EQ(again->exit_prompts, shop->exit_prompts);
+
+  // Wednesday 09:00 UTC (10:00 in Berlin): both open; the night queue is closed now, but a
+  // caller already waiting there stays.
+  clock_.advance(std::chrono::hours(10) + std::chrono::minutes(47));
+  EXPECT_EQ(Enqueue("c4", "sales").state, CallState::kWaiting);
+  EXPECT_EQ(Enqueue("c5", "shop").state, CallState::kWaiting);
+  EXPECT_EQ(StateOf("c2"), CallState::kWaiting);
+  auto night = engine_.enqueue({"c6", "night", "", "+496", 0, "edge-1"});
+  ASSERT_TRUE(night.ok());
+  EXPECT_EQ(night->call.outcome_reason, "closed");
+}
+
 TEST_F(QueueRepositoryIt, SkillsInTheDatabaseDecideWhoIsOffered) {
   AddQueue("support", [](QueueConfig& q) { q.strategy = Strategy::kSkillsBased; });
   AddQueue("billing", [](QueueConfig& q) { q.required_skills = {{"billing", 3}}; });

@@ -234,12 +234,15 @@ void CallSession::on_enqueued(Result<Enqueued> r) {
   queue_ = r->queue;
   answer_mode_ = r->answer_mode;
   music_ = r->music;
-  if (!r->waiting) {  // full, nobody to answer, or overflowed to an end
+  if (!r->waiting) {  // closed, full, nobody to answer, or overflowed to an end
     ctx_.observer.call_failure("queue_refused");
-    end({kNoCircuit, r->outcome_reason.empty() ? "refused by the queue" : r->outcome_reason}, 480,
-        false);
+    const EndReason why{kNoCircuit,
+                        r->outcome_reason.empty() ? "refused by the queue" : r->outcome_reason};
+    if (!r->exit_prompts.empty()) return announce_then_end(r->exit_prompts, why);
+    end(why, 480, false);
     return;
   }
+  if (ended_before_reply_) return end(*ended_before_reply_, 480, false);
   if (phase_ == CallPhase::kEnqueuing) step(CallPhase::kQueued);
   // An offer may have come first; the caller is treated as waiting until an agent answers.
   if (phase_ == CallPhase::kQueued || phase_ == CallPhase::kRinging) treat_waiting_customer();
@@ -276,6 +279,32 @@ void CallSession::treat_waiting_customer() {
   ctx_.media.play(customer_relay_, music_, true, idle, [id](Result<Ok> r) {
     if (!r.ok()) log::Warn("music on hold failed", {{"call_id", id}, {"error", r.error().message}});
   });
+}
+
+void CallSession::announce_then_end(const std::vector<std::string>& prompts, const EndReason& why) {
+  if (!customer_ || customer_gone_ || customer_relay_.empty()) return end(why, 480, false);
+  after_announcement_ = why;
+  early_media_ = true;
+  respond_customer(183);
+  customer_->progress(customer_local_sdp_);
+  ctx_.media.play(customer_relay_, prompts, false, Duration{0}, guard([this](Result<Ok> r) {
+                    if (r.ok()) return;
+                    log::Warn("announcement failed; ending the call",
+                              {{"call_id", call_.id}, {"error", r.error().message}});
+                    on_prompt_finished();
+                  }));
+  // The relay says when it has played the prompts; if that word is lost, the call still ends.
+  announcement_timer_ = Timer(
+      &ctx_.timers,
+      ctx_.timers.after(ctx_.settings.announcement_limit, guard([this] { on_prompt_finished(); })));
+}
+
+void CallSession::on_prompt_finished() {
+  if (!after_announcement_ || phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) return;
+  const EndReason why = *after_announcement_;
+  after_announcement_.reset();
+  announcement_timer_.cancel();
+  end(why, 480, false);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -652,7 +681,17 @@ void CallSession::on_reinvite(SipLeg* leg, const std::string& sdp,
 
 void CallSession::on_queue_ended(const std::string& reason, bool timed_out) {
   if (phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) return;
-  end({timed_out ? kRecoveryOnTimerExpiry : kNoCircuit, reason}, 480, false);
+  const EndReason why{timed_out ? kRecoveryOnTimerExpiry : kNoCircuit, reason};
+  // Over in queue-service, and the caller is hearing why: the announcement ends the call.
+  if (after_announcement_) return;
+  // The event of a call ended at entry (closed, full) can overtake the enqueue's reply, which
+  // carries the same outcome and what the caller hears first: the reply decides. Should it
+  // say the call waits (the event was of a later change), this word still ends it.
+  if (phase_ == CallPhase::kEnqueuing && !enqueued_) {
+    ended_before_reply_ = why;
+    return;
+  }
+  end(why, 480, false);
 }
 
 void CallSession::on_media_timeout() {

@@ -249,7 +249,7 @@ void Edge::on_message(const NatsMessage& m) {
     on_offer(m.data, m.reply);
   } else if (rest.rfind("call.", 0) == 0) {
     on_call_event(m.data);
-  } else if (rest == "media.timeout") {
+  } else if (rest == "media.timeout" || rest == "media.prompt_finished") {
     on_media_event(m.data);
   }
 }
@@ -316,8 +316,11 @@ void Edge::on_call_event(const std::string& data) {
 
 void Edge::on_media_event(const std::string& data) {
   v1::MediaEvent e;
-  if (!e.ParseFromString(data) || e.kind() != v1::MediaEvent::KIND_MEDIA_TIMEOUT) return;
-  if (CallSession* s = parts_->calls.find(e.call_id())) s->on_media_timeout();
+  if (!e.ParseFromString(data)) return;
+  CallSession* s = parts_->calls.find(e.call_id());
+  if (!s) return;
+  if (e.kind() == v1::MediaEvent::KIND_MEDIA_TIMEOUT) s->on_media_timeout();
+  if (e.kind() == v1::MediaEvent::KIND_PROMPT_FINISHED) s->on_prompt_finished();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -350,6 +353,7 @@ void Edge::heartbeat() {
     for (const auto& id : r->ended) {
       CallSession* s = parts_->calls.find(id);
       if (!s || s->phase() == CallPhase::kEnding || s->phase() == CallPhase::kEnded) continue;
+      if (s->announcing()) continue;  // over, and the caller is hearing why: it ends by itself
       log::Warn("queue-service has this call over; hanging it up", {{"call_id", id}});
       observer_->reconciled("queue_ended");
       s->hang_up({41, "call over in queue-service"}, false);

@@ -106,6 +106,7 @@ class QueueGrpcPort final : public QueuePort {
           e.queue = resp.queue();
           e.answer_mode = AnswerModeOf(resp.answer_mode());
           e.music.assign(resp.music_prompts().begin(), resp.music_prompts().end());
+          e.exit_prompts.assign(resp.exit_prompts().begin(), resp.exit_prompts().end());
           const auto state = resp.call().state();
           e.waiting = state == v1::CALL_STATE_WAITING || state == v1::CALL_STATE_OFFERED ||
                       state == v1::CALL_STATE_CONNECTED;

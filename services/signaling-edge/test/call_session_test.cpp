@@ -357,6 +357,45 @@ TEST_F(CallSessionTest, ANumberQueueServiceRefusesAsMalformedGets404) {
   EXPECT_TRUE(queue_.sent.empty());
 }
 
+// A closed queue: the caller hears its announcement as early media (183, not answered), and
+// the call ends with the queue's reason when the relay says the prompts are over.
+TEST_F(CallSessionTest, AClosedQueuesAnnouncementPlaysBeforeTheCallEnds) {
+  auto& session = Start();
+  media_.create_ok();
+  Enqueued e = Waiting(AnswerMode::kRingUntilAgent);
+  e.waiting = false;
+  e.outcome_reason = "closed";
+  e.exit_prompts = {"de/closed", "en/closed"};
+  queue_.enqueue_answers(e);
+  EXPECT_EQ(customer_->sent(), "183");
+  EXPECT_EQ(customer_->sdp_sent, "sdp-of-customer");
+  ASSERT_EQ(media_.plays.size(), 1u);
+  EXPECT_EQ(media_.plays[0].prompts, e.exit_prompts);
+  EXPECT_EQ(media_.plays[0].idle_timeout, Duration{0});
+  session.on_prompt_finished();
+  EXPECT_EQ(customer_->sent(), "183,480");
+  EXPECT_EQ(customer_->last_reason.text, "closed");
+  EXPECT_TRUE(queue_.sent.empty());  // queue-service has it over already
+  session.on_prompt_finished();      // a late second word changes nothing
+  EXPECT_EQ(customer_->sent(), "183,480");
+}
+
+// The relay's word that the announcement is over is lost: the call ends all the same.
+TEST_F(CallSessionTest, AnAnnouncementWhoseEndIsNeverReportedEndsOnTime) {
+  Start();
+  media_.create_ok();
+  Enqueued e = Waiting(AnswerMode::kAnswerImmediately);
+  e.waiting = false;
+  e.outcome_reason = "closed";
+  e.exit_prompts = {"en/closed"};
+  queue_.enqueue_answers(e);
+  EXPECT_EQ(customer_->sent(), "183");
+  timers_.advance(settings_.announcement_limit - milliseconds(1));
+  EXPECT_EQ(customer_->sent(), "183");
+  timers_.advance(milliseconds(1));
+  EXPECT_EQ(customer_->sent(), "183,480");
+}
+
 TEST_F(CallSessionTest, ACallerRefusedAtEntryGets480WithTheQueuesReason) {
   Start();
   media_.create_ok();

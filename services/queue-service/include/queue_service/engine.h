@@ -69,6 +69,7 @@ class QueueEngine {
 
   // Operations of the API; each applies its effects before returning.
   Result<EnqueueResult> enqueue(const NewCall& call);
+  TimePoint now() const { return clock_.now(); }
   Result<Call> cancel(const std::string& call_id, const std::string& reason);
   Result<Call> connected(std::int64_t assignment_id, const std::string& call_id);
   Result<Call> failed(std::int64_t assignment_id, const std::string& call_id, OfferFailure reason,

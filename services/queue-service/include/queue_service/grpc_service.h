@@ -66,7 +66,8 @@ class QueueServiceGrpc final : public callcenter::v1::QueueService::Service {
 
 // Conversions, shared with the NATS adapters.
 Result<QueueConfig> FromProto(const callcenter::v1::Queue& q);
-void ToProto(const QueueConfig& q, callcenter::v1::Queue* out);
+// `now`: whether it is open then goes into open_now.
+void ToProto(const QueueConfig& q, callcenter::v1::Queue* out, TimePoint now);
 void ToProto(const Call& c, callcenter::v1::Call* out);
 void ToProto(const QueueStats& s, callcenter::v1::QueueStats* out);
 void ToProto(const Offer& o, callcenter::v1::Offer* out);

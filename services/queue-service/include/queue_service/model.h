@@ -9,6 +9,7 @@
 
 #include "common/agent_status.h"
 #include "common/clock.h"
+#include "queue_service/opening_hours.h"
 
 // The queue-service's domain vocabulary. No protobuf here: adapters convert at the edge.
 namespace cc::queue {
@@ -87,6 +88,12 @@ struct QueueConfig {
   // The agent whose phone just failed an offer gets the same call again only after this
   // long; any other agent may take it at once.
   Duration reoffer_delay{5000};
+  // When callers are taken (none: always), and a caller who arrives while closed: hears the
+  // closed prompts, then goes to closed_queue or ends with closed_hangup_reason ("closed").
+  OpeningHours hours;
+  std::string closed_queue;  // at most one of these two
+  std::string closed_hangup_reason;
+  std::vector<std::string> closed_prompts;  // default: en/closed
   std::int64_t version = 0;
   bool has_overflow() const { return !overflow_queue.empty() || !overflow_hangup_reason.empty(); }
 };

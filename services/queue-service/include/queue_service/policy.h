@@ -17,14 +17,31 @@ struct ExitDecision {
   std::string reason;
 };
 
-enum class ExitCause { kMaxWait, kMaxAttempts, kNoAgents, kNoRegisteredAgents, kQueueFull };
+enum class ExitCause {
+  kMaxWait,
+  kMaxAttempts,
+  kNoAgents,
+  kNoRegisteredAgents,
+  kQueueFull,
+  kClosed,  // arrived outside the opening hours
+};
 std::string_view ToString(ExitCause c);
 // Why nobody can answer, per the queue's join or leave rule that found it so.
 ExitCause NobodyToAnswer(EmptyQueueRule rule);
 
 // The queue's overflow target wins; without one the call ends (TIMED_OUT for max wait,
 // FAILED otherwise) with the cause as reason. A configured hang-up reason ends it OVERFLOWED.
+// A closed queue applies its own closed action instead: its closed queue, or an end (FAILED)
+// with its closed reason ("closed" by default).
 ExitDecision DecideExit(const QueueConfig& queue, ExitCause cause);
+
+// Whether the queue takes callers at `now`: always without opening hours (and, failing open,
+// with hours that do not parse, which validation prevents).
+bool OpenAt(const QueueConfig& queue, TimePoint now);
+// The outcome reason of a call the queue ended because it was closed.
+std::string ClosedReason(const QueueConfig& queue);
+// What a caller who arrives while the queue is closed hears first (default en/closed).
+std::vector<std::string> ClosedPrompts(const QueueConfig& queue);
 
 // After an offer fails: what happens to the agent and to the call.
 struct FailureDecision {

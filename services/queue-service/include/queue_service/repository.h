@@ -47,6 +47,8 @@ struct EnqueueResult {
   int position = 0;   // 0 if it did not stay waiting
   Duration estimated_wait{0};
   bool existing = false;  // a retried enqueue of a call already known
+  // Prompts the caller hears before the call ends (it did not stay waiting: a closed queue).
+  std::vector<std::string> exit_prompts;
   Effects effects;
 };
 

@@ -88,6 +88,10 @@ class CallSession {
   void on_queue_ended(const std::string& reason, bool timed_out);
   // The relay heard nothing: a connected call ends; a waiting caller is gone.
   void on_media_timeout();
+  // The relay played the last prompt it was given to the customer.
+  void on_prompt_finished();
+  // Playing the announcement of a call queue-service has over (it ends when that is done).
+  bool announcing() const { return after_announcement_.has_value(); }
   // The edge ends the call: its relay died, shutdown, or queue-service no longer knows it.
   // `tell_queue`: false when queue-service already has it over.
   void hang_up(const EndReason& reason, bool tell_queue);
@@ -127,6 +131,8 @@ class CallSession {
   void send_enqueue();
   void on_enqueued(Result<Enqueued> r);
   void treat_waiting_customer();  // ring, 183 or 200 + music, per the answer mode
+  // The caller hears `prompts` as early media (183, nothing answered), then the call ends.
+  void announce_then_end(const std::vector<std::string>& prompts, const EndReason& why);
   void create_agent_leg();
   void ring_devices();
   void ring_timeout();
@@ -167,6 +173,9 @@ class CallSession {
   std::string queue_;
   AnswerMode answer_mode_ = AnswerMode::kRingUntilAgent;
   std::vector<std::string> music_;
+  std::optional<EndReason> after_announcement_;  // the end an announcement leads to
+  std::optional<EndReason> ended_before_reply_;  // queue-service's word before the enqueue's
+  Timer announcement_timer_;
 
   std::unique_ptr<Attempt> attempt_;
   // The connected agent.

@@ -32,6 +32,7 @@ struct EdgeSettings {
   Duration relay_poll{1000};              // EdgeLegs to every relay (health, load, its legs)
   int relay_failures = 2;                 // polls in a row without an answer: the relay is lost
   Duration ending_timeout{40000};         // a dialog that never closes is torn down after this
+  Duration announcement_limit{60000};     // an announcement before a call ends plays at most this
   int max_forks = 5;                      // devices rung at once for one agent
 };
 

@@ -76,6 +76,7 @@ struct Enqueued {
   std::vector<std::string> music;
   bool waiting = true;         // false: over at once (queue full, nobody to answer), see reason
   std::string outcome_reason;  // why, when not waiting
+  std::vector<std::string> exit_prompts;  // not waiting: what the caller hears first (closed)
 };
 
 // What the edge tells queue-service about a call; each is idempotent there.
