@@ -1,5 +1,6 @@
 // The whole stack on the wire: call flows, registration, bad input (stack_fixture.h).
 #include <filesystem>
+#include <map>
 
 #include "stack_fixture.h"
 
@@ -430,6 +431,62 @@ TEST_F(StackIt, AClosedQueuePlaysItsAnnouncementThenTakesItsAction) {
       " WHERE queue <> 'night'",
       "WAITING:open:day");
   EXPECT_EQ(moved->wait(seconds(20)), 0) << moved->output();
+  ExpectClean({});
+}
+
+// Position and wait announcements against the queue's real order: three callers arrive a
+// second apart at a queue nobody serves (answered at once, so they hear media), hear the
+// greeting (about 5 s), and 6 s after entering, and every 5 s, each hears its place and estimated
+// wait composed from the default prompts. The relay reports every prompt list it played
+// (prompt_finished events with the names): each caller's first announcement names its own place in
+// the queue, and the wait queue-service estimates for it (a minute per caller ahead and itself,
+// nobody serving).
+TEST_F(StackIt, PositionAnnouncementsTellEachCallerItsRealPlace) {
+  AddQueue("info", v1::ANSWER_MODE_ANSWER_IMMEDIATELY, 10, 0, v1::EMPTY_QUEUE_RULE_ALWAYS);
+  v1::UpdateQueueRequest req;
+  req.mutable_queue()->set_name("info");
+  auto* an = req.mutable_queue()->mutable_announcements();
+  an->add_greeting("en/greeting");
+  an->mutable_first_after()->set_seconds(6);
+  an->mutable_every()->set_seconds(5);
+  an->set_position(true);
+  an->set_estimated_wait(true);
+  req.add_update_mask("announcements");
+  v1::QueueResponse resp;
+  ASSERT_TRUE(queues_->UpdateQueue(Ctx().get(), req, &resp).ok());
+
+  testing::MessageCollector played(*nats_, prefix_ + ".media.prompt_finished.>");
+  std::vector<std::unique_ptr<testing::ChildProcess>> callers;
+  for (int i = 0; i < 3; ++i) {
+    callers.push_back(
+        Sipp("customer.xml", testing::FreeUdpPort(),
+             {"-s", "info", "-d", "20000", "-m", "1", "-timeout", "40s", "-timeout_error"}));
+    std::this_thread::sleep_for(seconds(1));
+  }
+  for (auto& c : callers) EXPECT_EQ(c->wait(seconds(40)), 0) << c->output();
+
+  // The queue's order, from PostgreSQL: the first to arrive is number 1.
+  std::vector<std::string> ids;
+  std::stringstream order(Scalar("SELECT string_agg(id, ',' ORDER BY enqueued_at) FROM calls"));
+  for (std::string id; std::getline(order, id, ',');) ids.push_back(id);
+  ASSERT_EQ(ids.size(), 3u);
+  std::map<std::string, std::vector<std::vector<std::string>>> heard;  // call -> announcements
+  for (const auto& m : played.messages()) {
+    v1::MediaEvent e;
+    ASSERT_TRUE(e.ParseFromString(m.data));
+    heard[e.call_id()].emplace_back(e.prompts().begin(), e.prompts().end());
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const std::string place = std::to_string(i + 1);
+    const auto& lists = heard[ids[i]];
+    ASSERT_GE(lists.size(), 2u) << "caller " << place << " heard " << lists.size()
+                                << " prompt lists: the greeting and an announcement are due";
+    EXPECT_EQ(lists[0], std::vector<std::string>{"en/greeting"});
+    const std::vector<std::string> expected = {
+        "en/position",   "en/number-" + place, "en/in-queue",
+        "en/wait-about", "en/number-" + place, i == 0 ? "en/minute" : "en/minutes"};
+    EXPECT_EQ(lists[1], expected) << "caller " << place;
+  }
   ExpectClean({});
 }
 

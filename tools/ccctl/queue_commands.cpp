@@ -75,7 +75,13 @@ const std::vector<std::string> kQueueFlags = {"name",
                                               "closed-queue",
                                               "closed-hangup",
                                               "closed-prompt",
+                                              "greeting",
+                                              "announce",
+                                              "announce-first",
+                                              "announce-every",
+                                              "language",
                                               "expect-version"};
+const std::vector<std::string> kQueueBoolFlags = {"announce-position", "announce-wait"};
 
 std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
   std::vector<std::string> mask;
@@ -186,8 +192,46 @@ std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
     for (const auto& p : a.all("closed-prompt")) h->add_closed_prompts(p);
     mask.push_back("opening_hours");
   }
+  // So are the announcements.
+  if (a.has("greeting") || a.has("announce") || a.has("announce-first") ||
+      a.has("announce-every") || a.has("language") || a.has("announce-position") ||
+      a.has("announce-wait")) {
+    auto* an = q->mutable_announcements();
+    for (const auto& p : a.all("greeting")) an->add_greeting(p);
+    for (const auto& p : a.all("announce")) an->add_periodic(p);
+    if (auto v = a.get("announce-first")) {
+      cc::ToProto(ParseDuration("announce-first", *v), an->mutable_first_after());
+    }
+    if (auto v = a.get("announce-every")) {
+      cc::ToProto(ParseDuration("announce-every", *v), an->mutable_every());
+    }
+    an->set_language(a.get("language").value_or(""));
+    an->set_position(a.has("announce-position"));
+    an->set_estimated_wait(a.has("announce-wait"));
+    mask.push_back("announcements");
+  }
   if (a.has("expect-version")) q->set_version(a.get_int("expect-version", 0));
   return mask;
+}
+
+// "-", or the greeting and what the periodic announcement says how often.
+std::string Announcements(const v1::Queue& q) {
+  const auto& an = q.announcements();
+  auto list = [](const auto& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+    return out;
+  };
+  std::string out;
+  if (!an.greeting().empty()) out += "greeting " + list(an.greeting());
+  if (cc::FromProto(an.every()).count() > 0) {
+    std::string says = list(an.periodic());
+    if (an.position()) says += std::string(says.empty() ? "" : "+") + "position";
+    if (an.estimated_wait()) says += std::string(says.empty() ? "" : "+") + "wait";
+    out += std::string(out.empty() ? "" : "; ") + "every " + Secs(an.every()) + " after " +
+           Secs(an.first_after()) + ": " + says + " (" + an.language() + ")";
+  }
+  return out.empty() ? "-" : out;
 }
 
 // "always open", or the zone, the week, the dates, whether open now and what happens if not.
@@ -259,11 +303,12 @@ void PrintQueue(const Globals& g, const v1::Queue& q) {
             << "\ncallers stay if:  "
             << Lower(Strip(v1::EmptyQueueRule_Name(q.leave_empty()), "EMPTY_QUEUE_RULE_")) << "\n"
             << "opening hours:    " << Hours(q) << "\n"
+            << "announcements:    " << Announcements(q) << "\n"
             << "version:          " << q.version() << "\n";
 }
 
 int Create(const Globals& g, std::vector<std::string> argv) {
-  Args a(argv, kQueueFlags, {});
+  Args a(argv, kQueueFlags, kQueueBoolFlags);
   a.expect_positionals(1);
   v1::CreateQueueRequest req;
   req.mutable_queue()->set_name(a.positional(0, "queue name"));
@@ -279,7 +324,7 @@ int Create(const Globals& g, std::vector<std::string> argv) {
 }
 
 int Update(const Globals& g, std::vector<std::string> argv) {
-  Args a(argv, kQueueFlags, {});
+  Args a(argv, kQueueFlags, kQueueBoolFlags);
   a.expect_positionals(1);
   v1::UpdateQueueRequest req;
   req.mutable_queue()->set_name(a.positional(0, "queue name"));
@@ -506,7 +551,9 @@ void RegisterQueueCommands() {
       "[--no-answer-delay D] [--busy-delay D] [--reject-delay D] [--auto-pause N] [--weight N] "
       "[--music PROMPT]... [--join-empty R] [--leave-empty R] [--reoffer-delay D] "
       "[--time-zone TZ --hours 'DAYS HH:MM-HH:MM...'... --date 'YYYY-MM-DD closed|HH:MM-HH:MM'... "
-      "--closed-queue Q | --closed-hangup REASON --closed-prompt P...]  "
+      "--closed-queue Q | --closed-hangup REASON --closed-prompt P...] "
+      "[--greeting P... --announce-every D --announce-first D --announce P... "
+      "--announce-position --announce-wait --language L]  "
       "(R: routable, logged-in or always: who must be there for callers to join / stay; the "
       "opening-hours flags give the hours whole, e.g. --time-zone Europe/Berlin --hours "
       "'mon-fri 08:00-18:00' --date '2026-12-25 closed'; --time-zone '' alone: always open)";

@@ -221,7 +221,8 @@ grpc::Status MediaRelayGrpc::Drain(Ctx* ctx, const v1::DrainRequest*, v1::DrainR
   });
 }
 
-void NatsMediaEvents::send(int kind, const LegRef& leg, char digit, std::uint32_t duration_ms) {
+void NatsMediaEvents::send(int kind, const LegRef& leg, char digit, std::uint32_t duration_ms,
+                           const std::vector<std::string>& prompts) {
   static const char* const kNames[] = {"dtmf", "timeout", "prompt_finished"};
   static const v1::MediaEvent::Kind kKinds[] = {v1::MediaEvent::KIND_DTMF,
                                                 v1::MediaEvent::KIND_MEDIA_TIMEOUT,
@@ -234,6 +235,7 @@ void NatsMediaEvents::send(int kind, const LegRef& leg, char digit, std::uint32_
   e.set_leg_id(leg.leg_id);
   if (digit) e.set_digit(std::string(1, digit));
   e.set_duration_ms(static_cast<int>(duration_ms));
+  for (const auto& p : prompts) e.add_prompts(p);
   const std::string payload = e.SerializeAsString();
   counts_[kind]++;
   auto publish = [&](const std::string& subject) {
@@ -254,8 +256,8 @@ void NatsMediaEvents::dtmf(const LegRef& leg, char digit, std::uint32_t duration
 void NatsMediaEvents::media_timeout(const LegRef& leg) {
   send(1, leg, 0, 0);
 }
-void NatsMediaEvents::prompt_finished(const LegRef& leg) {
-  send(2, leg, 0, 0);
+void NatsMediaEvents::prompt_finished(const LegRef& leg, const std::vector<std::string>& prompts) {
+  send(2, leg, 0, 0, prompts);
 }
 
 std::uint64_t NatsMediaEvents::published(const char* kind) const {

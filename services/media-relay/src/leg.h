@@ -141,6 +141,7 @@ struct Leg {
   // goes through this, so the receiver sees one stream with monotonic sequence and time.
   std::unique_ptr<SequenceRewriter> out;
   std::unique_ptr<PromptPacer> pacer;
+  std::vector<std::string> pacer_prompts;  // the names it plays, for the finished event
   std::shared_ptr<Recording> recording;
   int recording_channel = 0;
 

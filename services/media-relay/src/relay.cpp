@@ -357,6 +357,7 @@ Status Relay::play(const std::string& leg_id, const std::vector<std::string>& na
     const TimePoint now = w->clock().now();
     CC_ASSIGN_OR_RETURN(PromptPacer pacer, PromptPacer::Create(config, audio, now));
     leg->pacer = std::make_unique<PromptPacer>(std::move(pacer));
+    leg->pacer_prompts = names;
     leg->idle_timeout = idle_timeout;
     // A caller who never sent anything is silent from the start of the prompt.
     if (leg->last_rx.time_since_epoch().count() == 0) leg->last_rx = now;

@@ -479,7 +479,7 @@ class Worker {
     if (leg.pacer->finished()) {
       leg.pacer.reset();
       leg.idle_timeout = Duration{0};
-      relay_.events_.prompt_finished(Ref(leg));
+      relay_.events_.prompt_finished(Ref(leg), leg.pacer_prompts);
     }
   }
 

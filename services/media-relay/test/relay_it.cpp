@@ -311,6 +311,8 @@ TEST_F(RelayIt, PlaysAPromptAt20msPacingThenForwardingContinuesTheSameStream) {
   v1::MediaEvent ev;
   ASSERT_TRUE(ev.ParseFromString(finished.messages()[0].data));
   EXPECT_EQ(ev.leg_id(), la.id());
+  ASSERT_EQ(ev.prompts_size(), 1);
+  EXPECT_EQ(ev.prompts(0), "hello");  // what was played, by name
   // Forwarding resumes, renumbered to continue the prompt's stream.
   b.send(lb.local_rtp_port(), Rtp(0, 501, 9160, 0xB0B, std::vector<std::uint8_t>(160, 0x22)));
   b.send(lb.local_rtp_port(), Rtp(0, 502, 9320, 0xB0B, std::vector<std::uint8_t>(160, 0x22)));

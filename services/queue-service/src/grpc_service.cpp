@@ -134,6 +134,28 @@ void ToProto(const Member& m, v1::Member* out) {
   out->set_active_calls(m.active_calls);
 }
 
+void ToProto(const Announcements& a, v1::Announcements* out) {
+  for (const auto& p : a.greeting) out->add_greeting(p);
+  cc::ToProto(a.first_after, out->mutable_first_after());
+  cc::ToProto(a.every, out->mutable_every());
+  for (const auto& p : a.periodic) out->add_periodic(p);
+  out->set_position(a.position);
+  out->set_estimated_wait(a.estimated_wait);
+  out->set_language(a.language);
+}
+
+Announcements FromProto(const v1::Announcements& a) {
+  Announcements out;
+  out.greeting.assign(a.greeting().begin(), a.greeting().end());
+  if (a.has_first_after()) out.first_after = cc::FromProto(a.first_after());
+  out.every = cc::FromProto(a.every());
+  out.periodic.assign(a.periodic().begin(), a.periodic().end());
+  out.position = a.position();
+  out.estimated_wait = a.estimated_wait();
+  if (!a.language().empty()) out.language = a.language();
+  return out;
+}
+
 }  // namespace
 
 Status ApplyMask(const v1::Queue& from, const std::vector<std::string>& mask, QueueConfig& to) {
@@ -195,6 +217,8 @@ Status ApplyMask(const v1::Queue& from, const std::vector<std::string>& mask, Qu
       to.closed_queue = h.when_closed().queue();
       to.closed_hangup_reason = h.when_closed().hangup_reason();
       to.closed_prompts.assign(h.closed_prompts().begin(), h.closed_prompts().end());
+    } else if (field == "announcements") {
+      to.announce = FromProto(from.announcements());
     } else if (field == "reoffer_delay") {
       to.reoffer_delay =
           from.has_reoffer_delay() ? FromProto(from.reoffer_delay()) : Duration{5000};
@@ -230,7 +254,8 @@ Result<QueueConfig> FromProto(const v1::Queue& q) {
                                                 "join_empty",
                                                 "leave_empty",
                                                 "reoffer_delay",
-                                                "opening_hours"};
+                                                "opening_hours",
+                                                "announcements"};
   CC_RETURN_IF_ERROR(ApplyMask(q, kAll, out));
   CC_RETURN_IF_ERROR(ValidateQueue(out));
   return out;
@@ -278,6 +303,7 @@ void ToProto(const QueueConfig& q, v1::Queue* out, TimePoint now) {
   }
   for (const auto& p : q.closed_prompts) h->add_closed_prompts(p);
   out->set_open_now(OpenAt(q, now));
+  ToProto(q.announce, out->mutable_announcements());
 }
 
 void ToProto(const Call& c, v1::Call* out) {
@@ -560,6 +586,7 @@ grpc::Status QueueServiceGrpc::Enqueue(Ctx* ctx, const v1::EnqueueRequest* req,
     resp->set_answer_mode(ToProto(r.queue.answer_mode));
     for (const auto& p : r.queue.music_prompts) resp->add_music_prompts(p);
     for (const auto& p : r.exit_prompts) resp->add_exit_prompts(p);
+    ToProto(r.queue.announce, resp->mutable_announcements());
     return OkStatus();
   });
 }

@@ -36,7 +36,8 @@ const std::string kQueueColumns =
     " service_level_threshold_ms, no_answer_delay_ms, busy_delay_ms, reject_delay_ms,"
     " auto_pause_after_no_answers, weight, music_prompts, version, join_empty, leave_empty,"
     " reoffer_delay_ms, hours_time_zone, hours_weekly, hours_dates, closed_queue,"
-    " closed_hangup_reason, closed_prompts";
+    " closed_hangup_reason, closed_prompts, ann_greeting, ann_first_after_ms, ann_every_ms,"
+    " ann_periodic, ann_position, ann_estimated_wait, ann_language";
 
 QueueConfig ReadQueue(const pqxx::row& r) {
   QueueConfig q;
@@ -73,6 +74,13 @@ QueueConfig ReadQueue(const pqxx::row& r) {
   q.closed_queue = r[27].as<std::string>();
   q.closed_hangup_reason = r[28].as<std::string>();
   q.closed_prompts = ParseTextArray(r[29]);
+  q.announce.greeting = ParseTextArray(r[30]);
+  q.announce.first_after = Duration{r[31].as<int>()};
+  q.announce.every = Duration{r[32].as<int>()};
+  q.announce.periodic = ParseTextArray(r[33]);
+  q.announce.position = r[34].as<bool>();
+  q.announce.estimated_wait = r[35].as<bool>();
+  q.announce.language = r[36].as<std::string>();
   return q;
 }
 
@@ -115,15 +123,18 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
       " priority_aging_per_second, wrap_up_seconds, service_level_threshold_ms,"
       " no_answer_delay_ms, busy_delay_ms, reject_delay_ms, auto_pause_after_no_answers, weight,"
       " music_prompts, join_empty, leave_empty, reoffer_delay_ms, hours_time_zone, hours_weekly,"
-      " hours_dates, closed_queue, closed_hangup_reason, closed_prompts";
+      " hours_dates, closed_queue, closed_hangup_reason, closed_prompts, ann_greeting,"
+      " ann_first_after_ms, ann_every_ms, ann_periodic, ann_position, ann_estimated_wait,"
+      " ann_language";
   static const std::string kValues =
       "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
-      " $20::text[], $21, $22, $23, $24, $25::text[], $26::text[], $27, $28, $29::text[]";
+      " $20::text[], $21, $22, $23, $24, $25::text[], $26::text[], $27, $28, $29::text[],"
+      " $30::text[], $31, $32, $33::text[], $34, $35, $36";
   const std::string sql =
       insert ? "INSERT INTO queues (name, " + kSettable + ", created_at, updated_at) VALUES ($1, " +
-                   kValues + ", $30::timestamptz, $30::timestamptz)"
+                   kValues + ", $37::timestamptz, $37::timestamptz)"
              : "UPDATE queues SET (" + kSettable + ", version, updated_at) = (" + kValues +
-                   ", version + 1, $30::timestamptz) WHERE name = $1";
+                   ", version + 1, $37::timestamptz) WHERE name = $1";
   tx.exec_params(
       sql, q.name, q.display_name, std::string(ToString(q.strategy)),
       std::string(ToString(q.answer_mode)), static_cast<int>(q.ring_timeout.count()),
@@ -135,7 +146,10 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
       TextArray(q.music_prompts), std::string(ToString(q.join_empty)),
       std::string(ToString(q.leave_empty)), static_cast<int>(q.reoffer_delay.count()),
       q.hours.time_zone, TextArray(q.hours.weekly), TextArray(q.hours.dates), q.closed_queue,
-      q.closed_hangup_reason, TextArray(q.closed_prompts), Ts(now));
+      q.closed_hangup_reason, TextArray(q.closed_prompts), TextArray(q.announce.greeting),
+      static_cast<int>(q.announce.first_after.count()), static_cast<int>(q.announce.every.count()),
+      TextArray(q.announce.periodic), q.announce.position, q.announce.estimated_wait,
+      q.announce.language, Ts(now));
   tx.exec_params("DELETE FROM queue_required_skills WHERE queue = $1", q.name);
   for (const auto& s : q.required_skills) {
     tx.exec_params("INSERT INTO queue_required_skills (queue, skill, min_level) VALUES ($1,$2,$3)",

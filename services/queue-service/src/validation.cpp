@@ -90,6 +90,27 @@ Status ValidateQueue(const QueueConfig& q) {
   for (const auto& p : q.closed_prompts) {
     if (p.empty() || p.size() > 256) return InvalidArgument("closed prompt names are 1-256 bytes");
   }
+  const Announcements& a = q.announce;
+  CC_RETURN_IF_ERROR(range("announcements.first_after (ms)", a.first_after.count(), 1000, 3600000));
+  if (a.every.count() != 0) {
+    CC_RETURN_IF_ERROR(range("announcements.every (ms)", a.every.count(), 5000, 3600000));
+  }
+  if (a.greeting.size() > 20 || a.periodic.size() > 20) {
+    return InvalidArgument("announcements: at most 20 greeting and 20 periodic prompts");
+  }
+  for (const auto* list : {&a.greeting, &a.periodic}) {
+    for (const auto& p : *list) {
+      if (p.empty() || p.size() > 256) {
+        return InvalidArgument("announcement prompt names are 1-256 bytes");
+      }
+    }
+  }
+  if (a.language.empty() || a.language.size() > 16 ||
+      a.language.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_") !=
+          std::string::npos) {
+    return InvalidArgument("announcements.language '" + a.language.substr(0, 20) +
+                           "' is not a language folder name (e.g. en, de, pt-BR)");
+  }
   if (q.music_prompts.size() > 20) return InvalidArgument("at most 20 music prompts");
   for (const auto& p : q.music_prompts) {
     if (p.empty() || p.size() > 256) return InvalidArgument("music prompt names are 1-256 bytes");

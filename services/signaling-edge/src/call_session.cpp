@@ -234,6 +234,7 @@ void CallSession::on_enqueued(Result<Enqueued> r) {
   queue_ = r->queue;
   answer_mode_ = r->answer_mode;
   music_ = r->music;
+  announcer_ = std::make_unique<WaitAnnouncer>(r->announce);
   if (!r->waiting) {  // closed, full, nobody to answer, or overflowed to an end
     ctx_.observer.call_failure("queue_refused");
     const EndReason why{kNoCircuit,
@@ -271,7 +272,22 @@ void CallSession::treat_waiting_customer() {
       customer_->answer(customer_local_sdp_);
       break;
   }
-  if (music_.empty()) return;
+  if (!announcer_) return;
+  const WaitAnnouncements& a = announcer_->config();
+  if (a.every.count() > 0) schedule_wait_announcement(a.first_after);
+  if (!greeted_ && !a.greeting.empty()) {
+    greeted_ = true;
+    return play_wait_announcement(a.greeting);
+  }
+  play_music();
+}
+
+bool CallSession::customer_hears_media() const {
+  return customer_ && !customer_gone_ && (customer_answered_ || early_media_);
+}
+
+void CallSession::play_music() {
+  if (music_.empty() || !customer_hears_media()) return;
   // An answered caller who goes silent is gone; early media is not answered, and many phones
   // send nothing before the 200: no idle timeout there.
   const Duration idle = customer_answered_ ? ctx_.settings.waiting_media_timeout : Duration{0};
@@ -279,6 +295,37 @@ void CallSession::treat_waiting_customer() {
   ctx_.media.play(customer_relay_, music_, true, idle, [id](Result<Ok> r) {
     if (!r.ok()) log::Warn("music on hold failed", {{"call_id", id}, {"error", r.error().message}});
   });
+}
+
+void CallSession::play_wait_announcement(const std::vector<std::string>& prompts) {
+  const Duration idle = customer_answered_ ? ctx_.settings.waiting_media_timeout : Duration{0};
+  announcing_wait_ = true;
+  ctx_.media.play(customer_relay_, prompts, false, idle, guard([this](Result<Ok> r) {
+                    if (r.ok()) return;
+                    log::Warn("announcement failed; music instead",
+                              {{"call_id", call_.id}, {"error", r.error().message}});
+                    on_prompt_finished();
+                  }));
+}
+
+void CallSession::schedule_wait_announcement(Duration after) {
+  wait_announcement_timer_ =
+      Timer(&ctx_.timers, ctx_.timers.after(after, guard([this] { wait_announcement_due(); })));
+}
+
+// Every `every` while the caller waits (queued, or an agent being rung): the caller's place
+// from queue-service, and what changed since the last announcement.
+void CallSession::wait_announcement_due() {
+  if (phase_ != CallPhase::kQueued && phase_ != CallPhase::kRinging) return;
+  if (!announcer_ || !customer_hears_media()) return;
+  schedule_wait_announcement(announcer_->config().every);
+  if (announcing_wait_) return;  // the last one is still playing: skip this turn
+  ctx_.queue.position(call_.id, guard([this](Result<QueuePosition> r) {
+                        if (!r.ok() || announcing_wait_ || !customer_hears_media()) return;
+                        if (phase_ != CallPhase::kQueued && phase_ != CallPhase::kRinging) return;
+                        auto prompts = announcer_->next(*r);
+                        if (!prompts.empty()) play_wait_announcement(prompts);
+                      }));
 }
 
 void CallSession::announce_then_end(const std::vector<std::string>& prompts, const EndReason& why) {
@@ -300,7 +347,14 @@ void CallSession::announce_then_end(const std::vector<std::string>& prompts, con
 }
 
 void CallSession::on_prompt_finished() {
-  if (!after_announcement_ || phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) return;
+  if (phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) return;
+  if (announcing_wait_) {
+    announcing_wait_ = false;
+    // An agent who answered meanwhile stopped the prompt: the bridge has the line.
+    if (phase_ == CallPhase::kQueued || phase_ == CallPhase::kRinging) play_music();
+    return;
+  }
+  if (!after_announcement_) return;
   const EndReason why = *after_announcement_;
   after_announcement_.reset();
   announcement_timer_.cancel();

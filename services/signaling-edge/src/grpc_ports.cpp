@@ -107,6 +107,14 @@ class QueueGrpcPort final : public QueuePort {
           e.answer_mode = AnswerModeOf(resp.answer_mode());
           e.music.assign(resp.music_prompts().begin(), resp.music_prompts().end());
           e.exit_prompts.assign(resp.exit_prompts().begin(), resp.exit_prompts().end());
+          const auto& a = resp.announcements();
+          e.announce.greeting.assign(a.greeting().begin(), a.greeting().end());
+          if (a.has_first_after()) e.announce.first_after = FromProto(a.first_after());
+          e.announce.every = FromProto(a.every());
+          e.announce.periodic.assign(a.periodic().begin(), a.periodic().end());
+          e.announce.position = a.position();
+          e.announce.estimated_wait = a.estimated_wait();
+          if (!a.language().empty()) e.announce.language = a.language();
           const auto state = resp.call().state();
           e.waiting = state == v1::CALL_STATE_WAITING || state == v1::CALL_STATE_OFFERED ||
                       state == v1::CALL_STATE_CONNECTED;
@@ -177,6 +185,24 @@ class QueueGrpcPort final : public QueuePort {
         return;
       }
     }
+  }
+
+  void position(const std::string& call_id, Reply<QueuePosition> done) override {
+    v1::GetCallRequest req;
+    req.set_call_id(call_id);
+    Call<v1::GetCallRequest, v1::GetCallResponse>(
+        loop_, inflight_, timeout_, std::move(req),
+        [this](auto* ctx, auto* rq, auto* rs, auto cb) {
+          stub_->async()->GetCall(ctx, rq, rs, std::move(cb));
+        },
+        [done = std::move(done)](const grpc::Status& st, v1::GetCallResponse& resp) {
+          if (!st.ok()) return done(ErrorOf(st));
+          QueuePosition p;
+          p.waiting = resp.call().state() == v1::CALL_STATE_WAITING;
+          p.position = resp.position();
+          p.estimated_wait = FromProto(resp.estimated_wait());
+          done(std::move(p));
+        });
   }
 
   void heartbeat(const Heartbeat& hb, Reply<HeartbeatReply> done) override {

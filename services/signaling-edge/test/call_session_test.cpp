@@ -357,6 +357,55 @@ TEST_F(CallSessionTest, ANumberQueueServiceRefusesAsMalformedGets404) {
   EXPECT_TRUE(queue_.sent.empty());
 }
 
+// A waiting caller who hears media: the greeting, then the music; every `every` (after
+// `first_after`) the news from queue-service, then the music again. Ringing the caller (no
+// media) gets none of it.
+TEST_F(CallSessionTest, AWaitingCallerHearsTheGreetingThenTheNewsBetweenTheMusic) {
+  auto& session = Start();
+  media_.create_ok();
+  Enqueued e = Waiting(AnswerMode::kAnswerImmediately);
+  e.announce.greeting = {"en/greeting"};
+  e.announce.first_after = seconds(20);
+  e.announce.every = seconds(30);
+  e.announce.position = true;
+  queue_.enqueue_answers(e);
+  EXPECT_EQ(customer_->sent(), "200");
+  ASSERT_EQ(media_.plays.size(), 1u);
+  EXPECT_EQ(media_.plays[0].prompts, std::vector<std::string>{"en/greeting"});
+  session.on_prompt_finished();
+  ASSERT_EQ(media_.plays.size(), 2u);
+  EXPECT_EQ(media_.plays[1].prompts, std::vector<std::string>{"moh"});
+
+  timers_.advance(seconds(20));
+  ASSERT_EQ(queue_.positions.size(), 1u);
+  EXPECT_EQ(queue_.positions.front().first, session.call().id);
+  queue_.position_answers(QueuePosition{true, 4, seconds(200)});
+  ASSERT_EQ(media_.plays.size(), 3u);
+  EXPECT_EQ(media_.plays[2].prompts,
+            (std::vector<std::string>{"en/position", "en/number-4", "en/in-queue"}));
+  session.on_prompt_finished();
+  EXPECT_EQ(media_.plays.back().prompts, std::vector<std::string>{"moh"});
+
+  // Same place 30 s later: nothing to say, the music plays on.
+  timers_.advance(seconds(30));
+  queue_.position_answers(QueuePosition{true, 4, seconds(200)});
+  EXPECT_EQ(media_.plays.size(), 4u);
+}
+
+TEST_F(CallSessionTest, ACallerWhoOnlyHearsRingingGetsNoAnnouncements) {
+  Start();
+  media_.create_ok();
+  Enqueued e = Waiting(AnswerMode::kRingUntilAgent);
+  e.announce.greeting = {"en/greeting"};
+  e.announce.every = seconds(30);
+  e.announce.position = true;
+  queue_.enqueue_answers(e);
+  EXPECT_EQ(customer_->sent(), "180");
+  timers_.advance(seconds(120));
+  EXPECT_TRUE(media_.plays.empty());
+  EXPECT_TRUE(queue_.positions.empty());
+}
+
 // A closed queue: the caller hears its announcement as early media (183, not answered), and
 // the call ends with the queue's reason when the relay says the prompts are over.
 TEST_F(CallSessionTest, AClosedQueuesAnnouncementPlaysBeforeTheCallEnds) {

@@ -160,6 +160,17 @@ class FakeQueue final : public QueuePort {
     (void)done;
   }
 
+  void position(const std::string& call_id, Reply<QueuePosition> done) override {
+    positions.push_back({call_id, std::move(done)});
+  }
+  // Answers the oldest pending position request.
+  void position_answers(Result<QueuePosition> r) {
+    auto p = std::move(positions.front());
+    positions.pop_front();
+    p.second(std::move(r));
+  }
+  std::deque<std::pair<std::string, Reply<QueuePosition>>> positions;
+
   void enqueue_answers(Result<Enqueued> r) {
     auto e = std::move(enqueues.front());
     enqueues.pop_front();

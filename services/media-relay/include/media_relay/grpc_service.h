@@ -56,11 +56,12 @@ class NatsMediaEvents final : public MediaEventSink {
       : nats_(nats), emitter_(std::move(emitter)) {}
   void dtmf(const LegRef& leg, char digit, std::uint32_t duration_ms) override;
   void media_timeout(const LegRef& leg) override;
-  void prompt_finished(const LegRef& leg) override;
+  void prompt_finished(const LegRef& leg, const std::vector<std::string>& prompts) override;
   std::uint64_t published(const char* kind) const;
 
  private:
-  void send(int kind, const LegRef& leg, char digit, std::uint32_t duration_ms);
+  void send(int kind, const LegRef& leg, char digit, std::uint32_t duration_ms,
+            const std::vector<std::string>& prompts = {});
   NatsClient& nats_;
   std::string emitter_;
   std::atomic<std::uint64_t> counts_[3] = {};

@@ -28,11 +28,11 @@ struct RelaySettings {
   // edge's own lease replaces it once it does.
   Duration edge_lease{30000};
   Duration edge_legs_grace{5000};
-  Duration relatch_after{2000};  // a silent latched source may be replaced by a new one
-  bool strict_source = false;    // accept a first packet only from the SDP address
+  Duration relatch_after{2000};    // a silent latched source may be replaced by a new one
+  bool strict_source = false;      // accept a first packet only from the SDP address
   std::string prompt_dir;          // the operator's WAV prompts: <dir>/[<lang>/]<name>.wav
   std::string default_prompt_dir;  // the defaults made from text, searched after prompt_dir
-  std::string recording_dir;     // recordings are written under it
+  std::string recording_dir;       // recordings are written under it
   int socket_buffer_bytes = 4 << 20;
 };
 
@@ -91,7 +91,8 @@ class MediaEventSink {
   // No RTP for too long: on a bridged leg (--media-timeout), or on a waiting caller's leg
   // while a prompt with an idle timeout plays.
   virtual void media_timeout(const LegRef& leg) = 0;
-  virtual void prompt_finished(const LegRef& leg) = 0;
+  // `prompts`: the names played, in order.
+  virtual void prompt_finished(const LegRef& leg, const std::vector<std::string>& prompts) = 0;
 };
 
 // What an edge's list of the legs it holds did (Relay::edge_legs).

@@ -61,6 +61,19 @@ struct RequiredSkill {
   bool operator==(const RequiredSkill&) const = default;
 };
 
+// What a waiting caller hears besides the music: a greeting on entry, and every `every`
+// (after `first_after`) the periodic prompts with the caller's position and estimated wait.
+struct Announcements {
+  std::vector<std::string> greeting;
+  Duration first_after{30000};
+  Duration every{0};  // 0: no periodic announcements
+  std::vector<std::string> periodic;
+  bool position = false;
+  bool estimated_wait = false;
+  std::string language = "en";
+  bool operator==(const Announcements&) const = default;
+};
+
 struct QueueConfig {
   std::string name;
   std::string display_name;
@@ -94,6 +107,7 @@ struct QueueConfig {
   std::string closed_queue;  // at most one of these two
   std::string closed_hangup_reason;
   std::vector<std::string> closed_prompts;  // default: en/closed
+  Announcements announce;
   std::int64_t version = 0;
   bool has_overflow() const { return !overflow_queue.empty() || !overflow_hangup_reason.empty(); }
 };

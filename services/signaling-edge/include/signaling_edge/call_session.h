@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "signaling_edge/announcement.h"
 #include "signaling_edge/call_phase.h"
 #include "signaling_edge/edge_settings.h"
 #include "signaling_edge/ports.h"
@@ -130,7 +131,13 @@ class CallSession {
   void create_customer_leg();
   void send_enqueue();
   void on_enqueued(Result<Enqueued> r);
-  void treat_waiting_customer();  // ring, 183 or 200 + music, per the answer mode
+  void treat_waiting_customer();      // ring, 183 or 200 + music, per the answer mode
+  bool customer_hears_media() const;  // answered, or early media
+  void play_music();
+  // A greeting or periodic announcement, then the music again (on prompt_finished).
+  void play_wait_announcement(const std::vector<std::string>& prompts);
+  void schedule_wait_announcement(Duration after);
+  void wait_announcement_due();
   // The caller hears `prompts` as early media (183, nothing answered), then the call ends.
   void announce_then_end(const std::vector<std::string>& prompts, const EndReason& why);
   void create_agent_leg();
@@ -173,6 +180,11 @@ class CallSession {
   std::string queue_;
   AnswerMode answer_mode_ = AnswerMode::kRingUntilAgent;
   std::vector<std::string> music_;
+  // Announcements while waiting: the greeting first, then every so often the news.
+  std::unique_ptr<WaitAnnouncer> announcer_;
+  bool announcing_wait_ = false;  // a greeting or periodic announcement is playing
+  bool greeted_ = false;
+  Timer wait_announcement_timer_;
   std::optional<EndReason> after_announcement_;  // the end an announcement leads to
   std::optional<EndReason> ended_before_reply_;  // queue-service's word before the enqueue's
   Timer announcement_timer_;

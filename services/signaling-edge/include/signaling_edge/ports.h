@@ -70,6 +70,24 @@ struct EnqueueRequest {
   std::string edge_id;
 };
 
+// What a waiting caller hears besides the music (the queue's announcements).
+struct WaitAnnouncements {
+  std::vector<std::string> greeting;  // once, before the music
+  Duration first_after{30000};
+  Duration every{0};  // 0: no periodic announcements
+  std::vector<std::string> periodic;
+  bool position = false;
+  bool estimated_wait = false;
+  std::string language = "en";
+};
+
+// A waiting call's place, as queue-service sees it now.
+struct QueuePosition {
+  bool waiting = false;  // false: offered, connected or over
+  int position = 0;      // 1 = next
+  Duration estimated_wait{0};
+};
+
 struct Enqueued {
   std::string queue;
   AnswerMode answer_mode = AnswerMode::kAnswerImmediately;
@@ -77,6 +95,7 @@ struct Enqueued {
   bool waiting = true;         // false: over at once (queue full, nobody to answer), see reason
   std::string outcome_reason;  // why, when not waiting
   std::vector<std::string> exit_prompts;  // not waiting: what the caller hears first (closed)
+  WaitAnnouncements announce;
 };
 
 // What the edge tells queue-service about a call; each is idempotent there.
@@ -111,6 +130,8 @@ class QueuePort {
   virtual void enqueue(const EnqueueRequest& req, Reply<Enqueued> done) = 0;
   virtual void report(const Report& report, Reply<Ok> done) = 0;
   virtual void heartbeat(const Heartbeat& hb, Reply<HeartbeatReply> done) = 0;
+  // The call's place in its queue (for position and wait announcements).
+  virtual void position(const std::string& call_id, Reply<QueuePosition> done) = 0;
 };
 
 // An agent's phone, as the offer names it: the Contact to call, reached through the address

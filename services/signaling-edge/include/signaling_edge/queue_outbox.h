@@ -44,6 +44,11 @@ class QueueOutbox {
   // A report, retried until queue-service answers it; `done` (optional) gets that answer.
   void report(const Report& report, Reply<Ok> done = nullptr);
 
+  // A read, straight through (not queued, not retried: a missed announcement is no loss).
+  void position(const std::string& call_id, Reply<QueuePosition> done) {
+    queue_.position(call_id, std::move(done));
+  }
+
   bool pending(const std::string& call_id) const { return calls_.count(call_id) > 0; }
   std::vector<std::string> pending_calls() const;
   std::size_t size() const { return size_; }
