@@ -392,6 +392,27 @@ TEST_F(CallSessionTest, AWaitingCallerHearsTheGreetingThenTheNewsBetweenTheMusic
   EXPECT_EQ(media_.plays.size(), 4u);
 }
 
+// An agent answers while the caller hears an announcement: the connect goes out at once (the
+// relay's ConnectLeg stops the prompt), and the announcement's late end starts no music.
+TEST_F(CallSessionTest, AnAnnouncementNeverDelaysTheAgentsAnswer) {
+  auto& session = Start();
+  media_.create_ok();
+  Enqueued e = Waiting(AnswerMode::kAnswerImmediately);
+  e.announce.greeting = {"en/greeting"};
+  queue_.enqueue_answers(e);
+  ASSERT_EQ(media_.plays.size(), 1u);  // the greeting is playing
+  ASSERT_EQ(session.on_offer(MakeOffer(1)), OfferRefusal::kNone);
+  media_.create_ok();
+  session.on_agent_response(sip_.legs[0], 200, "agent-answer");
+  queue_.report_answers(OkStatus());
+  ASSERT_EQ(media_.connects.size(), 1u) << "connected without waiting for the greeting's end";
+  media_.connect_ok();
+  EXPECT_EQ(session.phase(), CallPhase::kConnected);
+  session.on_prompt_finished();
+  EXPECT_EQ(media_.plays.size(), 1u) << "no music after the bridge";
+  EXPECT_EQ(session.phase(), CallPhase::kConnected);
+}
+
 TEST_F(CallSessionTest, ACallerWhoOnlyHearsRingingGetsNoAnnouncements) {
   Start();
   media_.create_ok();
