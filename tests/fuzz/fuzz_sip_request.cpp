@@ -60,7 +60,8 @@ class OneAgentRegistry final : public RegistryPort {
   std::string realm_;
 };
 
-int FreePort() {
+// A UDP socket bound to a free loopback port (aborts if there is none).
+int LoopbackUdp(int* port) {
   const int fd = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -70,8 +71,14 @@ int FreePort() {
       getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
     std::abort();
   }
-  close(fd);
-  return ntohs(a.sin_port);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+int FreePort() {
+  int port = 0;
+  close(LoopbackUdp(&port));
+  return port;
 }
 
 // The edge's SIP stack on its own loop thread, and a client socket that talks to it.
@@ -111,16 +118,7 @@ struct Edge {
       std::abort();
     }
     ArmNameGuard();
-    client = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in me{};
-    me.sin_family = AF_INET;
-    me.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof me;
-    if (client < 0 || bind(client, reinterpret_cast<sockaddr*>(&me), sizeof me) != 0 ||
-        getsockname(client, reinterpret_cast<sockaddr*>(&me), &len) != 0) {
-      std::abort();
-    }
-    client_port = ntohs(me.sin_port);
+    client = LoopbackUdp(&client_port);
     to.sin_family = AF_INET;
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     to.sin_port = htons(static_cast<uint16_t>(std::stoi(settings.sip_listen.substr(10))));

@@ -127,6 +127,22 @@ TEST_F(FrontDoorIt, LiveCallsFromOneAddressAreCappedAndCallersElsewhereGetThroug
   ExpectClean({});
 }
 
+// Sends `msg` from `fd` to the edge's SIP port on loopback; the first datagram back within
+// 1.5 s ("" if none).
+std::string Exchange(int fd, int sip_port, const std::string& msg) {
+  sockaddr_in edge{};
+  edge.sin_family = AF_INET;
+  edge.sin_port = htons(static_cast<uint16_t>(sip_port));
+  edge.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_GT(sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&edge), sizeof edge),
+            0);
+  pollfd pfd{fd, POLLIN, 0};
+  if (poll(&pfd, 1, 1500) <= 0) return std::string();
+  char buf[4096];
+  const auto got = recv(fd, buf, sizeof buf, 0);
+  return got > 0 ? std::string(buf, static_cast<size_t>(got)) : std::string();
+}
+
 // A request the stack refuses itself (an unknown SIP version: 505) is answered to its Via
 // host. A numeric one is answered; a name is never looked up (here "localhost", which would
 // resolve from /etc/hosts without touching the network): no answer, and the edge says so.
@@ -134,24 +150,13 @@ TEST_F(StackIt, ARequestNeverMakesTheEdgeLookUpANameItCarries) {
   int port = 0;
   const int fd = testing::BoundUdpSocket(&port);
   ASSERT_GE(fd, 0);
-  sockaddr_in edge{};
-  edge.sin_family = AF_INET;
-  edge.sin_port = htons(static_cast<uint16_t>(sip_port_));
-  edge.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   auto ask = [&](const std::string& via_host, int n) {
-    const std::string msg =
-        "OPTIONS sip:edge@127.0.0.1 SIP/7.0\r\nVia: SIP/2.0/UDP " + via_host + ":" +
-        std::to_string(port) + ";branch=z9hG4bK-names-" + std::to_string(n) +
-        "\r\nMax-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=" + std::to_string(n) +
-        "\r\nTo: <sip:edge@127.0.0.1>\r\nCall-ID: names-" + std::to_string(n) +
-        "\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
-    EXPECT_GT(
-        sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&edge), sizeof edge), 0);
-    pollfd pfd{fd, POLLIN, 0};
-    if (poll(&pfd, 1, 1500) <= 0) return std::string();
-    char buf[4096];
-    const auto got = recv(fd, buf, sizeof buf, 0);
-    return got > 0 ? std::string(buf, static_cast<size_t>(got)) : std::string();
+    return Exchange(fd, sip_port_,
+                    "OPTIONS sip:edge@127.0.0.1 SIP/7.0\r\nVia: SIP/2.0/UDP " + via_host + ":" +
+                        std::to_string(port) + ";branch=z9hG4bK-names-" + std::to_string(n) +
+                        "\r\nMax-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=" +
+                        std::to_string(n) + "\r\nTo: <sip:edge@127.0.0.1>\r\nCall-ID: names-" +
+                        std::to_string(n) + "\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
   };
   EXPECT_EQ(ask("127.0.0.1", 1).rfind("SIP/2.0 505", 0), 0u) << "a numeric Via is answered";
   EXPECT_EQ(ask("localhost", 2), "") << "a name is not resolved to answer it";
@@ -172,19 +177,7 @@ TEST_F(StackIt, AStunRequestOnTheSipPortGetsOnlyAFixedError) {
   int port = 0;
   const int fd = testing::BoundUdpSocket(&port);
   ASSERT_GE(fd, 0);
-  sockaddr_in edge{};
-  edge.sin_family = AF_INET;
-  edge.sin_port = htons(static_cast<uint16_t>(sip_port_));
-  edge.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  auto exchange = [&](const std::string& msg) {
-    EXPECT_GT(
-        sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&edge), sizeof edge), 0);
-    pollfd pfd{fd, POLLIN, 0};
-    if (poll(&pfd, 1, 1500) <= 0) return std::string();
-    char buf[4096];
-    const auto got = recv(fd, buf, sizeof buf, 0);
-    return got > 0 ? std::string(buf, static_cast<size_t>(got)) : std::string();
-  };
+  auto exchange = [&](const std::string& msg) { return Exchange(fd, sip_port_, msg); };
   // Binding Request, RFC 5389 header (magic cookie 0x2112A442), no attributes.
   const std::string stun("\x00\x01\x00\x00\x21\x12\xa4\x42stuntxn12345", 20);
   const std::string answer = exchange(stun);

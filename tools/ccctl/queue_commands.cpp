@@ -1,6 +1,7 @@
 // ccctl queue / dialplan / calls: the QueueService commands.
 #include <cmath>
 #include <iostream>
+#include <optional>
 
 #include "callcenter/v1/queue_service.grpc.pb.h"
 #include "cli.h"
@@ -82,6 +83,24 @@ const std::vector<std::string> kQueueFlags = {"name",
                                               "language",
                                               "expect-version"};
 const std::vector<std::string> kQueueBoolFlags = {"announce-position", "announce-wait"};
+
+const std::vector<std::string> kHoursFlags = {"time-zone",    "hours",         "date",
+                                              "closed-queue", "closed-hangup", "closed-prompt"};
+
+// --time-zone, --hours, --date, --closed-queue | --closed-hangup, --closed-prompt into `h`;
+// false when none of them is given.
+bool FillOpeningHours(const Args& a, v1::OpeningHours* h) {
+  bool any = false;
+  for (const auto& f : kHoursFlags) any = any || a.has(f);
+  if (!any) return false;
+  h->set_time_zone(a.get("time-zone").value_or(""));
+  for (const auto& w : a.all("hours")) h->add_weekly(w);
+  for (const auto& d : a.all("date")) h->add_dates(d);
+  if (auto v = a.get("closed-queue")) h->mutable_when_closed()->set_queue(*v);
+  if (auto v = a.get("closed-hangup")) h->mutable_when_closed()->set_hangup_reason(*v);
+  for (const auto& p : a.all("closed-prompt")) h->add_closed_prompts(p);
+  return true;
+}
 
 std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
   std::vector<std::string> mask;
@@ -181,17 +200,7 @@ std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
     mask.push_back("music_prompts");
   }
   // The opening hours are one field: any of their flags gives them whole.
-  if (a.has("time-zone") || a.has("hours") || a.has("date") || a.has("closed-queue") ||
-      a.has("closed-hangup") || a.has("closed-prompt")) {
-    auto* h = q->mutable_opening_hours();
-    h->set_time_zone(a.get("time-zone").value_or(""));
-    for (const auto& w : a.all("hours")) h->add_weekly(w);
-    for (const auto& d : a.all("date")) h->add_dates(d);
-    if (auto v = a.get("closed-queue")) h->mutable_when_closed()->set_queue(*v);
-    if (auto v = a.get("closed-hangup")) h->mutable_when_closed()->set_hangup_reason(*v);
-    for (const auto& p : a.all("closed-prompt")) h->add_closed_prompts(p);
-    mask.push_back("opening_hours");
-  }
+  if (FillOpeningHours(a, q->mutable_opening_hours())) mask.push_back("opening_hours");
   // So are the announcements.
   if (a.has("greeting") || a.has("announce") || a.has("announce-first") ||
       a.has("announce-every") || a.has("language") || a.has("announce-position") ||
@@ -234,14 +243,14 @@ std::string Announcements(const v1::Queue& q) {
   return out.empty() ? "-" : out;
 }
 
-// "always open", or the zone, the week, the dates, whether open now and what happens if not.
-std::string Hours(const v1::Queue& q) {
-  const auto& h = q.opening_hours();
+// "always open", or the zone, the week, the dates, whether open now (for a queue) and what
+// happens if not.
+std::string Hours(const v1::OpeningHours& h, std::optional<bool> open_now) {
   if (h.time_zone().empty() && h.weekly().empty() && h.dates().empty()) return "always open";
   std::string out = h.time_zone() + ":";
   for (const auto& w : h.weekly()) out += " " + w + ";";
   for (const auto& d : h.dates()) out += " " + d + ";";
-  out += q.open_now() ? " OPEN now" : " CLOSED now";
+  if (open_now) out += *open_now ? " OPEN now" : " CLOSED now";
   std::string prompts;
   for (const auto& p : h.closed_prompts()) prompts += (prompts.empty() ? "" : ",") + p;
   out += "; when closed: " + (prompts.empty() ? std::string("en/closed") : prompts) + ", then " +
@@ -302,7 +311,7 @@ void PrintQueue(const Globals& g, const v1::Queue& q) {
             << Lower(Strip(v1::EmptyQueueRule_Name(q.join_empty()), "EMPTY_QUEUE_RULE_"))
             << "\ncallers stay if:  "
             << Lower(Strip(v1::EmptyQueueRule_Name(q.leave_empty()), "EMPTY_QUEUE_RULE_")) << "\n"
-            << "opening hours:    " << Hours(q) << "\n"
+            << "opening hours:    " << Hours(q.opening_hours(), q.open_now()) << "\n"
             << "announcements:    " << Announcements(q) << "\n"
             << "version:          " << q.version() << "\n";
 }
@@ -466,17 +475,19 @@ int MemberRemove(const Globals& g, std::vector<std::string> argv) {
 }
 
 int DialplanSet(const Globals& g, std::vector<std::string> argv) {
-  Args a(argv, {}, {});
+  Args a(argv, kHoursFlags, {});
   a.expect_positionals(2);
   v1::SetDialplanEntryRequest req;
   req.mutable_entry()->set_pattern(a.positional(0, "number or name"));
   req.mutable_entry()->set_queue(a.positional(1, "queue name"));
+  FillOpeningHours(a, req.mutable_entry()->mutable_opening_hours());
   v1::DialplanResponse resp;
   Check(Stub(g)->SetDialplanEntry(Context(g).get(), req, &resp));
   if (g.json) {
     PrintJson(resp.entry());
   } else {
-    std::cout << resp.entry().pattern() << " -> " << resp.entry().queue() << "\n";
+    std::cout << resp.entry().pattern() << " -> " << resp.entry().queue() << " ("
+              << Hours(resp.entry().opening_hours(), std::nullopt) << ")\n";
   }
   return 0;
 }
@@ -505,8 +516,10 @@ int DialplanList(const Globals& g, std::vector<std::string> argv) {
     PrintJson(resp);
     return 0;
   }
-  Table t({"NUMBER/NAME", "QUEUE"});
-  for (const auto& e : resp.entries()) t.row({e.pattern(), e.queue()});
+  Table t({"NUMBER/NAME", "QUEUE", "HOURS"});
+  for (const auto& e : resp.entries()) {
+    t.row({e.pattern(), e.queue(), Hours(e.opening_hours(), std::nullopt)});
+  }
   t.print();
   return 0;
 }
@@ -566,7 +579,11 @@ void RegisterQueueCommands() {
   c["queue members"] = {"queue members NAME", Members};
   c["queue members add"] = {"queue members add NAME AGENT [--position N]", MemberAdd};
   c["queue members remove"] = {"queue members remove NAME AGENT", MemberRemove};
-  c["dialplan set"] = {"dialplan set NUMBER|NAME QUEUE", DialplanSet};
+  c["dialplan set"] = {
+      "dialplan set NUMBER|NAME QUEUE [--time-zone TZ --hours 'DAYS HH:MM-HH:MM'... --date "
+      "'YYYY-MM-DD closed|HH:MM-HH:MM'... --closed-queue Q | --closed-hangup REASON "
+      "--closed-prompt P...]  (the number's own hours, checked before its queue's)",
+      DialplanSet};
   c["dialplan delete"] = {"dialplan delete NUMBER|NAME", DialplanDelete};
   c["dialplan list"] = {"dialplan list", DialplanList};
   c["calls"] = {"calls [--queue Q] [--state S]... [--limit N]  (default: waiting and active)",

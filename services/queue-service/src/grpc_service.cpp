@@ -134,6 +134,34 @@ void ToProto(const Member& m, v1::Member* out) {
   out->set_active_calls(m.active_calls);
 }
 
+void ToProto(const OpeningRule& o, v1::OpeningHours* out) {
+  out->set_time_zone(o.hours.time_zone);
+  for (const auto& w : o.hours.weekly) out->add_weekly(w);
+  for (const auto& d : o.hours.dates) out->add_dates(d);
+  if (!o.closed_queue.empty()) out->mutable_when_closed()->set_queue(o.closed_queue);
+  if (!o.closed_hangup_reason.empty()) {
+    out->mutable_when_closed()->set_hangup_reason(o.closed_hangup_reason);
+  }
+  for (const auto& p : o.closed_prompts) out->add_closed_prompts(p);
+}
+
+OpeningRule FromProto(const v1::OpeningHours& h) {
+  OpeningRule o;
+  o.hours.time_zone = h.time_zone();
+  o.hours.weekly.assign(h.weekly().begin(), h.weekly().end());
+  o.hours.dates.assign(h.dates().begin(), h.dates().end());
+  o.closed_queue = h.when_closed().queue();
+  o.closed_hangup_reason = h.when_closed().hangup_reason();
+  o.closed_prompts.assign(h.closed_prompts().begin(), h.closed_prompts().end());
+  return o;
+}
+
+void ToProto(const DialplanEntry& e, v1::DialplanEntry* out) {
+  out->set_pattern(e.pattern);
+  out->set_queue(e.queue);
+  ToProto(e.opening, out->mutable_opening_hours());
+}
+
 void ToProto(const Announcements& a, v1::Announcements* out) {
   for (const auto& p : a.greeting) out->add_greeting(p);
   cc::ToProto(a.first_after, out->mutable_first_after());
@@ -210,13 +238,7 @@ Status ApplyMask(const v1::Queue& from, const std::vector<std::string>& mask, Qu
     } else if (field == "leave_empty") {
       CC_ASSIGN_OR_RETURN(to.leave_empty, EmptyQueueRuleFrom(from.leave_empty()));
     } else if (field == "opening_hours") {
-      const auto& h = from.opening_hours();
-      to.hours.time_zone = h.time_zone();
-      to.hours.weekly.assign(h.weekly().begin(), h.weekly().end());
-      to.hours.dates.assign(h.dates().begin(), h.dates().end());
-      to.closed_queue = h.when_closed().queue();
-      to.closed_hangup_reason = h.when_closed().hangup_reason();
-      to.closed_prompts.assign(h.closed_prompts().begin(), h.closed_prompts().end());
+      to.opening = FromProto(from.opening_hours());
     } else if (field == "announcements") {
       to.announce = FromProto(from.announcements());
     } else if (field == "reoffer_delay") {
@@ -293,16 +315,8 @@ void ToProto(const QueueConfig& q, v1::Queue* out, TimePoint now) {
   out->set_join_empty(ToProto(q.join_empty));
   out->set_leave_empty(ToProto(q.leave_empty));
   ToProto(q.reoffer_delay, out->mutable_reoffer_delay());
-  auto* h = out->mutable_opening_hours();
-  h->set_time_zone(q.hours.time_zone);
-  for (const auto& w : q.hours.weekly) h->add_weekly(w);
-  for (const auto& d : q.hours.dates) h->add_dates(d);
-  if (!q.closed_queue.empty()) h->mutable_when_closed()->set_queue(q.closed_queue);
-  if (!q.closed_hangup_reason.empty()) {
-    h->mutable_when_closed()->set_hangup_reason(q.closed_hangup_reason);
-  }
-  for (const auto& p : q.closed_prompts) h->add_closed_prompts(p);
-  out->set_open_now(OpenAt(q, now));
+  ToProto(q.opening, out->mutable_opening_hours());
+  out->set_open_now(q.opening.open_at(now));
   ToProto(q.announce, out->mutable_announcements());
 }
 
@@ -470,10 +484,11 @@ grpc::Status QueueServiceGrpc::SetDialplanEntry(Ctx* ctx, const v1::SetDialplanE
   return HandleRpc(ctx, metrics_, "SetDialplanEntry", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequirePattern(req->entry().pattern()));
     CC_RETURN_IF_ERROR(ValidateQueueName(req->entry().queue()));
-    CC_ASSIGN_OR_RETURN(
-        auto e, engine_.store().set_dialplan({req->entry().pattern(), req->entry().queue()}));
-    resp->mutable_entry()->set_pattern(e.pattern);
-    resp->mutable_entry()->set_queue(e.queue);
+    DialplanEntry entry{req->entry().pattern(), req->entry().queue(),
+                        FromProto(req->entry().opening_hours())};
+    CC_RETURN_IF_ERROR(ValidateOpeningRule(entry.opening, ""));
+    CC_ASSIGN_OR_RETURN(auto e, engine_.store().set_dialplan(entry));
+    ToProto(e, resp->mutable_entry());
     return OkStatus();
   });
 }
@@ -484,8 +499,7 @@ grpc::Status QueueServiceGrpc::DeleteDialplanEntry(Ctx* ctx,
   return HandleRpc(ctx, metrics_, "DeleteDialplanEntry", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequirePattern(req->pattern()));
     CC_ASSIGN_OR_RETURN(auto e, engine_.store().delete_dialplan(req->pattern()));
-    resp->mutable_entry()->set_pattern(e.pattern);
-    resp->mutable_entry()->set_queue(e.queue);
+    ToProto(e, resp->mutable_entry());
     return OkStatus();
   });
 }
@@ -494,11 +508,7 @@ grpc::Status QueueServiceGrpc::ListDialplan(Ctx* ctx, const v1::ListDialplanRequ
                                             v1::ListDialplanResponse* resp) {
   return HandleRpc(ctx, metrics_, "ListDialplan", [&]() -> Status {
     CC_ASSIGN_OR_RETURN(auto entries, engine_.store().list_dialplan());
-    for (const auto& e : entries) {
-      auto* p = resp->add_entries();
-      p->set_pattern(e.pattern);
-      p->set_queue(e.queue);
-    }
+    for (const auto& e : entries) ToProto(e, resp->add_entries());
     return OkStatus();
   });
 }

@@ -187,4 +187,19 @@ std::optional<TimePoint> Schedule::next_opening(TimePoint t) const {
   return best;
 }
 
+bool OpeningRule::open_at(TimePoint now) const {
+  if (hours.empty()) return true;
+  auto schedule = Schedule::Parse(hours);
+  return !schedule.ok() || schedule->open_at(now);
+}
+
+std::string OpeningRule::closed_reason() const {
+  return closed_hangup_reason.empty() ? "closed" : closed_hangup_reason;
+}
+
+std::vector<std::string> OpeningRule::prompts() const {
+  if (!closed_prompts.empty()) return closed_prompts;
+  return {"en/closed"};
+}
+
 }  // namespace cc::queue

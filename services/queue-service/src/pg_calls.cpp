@@ -15,13 +15,29 @@ Result<EnqueueResult> PgQueueRepository::enqueue(const NewCall& nc, TimePoint no
   return pool_.transact([&](pqxx::work& tx) -> Result<EnqueueResult> {
     EnqueueResult out;
     std::string queue_name = nc.queue;
+    // A dialled number's own hours come before its queue's: closed, the caller meets the
+    // number's closed action, applied as a queue's would be.
+    std::optional<OpeningRule> number_closed;
     if (queue_name.empty()) {
-      auto r = tx.exec_prepared("dialplan_lookup", nc.dialed);
-      if (r.empty()) return NotFound("no dialplan entry for '" + nc.dialed + "'");
-      queue_name = r[0][0].as<std::string>();
+      auto entry = LoadDialplanEntry(tx, nc.dialed);
+      if (!entry) return NotFound("no dialplan entry for '" + nc.dialed + "'");
+      queue_name = entry->queue;
+      if (!entry->opening.open_at(now)) number_closed = entry->opening;
     }
     auto queue = this->queue(tx, queue_name);
     if (!queue) return NotFound("queue '" + queue_name + "' not found");
+    // What a call that ended at once because something was closed lets the caller hear: the
+    // closed prompts of the queue it ended in, or of the number.
+    auto closed_prompts = [&](const Call& c, const QueueConfig& in) -> std::vector<std::string> {
+      if (!IsTerminal(c.state)) return {};
+      if (!in.opening.open_at(now) && c.outcome_reason == in.opening.closed_reason()) {
+        return in.opening.prompts();
+      }
+      if (number_closed && c.outcome_reason == number_closed->closed_reason()) {
+        return number_closed->prompts();
+      }
+      return {};
+    };
     touch_edge(tx, nc.edge_id, now);
     auto inserted = tx.exec_prepared("insert_call", nc.id, queue->name, nc.caller, nc.priority,
                                      nc.edge_id, Ts(now));
@@ -36,18 +52,18 @@ Result<EnqueueResult> PgQueueRepository::enqueue(const NewCall& nc, TimePoint no
       out.queue = this->queue(tx, existing.queue).value_or(*queue);
       CC_ASSIGN_OR_RETURN(auto pos, position_of(tx, out.call, now));
       std::tie(out.position, out.estimated_wait) = pos;
-      if (IsTerminal(out.call.state) && out.call.outcome_reason == ClosedReason(out.queue)) {
-        out.exit_prompts = ClosedPrompts(out.queue);
-      }
+      out.exit_prompts = closed_prompts(out.call, out.queue);
       return out;
     }
     Call call = ReadCall(inserted[0]);
     out.effects.calls.push_back(Event(CallEventKind::kEnqueued, call));
     out.effects.capacity_freed = true;
-    if (!OpenAt(*queue, now)) {
+    if (number_closed || !queue->opening.open_at(now)) {
       // Outside the opening hours: the closed action (another queue, whose own checks apply,
       // or the end), and the caller hears why first.
-      Exit(tx, call, *queue, ExitCause::kClosed, now, out.effects);
+      QueueConfig closed = *queue;
+      if (number_closed) closed.opening = *number_closed;
+      Exit(tx, call, closed, ExitCause::kClosed, now, out.effects);
     } else {
       // Everything the entry checks and the caller's position need, in one round trip. A new
       // call is behind every waiting call of its priority or higher.
@@ -72,11 +88,7 @@ Result<EnqueueResult> PgQueueRepository::enqueue(const NewCall& nc, TimePoint no
     out.queue = this->queue(tx, call.queue).value_or(*queue);
     CC_ASSIGN_OR_RETURN(auto pos, position_of(tx, call, now));
     std::tie(out.position, out.estimated_wait) = pos;
-    // Ended because the queue it ended in is closed: its announcement first.
-    if (IsTerminal(call.state) && call.outcome_reason == ClosedReason(out.queue) &&
-        !OpenAt(out.queue, now)) {
-      out.exit_prompts = ClosedPrompts(out.queue);
-    }
+    out.exit_prompts = closed_prompts(call, out.queue);
     return out;
   });
 }

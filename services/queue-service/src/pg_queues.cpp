@@ -141,27 +141,36 @@ Result<std::vector<Member>> PgQueueRepository::list_members(const std::string& q
 Result<DialplanEntry> PgQueueRepository::set_dialplan(const DialplanEntry& e) {
   return pool_.transact([&](pqxx::work& tx) -> Result<DialplanEntry> {
     CC_RETURN_IF_ERROR(RequireQueue(tx, e.queue));
+    const OpeningRule& o = e.opening;
     tx.exec_params(
-        "INSERT INTO dialplan (pattern, queue) VALUES ($1, $2)"
-        " ON CONFLICT (pattern) DO UPDATE SET queue = EXCLUDED.queue",
-        e.pattern, e.queue);
+        "INSERT INTO dialplan (" + kDialplanColumns +
+            ") VALUES ($1, $2, $3, $4::text[], $5::text[], $6, $7, $8::text[])"
+            " ON CONFLICT (pattern) DO UPDATE SET (" +
+            kDialplanColumns.substr(kDialplanColumns.find(',') + 2) +
+            ") = (EXCLUDED.queue, EXCLUDED.hours_time_zone, EXCLUDED.hours_weekly,"
+            " EXCLUDED.hours_dates, EXCLUDED.closed_queue, EXCLUDED.closed_hangup_reason,"
+            " EXCLUDED.closed_prompts)",
+        e.pattern, e.queue, o.hours.time_zone, TextArray(o.hours.weekly), TextArray(o.hours.dates),
+        o.closed_queue, o.closed_hangup_reason, TextArray(o.closed_prompts));
     return e;
   });
 }
 
 Result<DialplanEntry> PgQueueRepository::delete_dialplan(const std::string& pattern) {
   return pool_.transact([&](pqxx::work& tx) -> Result<DialplanEntry> {
-    auto r = tx.exec_params("DELETE FROM dialplan WHERE pattern = $1 RETURNING queue", pattern);
+    auto r = tx.exec_params("DELETE FROM dialplan WHERE pattern = $1 RETURNING " + kDialplanColumns,
+                            pattern);
     if (r.empty()) return NotFound("no dialplan entry '" + pattern + "'");
-    return DialplanEntry{pattern, r[0][0].as<std::string>()};
+    return ReadDialplanEntry(r[0]);
   });
 }
 
 Result<std::vector<DialplanEntry>> PgQueueRepository::list_dialplan() {
   return pool_.transact([&](pqxx::work& tx) -> Result<std::vector<DialplanEntry>> {
     std::vector<DialplanEntry> out;
-    for (const auto& r : tx.exec("SELECT pattern, queue FROM dialplan ORDER BY pattern")) {
-      out.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
+    for (const auto& r :
+         tx.exec("SELECT " + kDialplanColumns + " FROM dialplan ORDER BY pattern")) {
+      out.push_back(ReadDialplanEntry(r));
     }
     return out;
   });

@@ -29,6 +29,19 @@ std::vector<std::string> ParseTextArray(const pqxx::field& f) {
 // ---------------------------------------------------------------------------------------
 // Queues
 
+// The six opening-rule columns (hours_time_zone, hours_weekly, hours_dates, closed_queue,
+// closed_hangup_reason, closed_prompts) from `first` on, as queues and dialplan have them.
+OpeningRule ReadOpeningRule(const pqxx::row& r, int first) {
+  OpeningRule o;
+  o.hours.time_zone = r[first].as<std::string>();
+  o.hours.weekly = ParseTextArray(r[first + 1]);
+  o.hours.dates = ParseTextArray(r[first + 2]);
+  o.closed_queue = r[first + 3].as<std::string>();
+  o.closed_hangup_reason = r[first + 4].as<std::string>();
+  o.closed_prompts = ParseTextArray(r[first + 5]);
+  return o;
+}
+
 const std::string kQueueColumns =
     "name, display_name, strategy, answer_mode, ring_timeout_ms, max_wait_ms,"
     " max_waiting_calls, max_attempts, overflow_queue, overflow_hangup_reason,"
@@ -68,12 +81,7 @@ QueueConfig ReadQueue(const pqxx::row& r) {
   q.leave_empty =
       EmptyQueueRuleFromString(r[22].as<std::string>()).value_or(EmptyQueueRule::kRoutable);
   q.reoffer_delay = Duration{r[23].as<int>()};
-  q.hours.time_zone = r[24].as<std::string>();
-  q.hours.weekly = ParseTextArray(r[25]);
-  q.hours.dates = ParseTextArray(r[26]);
-  q.closed_queue = r[27].as<std::string>();
-  q.closed_hangup_reason = r[28].as<std::string>();
-  q.closed_prompts = ParseTextArray(r[29]);
+  q.opening = ReadOpeningRule(r, 24);
   q.announce.greeting = ParseTextArray(r[30]);
   q.announce.first_after = Duration{r[31].as<int>()};
   q.announce.every = Duration{r[32].as<int>()};
@@ -145,8 +153,9 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
       static_cast<int>(q.reject_delay.count()), q.auto_pause_after_no_answers, q.weight,
       TextArray(q.music_prompts), std::string(ToString(q.join_empty)),
       std::string(ToString(q.leave_empty)), static_cast<int>(q.reoffer_delay.count()),
-      q.hours.time_zone, TextArray(q.hours.weekly), TextArray(q.hours.dates), q.closed_queue,
-      q.closed_hangup_reason, TextArray(q.closed_prompts), TextArray(q.announce.greeting),
+      q.opening.hours.time_zone, TextArray(q.opening.hours.weekly),
+      TextArray(q.opening.hours.dates), q.opening.closed_queue, q.opening.closed_hangup_reason,
+      TextArray(q.opening.closed_prompts), TextArray(q.announce.greeting),
       static_cast<int>(q.announce.first_after.count()), static_cast<int>(q.announce.every.count()),
       TextArray(q.announce.periodic), q.announce.position, q.announce.estimated_wait,
       q.announce.language, Ts(now));
@@ -155,6 +164,24 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
     tx.exec_params("INSERT INTO queue_required_skills (queue, skill, min_level) VALUES ($1,$2,$3)",
                    q.name, s.name, s.min_level);
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Dialplan
+
+const std::string kDialplanColumns =
+    "pattern, queue, hours_time_zone, hours_weekly, hours_dates, closed_queue,"
+    " closed_hangup_reason, closed_prompts";
+
+DialplanEntry ReadDialplanEntry(const pqxx::row& r) {
+  return {r[0].as<std::string>(), r[1].as<std::string>(), ReadOpeningRule(r, 2)};
+}
+
+std::optional<DialplanEntry> LoadDialplanEntry(pqxx::work& tx, const std::string& pattern) {
+  auto r =
+      tx.exec_params("SELECT " + kDialplanColumns + " FROM dialplan WHERE pattern = $1", pattern);
+  if (r.empty()) return std::nullopt;
+  return ReadDialplanEntry(r[0]);
 }
 
 // ---------------------------------------------------------------------------------------

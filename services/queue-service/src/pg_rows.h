@@ -28,6 +28,14 @@ std::optional<QueueConfig> LoadQueue(pqxx::work& tx, const std::string& name, bo
 Result<QueueConfig> RequireQueue(pqxx::work& tx, const std::string& name, bool lock = false);
 void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now);
 
+// The opening-rule columns queues and the dialplan share, from column `first` on.
+OpeningRule ReadOpeningRule(const pqxx::row& r, int first);
+
+// Dialplan entries.
+extern const std::string kDialplanColumns;
+DialplanEntry ReadDialplanEntry(const pqxx::row& r);
+std::optional<DialplanEntry> LoadDialplanEntry(pqxx::work& tx, const std::string& pattern);
+
 // Calls.
 extern const std::string kCallColumns;
 Call ReadCall(const pqxx::row& r);

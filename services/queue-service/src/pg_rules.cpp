@@ -51,7 +51,7 @@ void ExitFrom(pqxx::work& tx, Call& call, const QueueConfig& queue, ExitCause ca
   fx.calls.push_back(Event(CallEventKind::kOverflowed, call, d.reason));
   fx.capacity_freed = true;
   // The target queue's own entry checks: closed, full, or nobody there to answer.
-  if (!OpenAt(*target, now)) {
+  if (!target->opening.open_at(now)) {
     ExitFrom(tx, call, *target, ExitCause::kClosed, now, fx, hops + 1);
     return;
   }

@@ -55,7 +55,6 @@ std::string TopAgentsStatement(Strategy strategy) {
 
 void PrepareHotStatements(PgPool& pool) {
   const std::vector<std::pair<std::string, std::string>> statements = {
-      {"dialplan_lookup", "SELECT queue FROM dialplan WHERE pattern = $1"},
       {"insert_call",
        "INSERT INTO calls (id, queue, caller, priority, state, edge_id, enqueued_at,"
        " queue_entered_at) VALUES ($1, $2, $3, $4, 'WAITING', $5, $6::timestamptz,"

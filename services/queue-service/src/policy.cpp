@@ -29,14 +29,14 @@ ExitCause NobodyToAnswer(EmptyQueueRule rule) {
 ExitDecision DecideExit(const QueueConfig& queue, ExitCause cause) {
   ExitDecision d;
   if (cause == ExitCause::kClosed) {
-    if (!queue.closed_queue.empty()) {
+    if (!queue.opening.closed_queue.empty()) {
       d.kind = ExitDecision::Kind::kMoveToQueue;
-      d.target_queue = queue.closed_queue;
+      d.target_queue = queue.opening.closed_queue;
     } else {
       d.kind = ExitDecision::Kind::kEnd;
       d.end_state = CallState::kFailed;
     }
-    d.reason = ClosedReason(queue);
+    d.reason = queue.opening.closed_reason();
     return d;
   }
   if (!queue.overflow_queue.empty()) {
@@ -95,22 +95,6 @@ Duration EstimateWait(int position, Duration average_handle_time, int serving_ag
   const int agents = std::max(1, serving_agents);
   // Callers ahead drain at `agents` per handle time; the caller waits for its own turn too.
   return Duration{aht.count() * ((position + agents - 1) / agents)};
-}
-
-bool OpenAt(const QueueConfig& queue, TimePoint now) {
-  if (queue.hours.empty()) return true;
-  auto schedule = Schedule::Parse(queue.hours);
-  return !schedule.ok() || schedule->open_at(now);
-}
-
-std::string ClosedReason(const QueueConfig& queue) {
-  return queue.closed_hangup_reason.empty() ? std::string(ToString(ExitCause::kClosed))
-                                            : queue.closed_hangup_reason;
-}
-
-std::vector<std::string> ClosedPrompts(const QueueConfig& queue) {
-  if (!queue.closed_prompts.empty()) return queue.closed_prompts;
-  return {"en/closed"};
 }
 
 }  // namespace cc::queue

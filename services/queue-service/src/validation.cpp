@@ -72,24 +72,7 @@ Status ValidateQueue(const QueueConfig& q) {
         range(("required skill '" + s.name + "' min_level").c_str(), s.min_level, 1, 10));
     if (!seen.insert(s.name).second) return InvalidArgument("skill '" + s.name + "' given twice");
   }
-  if (auto schedule = Schedule::Parse(q.hours); !schedule.ok()) return schedule.error();
-  if (!q.closed_queue.empty() && !q.closed_hangup_reason.empty()) {
-    return InvalidArgument("opening_hours.when_closed: give a queue or a hang-up reason, not both");
-  }
-  if (!q.closed_queue.empty()) {
-    CC_RETURN_IF_ERROR(ValidateQueueName(q.closed_queue));
-    if (q.closed_queue == q.name) {
-      return InvalidArgument(
-          "opening_hours.when_closed: a queue cannot send its callers to itself");
-    }
-  }
-  if (q.closed_hangup_reason.size() > 200) {
-    return InvalidArgument("opening_hours.when_closed hang-up reason is longer than 200 bytes");
-  }
-  if (q.closed_prompts.size() > 20) return InvalidArgument("at most 20 closed prompts");
-  for (const auto& p : q.closed_prompts) {
-    if (p.empty() || p.size() > 256) return InvalidArgument("closed prompt names are 1-256 bytes");
-  }
+  CC_RETURN_IF_ERROR(ValidateOpeningRule(q.opening, q.name));
   const Announcements& a = q.announce;
   CC_RETURN_IF_ERROR(range("announcements.first_after (ms)", a.first_after.count(), 1000, 3600000));
   if (a.every.count() != 0) {
@@ -114,6 +97,28 @@ Status ValidateQueue(const QueueConfig& q) {
   if (q.music_prompts.size() > 20) return InvalidArgument("at most 20 music prompts");
   for (const auto& p : q.music_prompts) {
     if (p.empty() || p.size() > 256) return InvalidArgument("music prompt names are 1-256 bytes");
+  }
+  return OkStatus();
+}
+
+Status ValidateOpeningRule(const OpeningRule& o, const std::string& owner) {
+  if (auto schedule = Schedule::Parse(o.hours); !schedule.ok()) return schedule.error();
+  if (!o.closed_queue.empty() && !o.closed_hangup_reason.empty()) {
+    return InvalidArgument("opening_hours.when_closed: give a queue or a hang-up reason, not both");
+  }
+  if (!o.closed_queue.empty()) {
+    CC_RETURN_IF_ERROR(ValidateQueueName(o.closed_queue));
+    if (o.closed_queue == owner) {
+      return InvalidArgument(
+          "opening_hours.when_closed: a queue cannot send its callers to itself");
+    }
+  }
+  if (o.closed_hangup_reason.size() > 200) {
+    return InvalidArgument("opening_hours.when_closed hang-up reason is longer than 200 bytes");
+  }
+  if (o.closed_prompts.size() > 20) return InvalidArgument("at most 20 closed prompts");
+  for (const auto& p : o.closed_prompts) {
+    if (p.empty() || p.size() > 256) return InvalidArgument("closed prompt names are 1-256 bytes");
   }
   return OkStatus();
 }

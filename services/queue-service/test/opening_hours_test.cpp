@@ -143,18 +143,18 @@ TEST(OpeningHoursTest, MistakesAreNamedWithTheirEntry) {
 TEST(OpeningHoursTest, AQueueWithBadHoursOrClosedActionIsRefused) {
   QueueConfig q;
   q.name = "sales";
-  q.hours = {"Europe/Berlin", {"mon-fri 08:00-18:00"}, {}};
+  q.opening.hours = {"Europe/Berlin", {"mon-fri 08:00-18:00"}, {}};
   EXPECT_TRUE(ValidateQueue(q).ok());
-  q.hours.weekly = {"mon-fri 8-18"};
+  q.opening.hours.weekly = {"mon-fri 8-18"};
   EXPECT_NE(ValidateQueue(q).error().message.find("weekly[0]"), std::string::npos);
-  q.hours.weekly = {"mon-fri 08:00-18:00"};
-  q.closed_queue = "sales";
+  q.opening.hours.weekly = {"mon-fri 08:00-18:00"};
+  q.opening.closed_queue = "sales";
   EXPECT_NE(ValidateQueue(q).error().message.find("to itself"), std::string::npos);
-  q.closed_queue = "night";
-  q.closed_hangup_reason = "closed";
+  q.opening.closed_queue = "night";
+  q.opening.closed_hangup_reason = "closed";
   EXPECT_NE(ValidateQueue(q).error().message.find("not both"), std::string::npos);
-  q.closed_hangup_reason.clear();
-  q.closed_prompts = {""};
+  q.opening.closed_hangup_reason.clear();
+  q.opening.closed_prompts = {""};
   EXPECT_FALSE(ValidateQueue(q).ok());
 }
 

@@ -270,6 +270,33 @@ TEST_F(QueueProcessIt, CcctlManagesQueuesDialplanAndShowsCalls) {
   r = ccctl({"queue", "list"});
   EXPECT_NE(r.output.find("support"), std::string::npos);
 
+  // Opening hours and announcements, each given whole, shown back; bad hours name the entry.
+  r = ccctl({"dialplan", "set", "0800999", "support", "--time-zone", "Europe/Berlin", "--hours",
+             "mon-fri 08:00-18:00", "--date", "2026-12-25 closed", "--closed-hangup",
+             "after hours"});
+  ASSERT_EQ(r.exit_code, 0) << r.errors;
+  r = ccctl({"dialplan", "list"});
+  EXPECT_NE(r.output.find("Europe/Berlin: mon-fri 08:00-18:00; 2026-12-25 closed;"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("hang up (after hours)"), std::string::npos) << r.output;
+  r = ccctl({"queue", "update", "support", "--time-zone", "UTC", "--hours", "mon-sun closed",
+             "--greeting", "en/greeting", "--announce-every", "30s", "--announce-position"});
+  ASSERT_EQ(r.exit_code, 0) << r.errors;
+  r = ccctl({"queue", "show", "support"});
+  EXPECT_NE(r.output.find("UTC: mon-sun closed; CLOSED now"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("greeting en/greeting; every 30s after 30s: position (en)"),
+            std::string::npos)
+      << r.output;
+  r = ccctl(
+      {"queue", "update", "support", "--time-zone", "Mars/Olympus", "--hours", "mon 08:00-09:00"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.errors.find("'Mars/Olympus' is not an IANA time zone"), std::string::npos)
+      << r.errors;
+  ASSERT_EQ(ccctl({"queue", "update", "support", "--time-zone", ""}).exit_code, 0);
+  r = ccctl({"queue", "show", "support"});
+  EXPECT_NE(r.output.find("always open"), std::string::npos) << r.output;
+
   // A waiting call shows up in `calls`, and stats count it.
   auto stub = Stub(*svc);
   v1::EnqueueRequest enq;

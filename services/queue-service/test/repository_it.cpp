@@ -198,18 +198,18 @@ TEST_F(QueueRepositoryIt, TwoAgentsFiveCallsAllConnectInOrder) {
 TEST_F(QueueRepositoryIt, AClosedQueueTakesItsClosedActionAndOpensOnTime) {
   // Callers stay while nobody is registered (the agent's binding expires over the night).
   AddQueue("sales", [](QueueConfig& q) {
-    q.hours = {"UTC", {"mon-fri 08:00-18:00"}, {}};
+    q.opening.hours = {"UTC", {"mon-fri 08:00-18:00"}, {}};
     q.join_empty = EmptyQueueRule::kAlways;
   });
-  AddQueue("night", [](QueueConfig& q) { q.hours = {"UTC", {"mon-sun 20:00-24:00"}, {}}; });
+  AddQueue("night", [](QueueConfig& q) { q.opening.hours = {"UTC", {"mon-sun 20:00-24:00"}, {}}; });
   AddQueue("day", [](QueueConfig& q) {
-    q.hours = {"UTC", {"mon-fri 08:00-18:00"}, {}};
-    q.closed_queue = "night";
+    q.opening.hours = {"UTC", {"mon-fri 08:00-18:00"}, {}};
+    q.opening.closed_queue = "night";
   });
   AddQueue("shop", [](QueueConfig& q) {
-    q.hours = {"Europe/Berlin", {"mon-sat 09:00-20:00"}, {}};
-    q.closed_hangup_reason = "shop closed";
-    q.closed_prompts = {"de/closed", "en/closed"};
+    q.opening.hours = {"Europe/Berlin", {"mon-sat 09:00-20:00"}, {}};
+    q.opening.closed_hangup_reason = "shop closed";
+    q.opening.closed_prompts = {"de/closed", "en/closed"};
     q.join_empty = EmptyQueueRule::kAlways;
   });
   AddAgent("a1", {{"sales", 0}, {"night", 0}, {"day", 0}, {"shop", 0}});
@@ -247,6 +247,52 @@ TEST_F(QueueRepositoryIt, AClosedQueueTakesItsClosedActionAndOpensOnTime) {
   auto night = engine_.enqueue({"c6", "night", "", "+496", 0, "edge-1"});
   ASSERT_TRUE(night.ok());
   EXPECT_EQ(night->call.outcome_reason, "closed");
+}
+
+// A dialled number's own hours come before its queue's (the clock starts Tuesday 22:13 UTC):
+// the hotline is closed at night and sends callers to the night queue; the shop number is
+// closed and ends the call with its own reason and prompts; the sales number has no hours of
+// its own, so the open queue takes its callers.
+TEST_F(QueueRepositoryIt, ADialledNumbersOwnHoursComeBeforeItsQueues) {
+  AddQueue("sales", [](QueueConfig& q) { q.join_empty = EmptyQueueRule::kAlways; });
+  AddQueue("night", [](QueueConfig& q) { q.join_empty = EmptyQueueRule::kAlways; });
+  DialplanEntry hotline{"0800", "sales", {}};
+  hotline.opening.hours = {"UTC", {"mon-fri 08:00-18:00"}, {}};
+  hotline.opening.closed_queue = "night";
+  DialplanEntry shop{"0900", "sales", {}};
+  shop.opening.hours = {"Europe/Berlin", {"mon-sat 09:00-20:00"}, {"2023-11-15 closed"}};
+  shop.opening.closed_hangup_reason = "shop closed";
+  shop.opening.closed_prompts = {"de/closed"};
+  for (const auto& e : {hotline, shop, DialplanEntry{"sales", "sales", {}}}) {
+    auto r = store_.set_dialplan(e);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  auto listed = store_.list_dialplan();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[1].opening, shop.opening) << "kept whole";
+
+  auto dial = [&](const std::string& id, const std::string& number) {
+    auto r = engine_.enqueue({id, "", number, "+49" + id, 0, "edge-1"});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : EnqueueResult{};
+  };
+  auto night = dial("c1", "0800");
+  EXPECT_EQ(night.call.state, CallState::kWaiting);
+  EXPECT_EQ(night.call.queue, "night");
+  EXPECT_TRUE(night.exit_prompts.empty());
+  auto shut = dial("c2", "0900");
+  EXPECT_EQ(shut.call.state, CallState::kFailed);
+  EXPECT_EQ(shut.call.outcome_reason, "shop closed");
+  EXPECT_EQ(shut.exit_prompts, std::vector<std::string>{"de/closed"});
+  auto sales = dial("c3", "sales");
+  EXPECT_EQ(sales.call.state, CallState::kWaiting);
+  EXPECT_EQ(sales.call.queue, "sales");
+
+  // Wednesday 2023-11-15 at 10:00 UTC: the hotline is open, the shop's holiday keeps it shut.
+  clock_.advance(std::chrono::hours(11) + std::chrono::minutes(47));
+  EXPECT_EQ(dial("c4", "0800").call.queue, "sales");
+  EXPECT_EQ(dial("c5", "0900").call.outcome_reason, "shop closed");
 }
 
 TEST_F(QueueRepositoryIt, SkillsInTheDatabaseDecideWhoIsOffered) {
@@ -568,7 +614,7 @@ TEST_F(QueueRepositoryIt, NoAgentLoggedInOrAFullQueueEndOrOverflowAtEntry) {
 TEST_F(QueueRepositoryIt, DialplanAndRetriedEnqueue) {
   AddQueue("sales");
   AddAgent("alice");
-  ASSERT_TRUE(store_.set_dialplan({"4930123", "sales"}).ok());
+  ASSERT_TRUE(store_.set_dialplan({"4930123", "sales", {}}).ok());
   auto r = engine_.enqueue({"c1", "", "4930123", "+1", 0, "edge-1"});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->call.queue, "sales");

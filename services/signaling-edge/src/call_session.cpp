@@ -306,6 +306,11 @@ void CallSession::play_wait_announcement(const std::vector<std::string>& prompts
                               {{"call_id", call_.id}, {"error", r.error().message}});
                     on_prompt_finished();
                   }));
+  // The relay says when it has played them; if that word is lost, the music comes back.
+  announcement_timer_ =
+      Timer(&ctx_.timers, ctx_.timers.after(ctx_.settings.announcement_limit, guard([this] {
+                                              if (announcing_wait_) on_prompt_finished();
+                                            })));
 }
 
 void CallSession::schedule_wait_announcement(Duration after) {
@@ -350,6 +355,7 @@ void CallSession::on_prompt_finished() {
   if (phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) return;
   if (announcing_wait_) {
     announcing_wait_ = false;
+    announcement_timer_.cancel();
     // An agent who answered meanwhile stopped the prompt: the bridge has the line.
     if (phase_ == CallPhase::kQueued || phase_ == CallPhase::kRinging) play_music();
     return;

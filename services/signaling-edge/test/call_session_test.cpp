@@ -390,6 +390,14 @@ TEST_F(CallSessionTest, AWaitingCallerHearsTheGreetingThenTheNewsBetweenTheMusic
   timers_.advance(seconds(30));
   queue_.position_answers(QueuePosition{true, 4, seconds(200)});
   EXPECT_EQ(media_.plays.size(), 4u);
+
+  // A better place; the relay's word that it was said is lost: the music comes back anyway.
+  timers_.advance(seconds(30));
+  queue_.position_answers(QueuePosition{true, 2, seconds(100)});
+  ASSERT_EQ(media_.plays.size(), 5u);
+  timers_.advance(settings_.announcement_limit);
+  ASSERT_EQ(media_.plays.size(), 6u);
+  EXPECT_EQ(media_.plays.back().prompts, std::vector<std::string>{"moh"});
 }
 
 // An agent answers while the caller hears an announcement: the connect goes out at once (the

@@ -101,12 +101,7 @@ struct QueueConfig {
   // The agent whose phone just failed an offer gets the same call again only after this
   // long; any other agent may take it at once.
   Duration reoffer_delay{5000};
-  // When callers are taken (none: always), and a caller who arrives while closed: hears the
-  // closed prompts, then goes to closed_queue or ends with closed_hangup_reason ("closed").
-  OpeningHours hours;
-  std::string closed_queue;  // at most one of these two
-  std::string closed_hangup_reason;
-  std::vector<std::string> closed_prompts;  // default: en/closed
+  OpeningRule opening;  // when callers are taken (no hours: always), and what if not
   Announcements announce;
   std::int64_t version = 0;
   bool has_overflow() const { return !overflow_queue.empty() || !overflow_hangup_reason.empty(); }
@@ -168,6 +163,7 @@ struct Member {
 struct DialplanEntry {
   std::string pattern;
   std::string queue;
+  OpeningRule opening;  // the number's own hours, checked before the queue's
 };
 
 struct QueueStats {

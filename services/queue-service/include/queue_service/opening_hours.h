@@ -36,6 +36,23 @@ struct OpeningHours {
   bool operator==(const OpeningHours&) const = default;
 };
 
+// A queue's (or a dialled number's) hours, and what happens to a caller who arrives while
+// closed: the closed prompts (default en/closed), then closed_queue, or the end with
+// closed_hangup_reason (default "closed").
+struct OpeningRule {
+  OpeningHours hours;
+  std::string closed_queue;  // at most one of these two
+  std::string closed_hangup_reason;
+  std::vector<std::string> closed_prompts;
+  bool operator==(const OpeningRule&) const = default;
+
+  // Always open without hours (and, failing open, with hours that do not parse, which
+  // validation prevents).
+  bool open_at(TimePoint now) const;
+  std::string closed_reason() const;
+  std::vector<std::string> prompts() const;
+};
+
 // OpeningHours parsed and checked, evaluated at any instant.
 class Schedule {
  public:

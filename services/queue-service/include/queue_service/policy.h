@@ -35,14 +35,6 @@ ExitCause NobodyToAnswer(EmptyQueueRule rule);
 // with its closed reason ("closed" by default).
 ExitDecision DecideExit(const QueueConfig& queue, ExitCause cause);
 
-// Whether the queue takes callers at `now`: always without opening hours (and, failing open,
-// with hours that do not parse, which validation prevents).
-bool OpenAt(const QueueConfig& queue, TimePoint now);
-// The outcome reason of a call the queue ended because it was closed.
-std::string ClosedReason(const QueueConfig& queue);
-// What a caller who arrives while the queue is closed hears first (default en/closed).
-std::vector<std::string> ClosedPrompts(const QueueConfig& queue);
-
 // After an offer fails: what happens to the agent and to the call.
 struct FailureDecision {
   Duration agent_delay{0};         // agent not offered calls again before now + delay

@@ -10,6 +10,9 @@ namespace cc::queue {
 
 Status ValidateQueueName(const std::string& name);
 Status ValidateQueue(const QueueConfig& q);
+// A queue's or a dialled number's opening rule; `owner` is the queue it belongs to ("" for a
+// number), which may not be its own closed queue.
+Status ValidateOpeningRule(const OpeningRule& o, const std::string& owner);
 Status ValidateCallId(const std::string& id);
 
 }  // namespace cc::queue

@@ -187,7 +187,7 @@ class CallSession {
   Timer wait_announcement_timer_;
   std::optional<EndReason> after_announcement_;  // the end an announcement leads to
   std::optional<EndReason> ended_before_reply_;  // queue-service's word before the enqueue's
-  Timer announcement_timer_;
+  Timer announcement_timer_;  // either announcement's end, should the relay's word be lost
 
   std::unique_ptr<Attempt> attempt_;
   // The connected agent.
