@@ -434,13 +434,13 @@ TEST_F(StackIt, AClosedQueuePlaysItsAnnouncementThenTakesItsAction) {
   ExpectClean({});
 }
 
-// Position and wait announcements against the queue's real order: three callers arrive a
-// second apart at a queue nobody serves (answered at once, so they hear media), hear the
-// greeting (about 5 s), and 6 s after entering, and every 5 s, each hears its place and estimated
-// wait composed from the default prompts. The relay reports every prompt list it played
-// (prompt_finished events with the names): each caller's first announcement names its own place in
-// the queue, and the wait queue-service estimates for it (a minute per caller ahead and itself,
-// nobody serving).
+// All-busy, position and wait announcements against the queue's real order: three callers
+// arrive a second apart at a queue nobody serves (answered at once, so they hear media), hear
+// the greeting (about 5 s), and 6 s after entering, and every 5 s, hear the news composed from
+// the default prompts. The relay reports every prompt list it played (prompt_finished events
+// with the names): each caller's first announcement says that all agents are busy, names its
+// own place in the queue, and the wait queue-service estimates for it (a minute per caller
+// ahead and itself, nobody serving).
 TEST_F(StackIt, PositionAnnouncementsTellEachCallerItsRealPlace) {
   AddQueue("info", v1::ANSWER_MODE_ANSWER_IMMEDIATELY, 10, 0, v1::EMPTY_QUEUE_RULE_ALWAYS);
   v1::UpdateQueueRequest req;
@@ -451,6 +451,7 @@ TEST_F(StackIt, PositionAnnouncementsTellEachCallerItsRealPlace) {
   an->mutable_every()->set_seconds(5);
   an->set_position(true);
   an->set_estimated_wait(true);
+  an->set_all_busy(true);
   req.add_update_mask("announcements");
   v1::QueueResponse resp;
   ASSERT_TRUE(queues_->UpdateQueue(Ctx().get(), req, &resp).ok());
@@ -482,9 +483,14 @@ TEST_F(StackIt, PositionAnnouncementsTellEachCallerItsRealPlace) {
     ASSERT_GE(lists.size(), 2u) << "caller " << place << " heard " << lists.size()
                                 << " prompt lists: the greeting and an announcement are due";
     EXPECT_EQ(lists[0], std::vector<std::string>{"en/greeting"});
-    const std::vector<std::string> expected = {
-        "en/position",   "en/number-" + place, "en/in-queue",
-        "en/wait-about", "en/number-" + place, i == 0 ? "en/minute" : "en/minutes"};
+    // Nobody serves the queue: nobody is free.
+    const std::vector<std::string> expected = {"en/all-busy",
+                                               "en/position",
+                                               "en/number-" + place,
+                                               "en/in-queue",
+                                               "en/wait-about",
+                                               "en/number-" + place,
+                                               i == 0 ? "en/minute" : "en/minutes"};
     EXPECT_EQ(lists[1], expected) << "caller " << place;
   }
   ExpectClean({});

@@ -82,7 +82,8 @@ const std::vector<std::string> kQueueFlags = {"name",
                                               "announce-every",
                                               "language",
                                               "expect-version"};
-const std::vector<std::string> kQueueBoolFlags = {"announce-position", "announce-wait"};
+const std::vector<std::string> kQueueBoolFlags = {"announce-position", "announce-wait",
+                                                  "announce-busy"};
 
 const std::vector<std::string> kHoursFlags = {"time-zone",    "hours",         "date",
                                               "closed-queue", "closed-hangup", "closed-prompt"};
@@ -204,7 +205,7 @@ std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
   // So are the announcements.
   if (a.has("greeting") || a.has("announce") || a.has("announce-first") ||
       a.has("announce-every") || a.has("language") || a.has("announce-position") ||
-      a.has("announce-wait")) {
+      a.has("announce-wait") || a.has("announce-busy")) {
     auto* an = q->mutable_announcements();
     for (const auto& p : a.all("greeting")) an->add_greeting(p);
     for (const auto& p : a.all("announce")) an->add_periodic(p);
@@ -217,6 +218,7 @@ std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
     an->set_language(a.get("language").value_or(""));
     an->set_position(a.has("announce-position"));
     an->set_estimated_wait(a.has("announce-wait"));
+    an->set_all_busy(a.has("announce-busy"));
     mask.push_back("announcements");
   }
   if (a.has("expect-version")) q->set_version(a.get_int("expect-version", 0));
@@ -236,6 +238,7 @@ std::string Announcements(const v1::Queue& q) {
   if (cc::FromProto(an.every()).count() > 0) {
     std::string says = list(an.periodic());
     if (an.position()) says += std::string(says.empty() ? "" : "+") + "position";
+    if (an.all_busy()) says += std::string(says.empty() ? "" : "+") + "all-busy";
     if (an.estimated_wait()) says += std::string(says.empty() ? "" : "+") + "wait";
     out += std::string(out.empty() ? "" : "; ") + "every " + Secs(an.every()) + " after " +
            Secs(an.first_after()) + ": " + says + " (" + an.language() + ")";
@@ -566,7 +569,7 @@ void RegisterQueueCommands() {
       "[--time-zone TZ --hours 'DAYS HH:MM-HH:MM...'... --date 'YYYY-MM-DD closed|HH:MM-HH:MM'... "
       "--closed-queue Q | --closed-hangup REASON --closed-prompt P...] "
       "[--greeting P... --announce-every D --announce-first D --announce P... "
-      "--announce-position --announce-wait --language L]  "
+      "--announce-position --announce-wait --announce-busy --language L]  "
       "(R: routable, logged-in or always: who must be there for callers to join / stay; the "
       "opening-hours flags give the hours whole, e.g. --time-zone Europe/Berlin --hours "
       "'mon-fri 08:00-18:00' --date '2026-12-25 closed'; --time-zone '' alone: always open)";

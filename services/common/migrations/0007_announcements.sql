@@ -8,4 +8,5 @@ ALTER TABLE queues
   ADD COLUMN ann_periodic text[] NOT NULL DEFAULT '{}',
   ADD COLUMN ann_position boolean NOT NULL DEFAULT false,
   ADD COLUMN ann_estimated_wait boolean NOT NULL DEFAULT false,
-  ADD COLUMN ann_language text NOT NULL DEFAULT 'en';
+  ADD COLUMN ann_language text NOT NULL DEFAULT 'en',
+  ADD COLUMN ann_all_busy boolean NOT NULL DEFAULT false;

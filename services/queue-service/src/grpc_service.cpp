@@ -170,6 +170,7 @@ void ToProto(const Announcements& a, v1::Announcements* out) {
   out->set_position(a.position);
   out->set_estimated_wait(a.estimated_wait);
   out->set_language(a.language);
+  out->set_all_busy(a.all_busy);
 }
 
 Announcements FromProto(const v1::Announcements& a) {
@@ -181,6 +182,7 @@ Announcements FromProto(const v1::Announcements& a) {
   out.position = a.position();
   out.estimated_wait = a.estimated_wait();
   if (!a.language().empty()) out.language = a.language();
+  out.all_busy = a.all_busy();
   return out;
 }
 
@@ -617,10 +619,14 @@ grpc::Status QueueServiceGrpc::GetCall(Ctx* ctx, const v1::GetCallRequest* req,
   return HandleRpc(ctx, metrics_, "GetCall", [&]() -> Status {
     CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
     CC_ASSIGN_OR_RETURN(Call c, engine_.store().get_call(req->call_id()));
-    CC_ASSIGN_OR_RETURN(auto pos, engine_.store().position(c, SystemClock::instance().now()));
+    CC_ASSIGN_OR_RETURN(auto pos, engine_.store().position(c, engine_.now()));
     ToProto(c, resp->mutable_call());
     resp->set_position(pos.first);
     ToProto(pos.second, resp->mutable_estimated_wait());
+    if (c.state == CallState::kWaiting) {
+      CC_ASSIGN_OR_RETURN(int free, engine_.store().agents_available(c.queue));
+      resp->set_agents_available(free);
+    }
     return OkStatus();
   });
 }

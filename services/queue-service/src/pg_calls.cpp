@@ -105,6 +105,17 @@ Result<std::pair<int, Duration>> PgQueueRepository::position(const Call& call, T
   return pool_.transact([&](pqxx::work& tx) { return position_of(tx, call, now); });
 }
 
+Result<int> PgQueueRepository::agents_available(const std::string& queue) {
+  return pool_.transact([&](pqxx::work& tx) -> Result<int> {
+    return tx
+        .exec_params(
+            "SELECT count(*)::int FROM agent_queue_memberships m JOIN agents a"
+            " ON a.id = m.agent_id WHERE m.queue = $1 AND a.status = 'AVAILABLE'",
+            queue)[0][0]
+        .as<int>();
+  });
+}
+
 Result<std::vector<Call>> PgQueueRepository::list_calls(const CallFilter& f) {
   return pool_.transact([&](pqxx::work& tx) -> Result<std::vector<Call>> {
     std::vector<std::string> states;

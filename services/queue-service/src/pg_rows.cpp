@@ -50,7 +50,7 @@ const std::string kQueueColumns =
     " auto_pause_after_no_answers, weight, music_prompts, version, join_empty, leave_empty,"
     " reoffer_delay_ms, hours_time_zone, hours_weekly, hours_dates, closed_queue,"
     " closed_hangup_reason, closed_prompts, ann_greeting, ann_first_after_ms, ann_every_ms,"
-    " ann_periodic, ann_position, ann_estimated_wait, ann_language";
+    " ann_periodic, ann_position, ann_estimated_wait, ann_language, ann_all_busy";
 
 QueueConfig ReadQueue(const pqxx::row& r) {
   QueueConfig q;
@@ -89,6 +89,7 @@ QueueConfig ReadQueue(const pqxx::row& r) {
   q.announce.position = r[34].as<bool>();
   q.announce.estimated_wait = r[35].as<bool>();
   q.announce.language = r[36].as<std::string>();
+  q.announce.all_busy = r[37].as<bool>();
   return q;
 }
 
@@ -133,16 +134,16 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
       " music_prompts, join_empty, leave_empty, reoffer_delay_ms, hours_time_zone, hours_weekly,"
       " hours_dates, closed_queue, closed_hangup_reason, closed_prompts, ann_greeting,"
       " ann_first_after_ms, ann_every_ms, ann_periodic, ann_position, ann_estimated_wait,"
-      " ann_language";
+      " ann_language, ann_all_busy";
   static const std::string kValues =
       "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
       " $20::text[], $21, $22, $23, $24, $25::text[], $26::text[], $27, $28, $29::text[],"
-      " $30::text[], $31, $32, $33::text[], $34, $35, $36";
+      " $30::text[], $31, $32, $33::text[], $34, $35, $36, $37";
   const std::string sql =
       insert ? "INSERT INTO queues (name, " + kSettable + ", created_at, updated_at) VALUES ($1, " +
-                   kValues + ", $37::timestamptz, $37::timestamptz)"
+                   kValues + ", $38::timestamptz, $38::timestamptz)"
              : "UPDATE queues SET (" + kSettable + ", version, updated_at) = (" + kValues +
-                   ", version + 1, $37::timestamptz) WHERE name = $1";
+                   ", version + 1, $38::timestamptz) WHERE name = $1";
   tx.exec_params(
       sql, q.name, q.display_name, std::string(ToString(q.strategy)),
       std::string(ToString(q.answer_mode)), static_cast<int>(q.ring_timeout.count()),
@@ -158,7 +159,7 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
       TextArray(q.opening.closed_prompts), TextArray(q.announce.greeting),
       static_cast<int>(q.announce.first_after.count()), static_cast<int>(q.announce.every.count()),
       TextArray(q.announce.periodic), q.announce.position, q.announce.estimated_wait,
-      q.announce.language, Ts(now));
+      q.announce.language, q.announce.all_busy, Ts(now));
   tx.exec_params("DELETE FROM queue_required_skills WHERE queue = $1", q.name);
   for (const auto& s : q.required_skills) {
     tx.exec_params("INSERT INTO queue_required_skills (queue, skill, min_level) VALUES ($1,$2,$3)",

@@ -27,8 +27,14 @@ std::vector<std::string> WaitAnnouncer::next(const QueuePosition& now) {
                              (last_position_ == 0 || now.position < last_position_);
   const int minutes = WaitMinutes(now.estimated_wait);
   const bool wait_news = config_.estimated_wait && minutes != last_wait_minutes_;
-  if (!position_news && !wait_news && config_.periodic.empty()) return out;
+  if (now.agents_free != 0) said_busy_ = false;
+  const bool busy_news = config_.all_busy && now.agents_free == 0 && !said_busy_;
+  if (!position_news && !wait_news && !busy_news && config_.periodic.empty()) return out;
   out = config_.periodic;
+  if (busy_news) {
+    out.push_back(p + "all-busy");
+    said_busy_ = true;
+  }
   if (position_news) {
     out.push_back(p + "position");
     for (auto& n : SayNumber(config_.language, now.position)) out.push_back(std::move(n));

@@ -115,6 +115,7 @@ class QueueGrpcPort final : public QueuePort {
           e.announce.position = a.position();
           e.announce.estimated_wait = a.estimated_wait();
           if (!a.language().empty()) e.announce.language = a.language();
+          e.announce.all_busy = a.all_busy();
           const auto state = resp.call().state();
           e.waiting = state == v1::CALL_STATE_WAITING || state == v1::CALL_STATE_OFFERED ||
                       state == v1::CALL_STATE_CONNECTED;
@@ -201,6 +202,7 @@ class QueueGrpcPort final : public QueuePort {
           p.waiting = resp.call().state() == v1::CALL_STATE_WAITING;
           p.position = resp.position();
           p.estimated_wait = FromProto(resp.estimated_wait());
+          p.agents_free = resp.agents_available();
           done(std::move(p));
         });
   }

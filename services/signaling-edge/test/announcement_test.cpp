@@ -44,6 +44,17 @@ TEST(AnnouncementTest, OnlyNewsIsAnnounced) {
   EXPECT_TRUE(a.next({false, 0, seconds(0)}).empty()) << "offered: nothing to tell";
 }
 
+TEST(AnnouncementTest, AllBusyIsSaidWhenNobodyIsFreeAndAgainOnlyAfterSomeoneWas) {
+  WaitAnnouncements config;
+  config.all_busy = true;
+  WaitAnnouncer a(config);
+  EXPECT_EQ(a.next({true, 2, seconds(0), 0}), Prompts{"en/all-busy"});
+  EXPECT_TRUE(a.next({true, 2, seconds(0), 0}).empty()) << "said already";
+  EXPECT_TRUE(a.next({true, 2, seconds(0), 1}).empty()) << "someone is free: nothing to say";
+  EXPECT_EQ(a.next({true, 2, seconds(0), 0}), Prompts{"en/all-busy"});
+  EXPECT_TRUE(a.next({true, 2, seconds(0), -1}).empty()) << "not known: not said";
+}
+
 TEST(AnnouncementTest, PeriodicPromptsPlayEveryTimeInTheQueuesLanguage) {
   WaitAnnouncements config;
   config.periodic = {"de/important"};

@@ -71,6 +71,7 @@ struct Announcements {
   bool position = false;
   bool estimated_wait = false;
   std::string language = "en";
+  bool all_busy = false;  // "all agents are busy" when nobody of the queue is free
   bool operator==(const Announcements&) const = default;
 };
 

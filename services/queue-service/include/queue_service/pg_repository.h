@@ -40,6 +40,7 @@ class PgQueueRepository final : public QueueRepository {
   Result<EnqueueResult> enqueue(const NewCall& call, TimePoint now) override;
   Result<Call> get_call(const std::string& id) override;
   Result<std::pair<int, Duration>> position(const Call& call, TimePoint now) override;
+  Result<int> agents_available(const std::string& queue) override;
   Result<std::vector<Call>> list_calls(const CallFilter& filter) override;
   Result<std::pair<Call, Effects>> cancel(const std::string& call_id, const std::string& reason,
                                           TimePoint now) override;

@@ -116,6 +116,8 @@ class QueueRepository {
   virtual Result<EnqueueResult> enqueue(const NewCall& call, TimePoint now) = 0;
   virtual Result<Call> get_call(const std::string& id) = 0;
   virtual Result<std::pair<int, Duration>> position(const Call& call, TimePoint now) = 0;
+  // Members of the queue free to take a call now (logged in and available).
+  virtual Result<int> agents_available(const std::string& queue) = 0;
   virtual Result<std::vector<Call>> list_calls(const CallFilter& filter) = 0;
   virtual Result<std::pair<Call, Effects>> cancel(const std::string& call_id,
                                                   const std::string& reason, TimePoint now) = 0;

@@ -17,9 +17,10 @@ std::vector<std::string> SayNumber(const std::string& lang, int n);
 int WaitMinutes(Duration estimated_wait);  // 0 = less than a minute
 
 // What one periodic announcement says, and what it told the caller so far: the queue's
-// periodic prompts, then the position when it is new or better than the last one announced,
-// then the estimated wait when its rounded value changed. Nothing at all when neither the
-// position nor the wait has news and there are no periodic prompts.
+// periodic prompts, "all agents are busy" when nobody is free and it was not said since
+// someone last was, the position when it is new or better than the last one announced, then
+// the estimated wait when its rounded value changed. Nothing at all when there is no news and
+// there are no periodic prompts.
 class WaitAnnouncer {
  public:
   explicit WaitAnnouncer(WaitAnnouncements config) : config_(std::move(config)) {}
@@ -30,6 +31,7 @@ class WaitAnnouncer {
   WaitAnnouncements config_;
   int last_position_ = 0;       // 0: none announced yet
   int last_wait_minutes_ = -1;  // -1: none announced yet
+  bool said_busy_ = false;      // "all busy" said, nobody free since
 };
 
 }  // namespace cc::edge

@@ -79,6 +79,7 @@ struct WaitAnnouncements {
   bool position = false;
   bool estimated_wait = false;
   std::string language = "en";
+  bool all_busy = false;  // "all agents are busy" when nobody is free
 };
 
 // A waiting call's place, as queue-service sees it now.
@@ -86,6 +87,7 @@ struct QueuePosition {
   bool waiting = false;  // false: offered, connected or over
   int position = 0;      // 1 = next
   Duration estimated_wait{0};
+  int agents_free = -1;  // members of its queue free now (-1: not known)
 };
 
 struct Enqueued {
