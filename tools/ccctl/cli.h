@@ -86,5 +86,6 @@ std::map<std::string, CommandInfo>& Commands();
 void RegisterAgentCommands();
 void RegisterQueueCommands();
 void RegisterEdgeCommands();
+void RegisterIvrCommands();
 
 }  // namespace ccctl

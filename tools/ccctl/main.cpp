@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   ccctl::RegisterAgentCommands();
   ccctl::RegisterQueueCommands();
   ccctl::RegisterEdgeCommands();
+  ccctl::RegisterIvrCommands();
   ccctl::Globals g;
   std::vector<std::string> words;
   try {

@@ -1,6 +1,7 @@
 // ccctl queue / dialplan / calls: the QueueService commands.
 #include <cmath>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include "callcenter/v1/queue_service.grpc.pb.h"
@@ -478,19 +479,30 @@ int MemberRemove(const Globals& g, std::vector<std::string> argv) {
 }
 
 int DialplanSet(const Globals& g, std::vector<std::string> argv) {
-  Args a(argv, kHoursFlags, {});
-  a.expect_positionals(2);
+  std::vector<std::string> flags = kHoursFlags;
+  flags.push_back("menu");
+  Args a(argv, flags, {});
   v1::SetDialplanEntryRequest req;
   req.mutable_entry()->set_pattern(a.positional(0, "number or name"));
-  req.mutable_entry()->set_queue(a.positional(1, "queue name"));
+  if (auto menu = a.get("menu")) {
+    a.expect_positionals(1);
+    req.mutable_entry()->set_menu(*menu);
+  } else {
+    a.expect_positionals(2);
+    req.mutable_entry()->set_queue(a.positional(1, "queue name"));
+  }
   FillOpeningHours(a, req.mutable_entry()->mutable_opening_hours());
   v1::DialplanResponse resp;
   Check(Stub(g)->SetDialplanEntry(Context(g).get(), req, &resp));
   if (g.json) {
     PrintJson(resp.entry());
   } else {
-    std::cout << resp.entry().pattern() << " -> " << resp.entry().queue() << " ("
-              << Hours(resp.entry().opening_hours(), std::nullopt) << ")\n";
+    if (!resp.entry().menu().empty()) {
+      std::cout << resp.entry().pattern() << " -> menu " << resp.entry().menu() << "\n";
+    } else {
+      std::cout << resp.entry().pattern() << " -> " << resp.entry().queue() << " ("
+                << Hours(resp.entry().opening_hours(), std::nullopt) << ")\n";
+    }
   }
   return 0;
 }
@@ -521,7 +533,11 @@ int DialplanList(const Globals& g, std::vector<std::string> argv) {
   }
   Table t({"NUMBER/NAME", "QUEUE", "HOURS"});
   for (const auto& e : resp.entries()) {
-    t.row({e.pattern(), e.queue(), Hours(e.opening_hours(), std::nullopt)});
+    if (!e.menu().empty()) {
+      t.row({e.pattern(), "menu " + e.menu(), "-"});
+    } else {
+      t.row({e.pattern(), e.queue(), Hours(e.opening_hours(), std::nullopt)});
+    }
   }
   t.print();
   return 0;
@@ -546,11 +562,22 @@ int Calls(const Globals& g, std::vector<std::string> argv) {
     PrintJson(resp);
     return 0;
   }
-  Table t({"CALL", "QUEUE", "STATE", "CALLER", "PRIO", "AGENT", "ATTEMPTS", "WAITING", "EDGE"});
+  Table t(
+      {"CALL", "QUEUE", "STATE", "CALLER", "PRIO", "AGENT", "ATTEMPTS", "WAITING", "EDGE", "DATA"});
   for (const auto& c : resp.calls()) {
+    // What an IVR menu gathered: its digits, the caller's language, the call's own skills.
+    std::map<std::string, std::string> sorted(c.data().begin(), c.data().end());
+    std::string data;
+    for (const auto& [k, v] : sorted) data += (data.empty() ? "" : " ") + k + "=" + v;
+    if (!c.language().empty()) data += (data.empty() ? "" : " ") + ("lang=" + c.language());
+    for (const auto& s : c.skills()) {
+      data +=
+          (data.empty() ? "" : " ") + ("skill=" + s.name() + ":" + std::to_string(s.min_level()));
+    }
     t.row({c.id(), c.queue(), Strip(v1::CallState_Name(c.state()), "CALL_STATE_"), c.caller(),
            std::to_string(c.priority()), c.agent_id().empty() ? "-" : c.agent_id(),
-           std::to_string(c.attempts()), Ago(c.enqueued_at().seconds()), c.edge_id()});
+           std::to_string(c.attempts()), Ago(c.enqueued_at().seconds()), c.edge_id(),
+           data.empty() ? "-" : data});
   }
   t.print();
   return 0;
@@ -583,7 +610,8 @@ void RegisterQueueCommands() {
   c["queue members add"] = {"queue members add NAME AGENT [--position N]", MemberAdd};
   c["queue members remove"] = {"queue members remove NAME AGENT", MemberRemove};
   c["dialplan set"] = {
-      "dialplan set NUMBER|NAME QUEUE [--time-zone TZ --hours 'DAYS HH:MM-HH:MM'... --date "
+      "dialplan set NUMBER|NAME QUEUE|--menu MENU [--time-zone TZ --hours 'DAYS HH:MM-HH:MM'... "
+      "--date "
       "'YYYY-MM-DD closed|HH:MM-HH:MM'... --closed-queue Q | --closed-hangup REASON "
       "--closed-prompt P...]  (the number's own hours, checked before its queue's)",
       DialplanSet};

@@ -12,7 +12,7 @@ CC_PACKAGES=(
   sip-tester baresip-core
   prometheus docker-compose yamllint python3 python3-yaml python3-jsonschema
   clang libclang-rt-14-dev openssl libssl-dev
-  espeak-ng sox libhowardhinnant-date-dev tzdata
+  espeak-ng sox libhowardhinnant-date-dev tzdata libyaml-cpp-dev
 )
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

@@ -16,7 +16,8 @@ constexpr std::size_t kMinTokenLength = 16;
 const std::set<std::string_view> kReadOnly = {
     "GetAgent",      "ListAgents", "ListBindings", "GetQueue",      "ListQueues",
     "ListDialplan",  "GetCall",    "ListCalls",    "ListMembers",   "GetQueueStats",
-    "ResolveDialed", "GetLeg",     "ListLegs",     "ListLiveCalls", "Stats"};
+    "ResolveDialed", "GetLeg",     "ListLegs",     "ListLiveCalls", "Stats",
+    "GetMenu",       "ListMenus"};
 const std::set<std::string_view> kSupervisor = {"Login",        "Logout",       "Pause",
                                                 "Unpause",      "ChangeStatus", "SetMember",
                                                 "RemoveMember", "CancelCall"};

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "common/menu_proto.h"
+#include "common/names.h"
 #include "common/proto_convert.h"
 #include "queue_service/policy.h"
 #include "queue_service/validation.h"
@@ -159,6 +161,7 @@ OpeningRule FromProto(const v1::OpeningHours& h) {
 void ToProto(const DialplanEntry& e, v1::DialplanEntry* out) {
   out->set_pattern(e.pattern);
   out->set_queue(e.queue);
+  out->set_menu(e.menu);
   ToProto(e.opening, out->mutable_opening_hours());
 }
 
@@ -339,6 +342,13 @@ void ToProto(const Call& c, v1::Call* out) {
   out->set_outcome_reason(c.outcome_reason);
   out->set_assignment_id(c.assignment_id);
   out->set_overflowed_from(c.overflowed_from);
+  for (const auto& [k, v] : c.data) (*out->mutable_data())[k] = v;
+  for (const auto& sk : c.skills) {
+    auto* r = out->add_skills();
+    r->set_name(sk.name);
+    r->set_min_level(sk.min_level);
+  }
+  out->set_language(c.language);
 }
 
 void ToProto(const QueueStats& s, v1::QueueStats* out) {
@@ -415,6 +425,34 @@ Status RequireReason(const std::string& r) {
   if (r.size() > 200) return InvalidArgument("reason is longer than 200 bytes");
   return OkStatus();
 }
+// What an IVR menu gathered, as the edge passes it on with the enqueue.
+Status CallExtras(const v1::EnqueueRequest& req, NewCall& c) {
+  if (req.data_size() > 20) return InvalidArgument("at most 20 data entries");
+  for (const auto& [k, v] : req.data()) {
+    if (!IsSkillName(k)) {
+      return InvalidArgument("data key '" + k + "' must be 1-64 lowercase letters, digits, _ or -");
+    }
+    if (v.size() > kMaxCollectedDigits ||
+        v.find_first_not_of("0123456789*#") != std::string::npos) {
+      return InvalidArgument("data '" + k + "' must be up to " +
+                             std::to_string(kMaxCollectedDigits) + " keypad digits");
+    }
+    c.data[k] = v;
+  }
+  if (req.skills_size() > 20) return InvalidArgument("at most 20 skills");
+  for (const auto& s : req.skills()) {
+    if (!IsSkillName(s.name()) || s.min_level() < 1 || s.min_level() > 10) {
+      return InvalidArgument("skill '" + s.name() + "' needs a skill name and a level 1..10");
+    }
+    c.skills.push_back({s.name(), s.min_level()});
+  }
+  if (!req.language().empty() && !IsLanguage(req.language())) {
+    return InvalidArgument("language '" + req.language() + "' is not a language tag");
+  }
+  c.language = req.language();
+  return OkStatus();
+}
+
 Status RequirePattern(const std::string& p) {
   static const std::string kAllowed =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+*#-";
@@ -485,9 +523,23 @@ grpc::Status QueueServiceGrpc::SetDialplanEntry(Ctx* ctx, const v1::SetDialplanE
                                                 v1::DialplanResponse* resp) {
   return HandleRpc(ctx, metrics_, "SetDialplanEntry", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequirePattern(req->entry().pattern()));
-    CC_RETURN_IF_ERROR(ValidateQueueName(req->entry().queue()));
-    DialplanEntry entry{req->entry().pattern(), req->entry().queue(),
-                        FromProto(req->entry().opening_hours())};
+    DialplanEntry entry;
+    entry.pattern = req->entry().pattern();
+    entry.queue = req->entry().queue();
+    entry.menu = req->entry().menu();
+    entry.opening = FromProto(req->entry().opening_hours());
+    if (entry.menu.empty()) {
+      CC_RETURN_IF_ERROR(ValidateQueueName(entry.queue));
+    } else {
+      if (!entry.queue.empty()) return InvalidArgument("give a queue or a menu, not both");
+      if (!IsName(entry.menu)) return InvalidArgument("menu '" + entry.menu + "' is no name");
+      if (!entry.opening.hours.time_zone.empty() || !entry.opening.hours.weekly.empty() ||
+          !entry.opening.hours.dates.empty()) {
+        return InvalidArgument(
+            "a number that leads to a menu has no hours of its own; the queues of the menu keep"
+            " theirs");
+      }
+    }
     CC_RETURN_IF_ERROR(ValidateOpeningRule(entry.opening, ""));
     CC_ASSIGN_OR_RETURN(auto e, engine_.store().set_dialplan(entry));
     ToProto(e, resp->mutable_entry());
@@ -590,8 +642,13 @@ grpc::Status QueueServiceGrpc::Enqueue(Ctx* ctx, const v1::EnqueueRequest* req,
     c.caller = req->caller();
     c.priority = req->priority();
     c.edge_id = req->edge_id();
+    CC_RETURN_IF_ERROR(CallExtras(*req, c));
     CC_ASSIGN_OR_RETURN(EnqueueResult r, engine_.enqueue(c));
     ToProto(r.call, resp->mutable_call());
+    if (!r.menus.empty()) {
+      for (const auto& m : r.menus) ToProto(m, resp->add_menus());
+      return OkStatus();
+    }
     resp->set_queue(r.queue.name);
     resp->set_position(r.position);
     ToProto(r.estimated_wait, resp->mutable_estimated_wait());
@@ -725,6 +782,54 @@ grpc::Status QueueServiceGrpc::GetQueueStats(Ctx* ctx, const v1::GetQueueStatsRe
                         engine_.store().stats(req->queue(), window, SystemClock::instance().now()));
     for (const auto& s : stats) ToProto(s, resp->add_stats());
     return OkStatus();
+  });
+}
+
+}  // namespace cc::queue
+
+namespace cc::queue {
+
+grpc::Status QueueServiceGrpc::ImportMenus(Ctx* ctx, const v1::ImportMenusRequest* req,
+                                           v1::ImportMenusResponse* resp) {
+  return HandleRpc(ctx, metrics_, "ImportMenus", [&]() -> Status {
+    if (req->menus_size() == 0) return InvalidArgument("no menus given");
+    if (req->menus_size() > static_cast<int>(kMaxMenusPerImport)) {
+      return InvalidArgument("more than " + std::to_string(kMaxMenusPerImport) + " menus at once");
+    }
+    std::vector<Menu> menus;
+    for (const auto& m : req->menus()) menus.push_back(FromProto(m));
+    for (const auto& m : menus) CC_RETURN_IF_ERROR(ValidateMenu(m));
+    CC_ASSIGN_OR_RETURN(auto stored,
+                        engine_.store().import_menus(menus, SystemClock::instance().now()));
+    for (const auto& m : stored) ToProto(m, resp->add_menus());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::GetMenu(Ctx* ctx, const v1::GetMenuRequest* req,
+                                       v1::MenuResponse* resp) {
+  return HandleRpc(ctx, metrics_, "GetMenu", [&]() -> Status {
+    if (!IsName(req->name())) return InvalidArgument("menu '" + req->name() + "' is no name");
+    CC_ASSIGN_OR_RETURN(Menu m, engine_.store().get_menu(req->name()));
+    ToProto(m, resp->mutable_menu());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::ListMenus(Ctx* ctx, const v1::ListMenusRequest*,
+                                         v1::ListMenusResponse* resp) {
+  return HandleRpc(ctx, metrics_, "ListMenus", [&]() -> Status {
+    CC_ASSIGN_OR_RETURN(auto menus, engine_.store().list_menus());
+    for (const auto& m : menus) ToProto(m, resp->add_menus());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::DeleteMenu(Ctx* ctx, const v1::DeleteMenuRequest* req,
+                                          v1::DeleteMenuResponse*) {
+  return HandleRpc(ctx, metrics_, "DeleteMenu", [&]() -> Status {
+    if (!IsName(req->name())) return InvalidArgument("menu '" + req->name() + "' is no name");
+    return engine_.store().delete_menu(req->name());
   });
 }
 

@@ -21,6 +21,15 @@ Result<EnqueueResult> PgQueueRepository::enqueue(const NewCall& nc, TimePoint no
     if (queue_name.empty()) {
       auto entry = LoadDialplanEntry(tx, nc.dialed);
       if (!entry) return NotFound("no dialplan entry for '" + nc.dialed + "'");
+      if (!entry->menu.empty()) {
+        // A menu first: the edge runs it and enqueues the call where the caller chose.
+        out.call.id = nc.id;
+        out.call.caller = nc.caller;
+        out.call.edge_id = nc.edge_id;
+        out.menus = menus_from(tx, entry->menu);
+        if (out.menus.empty()) return NotFound("menu '" + entry->menu + "' not found");
+        return out;
+      }
       queue_name = entry->queue;
       if (!entry->opening.open_at(now)) number_closed = entry->opening;
     }
@@ -40,7 +49,8 @@ Result<EnqueueResult> PgQueueRepository::enqueue(const NewCall& nc, TimePoint no
     };
     touch_edge(tx, nc.edge_id, now);
     auto inserted = tx.exec_prepared("insert_call", nc.id, queue->name, nc.caller, nc.priority,
-                                     nc.edge_id, Ts(now));
+                                     nc.edge_id, Ts(now), TextArray(DataArray(nc.data)),
+                                     TextArray(SkillArray(nc.skills)), nc.language);
     if (inserted.empty()) {  // a retried enqueue
       Call existing = *LoadCall(tx, nc.id, true);
       if (existing.edge_id != nc.edge_id) {

@@ -17,10 +17,13 @@ Result<RoutingSnapshot> PgQueueRepository::snapshot(TimePoint now) {
     RoutingSnapshot s;
     std::set<std::string> queue_names;
     std::map<std::string, int> avoided_in;  // queue -> calls passing over an agent now
+    std::set<std::string> with_skills;      // queues with a call requiring skills of its own
     for (const auto& r : tx.exec_prepared("snapshot_calls", Ts(now), settings_.snapshot_calls)) {
       WaitingCall c{r[0].as<std::string>(), r[1].as<std::string>(),
                     r[2].as<int>(),         Ms(r[3]),
-                    r[4].as<std::string>(), OptMs(r[5]).value_or(TimePoint{})};
+                    r[4].as<std::string>(), OptMs(r[5]).value_or(TimePoint{}),
+                    ParseSkills(r[6])};
+      if (!c.skills.empty()) with_skills.insert(c.queue);
       if (!c.last_failed_agent.empty() && now < c.avoid_until) avoided_in[c.queue]++;
       queue_names.insert(c.queue);
       s.calls.push_back(std::move(c));
@@ -52,7 +55,8 @@ Result<RoutingSnapshot> PgQueueRepository::snapshot(TimePoint now) {
     std::vector<std::string> all_of;
     for (const auto& [name, q] : s.queues) {
       const std::string top = TopAgentsStatement(q.strategy);
-      if (top.empty() || !q.required_skills.empty() || !settings_.snapshot_top_agents) {
+      if (top.empty() || !q.required_skills.empty() || with_skills.count(name) ||
+          !settings_.snapshot_top_agents) {
         all_of.push_back(name);
         continue;
       }
@@ -62,9 +66,10 @@ Result<RoutingSnapshot> PgQueueRepository::snapshot(TimePoint now) {
     if (!all_of.empty())
       add_agents(tx.exec_prepared("snapshot_agents", TextArray(all_of), Ts(now)));
     // Skills only matter to queues that require some or rank agents by them.
-    const bool skills_matter = std::any_of(s.queues.begin(), s.queues.end(), [](const auto& q) {
-      return !q.second.required_skills.empty() || q.second.strategy == Strategy::kSkillsBased;
-    });
+    const bool skills_matter =
+        !with_skills.empty() || std::any_of(s.queues.begin(), s.queues.end(), [](const auto& q) {
+          return !q.second.required_skills.empty() || q.second.strategy == Strategy::kSkillsBased;
+        });
     if (!agents.empty() && skills_matter) {
       std::vector<std::string> ids;
       for (auto& [id, a] : agents) ids.push_back(id);

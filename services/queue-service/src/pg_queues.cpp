@@ -66,6 +66,12 @@ Status PgQueueRepository::delete_queue(const std::string& name) {
       return FailedPrecondition("queue " + name + " has " + std::to_string(live) +
                                 " live calls; delete it when they are done");
     }
+    auto menus = tx.exec_params(
+        "SELECT string_agg(DISTINCT menu, ', ') FROM ivr_actions WHERE queue = $1", name);
+    if (!menus[0][0].is_null()) {
+      return FailedPrecondition("queue " + name + " is a choice of menu " +
+                                menus[0][0].as<std::string>() + "; change the menu first");
+    }
     tx.exec_params("UPDATE queues SET overflow_queue = '' WHERE overflow_queue = $1", name);
     tx.exec_params("DELETE FROM agent_queue_memberships WHERE queue = $1", name);
     tx.exec_params("DELETE FROM queues WHERE name = $1", name);
@@ -140,18 +146,23 @@ Result<std::vector<Member>> PgQueueRepository::list_members(const std::string& q
 
 Result<DialplanEntry> PgQueueRepository::set_dialplan(const DialplanEntry& e) {
   return pool_.transact([&](pqxx::work& tx) -> Result<DialplanEntry> {
-    CC_RETURN_IF_ERROR(RequireQueue(tx, e.queue));
+    if (e.menu.empty()) {
+      CC_RETURN_IF_ERROR(RequireQueue(tx, e.queue));
+    } else if (tx.exec_params("SELECT 1 FROM ivr_menus WHERE name = $1", e.menu).empty()) {
+      return NotFound("menu '" + e.menu + "' not found");
+    }
     const OpeningRule& o = e.opening;
     tx.exec_params(
-        "INSERT INTO dialplan (" + kDialplanColumns +
-            ") VALUES ($1, $2, $3, $4::text[], $5::text[], $6, $7, $8::text[])"
-            " ON CONFLICT (pattern) DO UPDATE SET (" +
-            kDialplanColumns.substr(kDialplanColumns.find(',') + 2) +
-            ") = (EXCLUDED.queue, EXCLUDED.hours_time_zone, EXCLUDED.hours_weekly,"
-            " EXCLUDED.hours_dates, EXCLUDED.closed_queue, EXCLUDED.closed_hangup_reason,"
-            " EXCLUDED.closed_prompts)",
+        "INSERT INTO dialplan (pattern, queue, hours_time_zone, hours_weekly, hours_dates,"
+        " closed_queue, closed_hangup_reason, closed_prompts, menu)"
+        " VALUES ($1, NULLIF($2, ''), $3, $4::text[], $5::text[], $6, $7, $8::text[],"
+        " NULLIF($9, '')) ON CONFLICT (pattern) DO UPDATE SET (queue, hours_time_zone,"
+        " hours_weekly, hours_dates, closed_queue, closed_hangup_reason, closed_prompts, menu)"
+        " = (EXCLUDED.queue, EXCLUDED.hours_time_zone, EXCLUDED.hours_weekly,"
+        " EXCLUDED.hours_dates, EXCLUDED.closed_queue, EXCLUDED.closed_hangup_reason,"
+        " EXCLUDED.closed_prompts, EXCLUDED.menu)",
         e.pattern, e.queue, o.hours.time_zone, TextArray(o.hours.weekly), TextArray(o.hours.dates),
-        o.closed_queue, o.closed_hangup_reason, TextArray(o.closed_prompts));
+        o.closed_queue, o.closed_hangup_reason, TextArray(o.closed_prompts), e.menu);
     return e;
   });
 }
@@ -178,8 +189,12 @@ Result<std::vector<DialplanEntry>> PgQueueRepository::list_dialplan() {
 
 Result<QueueConfig> PgQueueRepository::resolve(const std::string& dialed) {
   return pool_.transact([&](pqxx::work& tx) -> Result<QueueConfig> {
-    auto r = tx.exec_params("SELECT queue FROM dialplan WHERE pattern = $1", dialed);
+    auto r = tx.exec_params("SELECT queue, menu FROM dialplan WHERE pattern = $1", dialed);
     if (r.empty()) return NotFound("no dialplan entry for '" + dialed + "'");
+    if (r[0][0].is_null()) {
+      return FailedPrecondition("'" + dialed + "' leads to menu '" + r[0][1].as<std::string>() +
+                                "', not to a queue");
+    }
     return RequireQueue(tx, r[0][0].as<std::string>());
   });
 }

@@ -171,11 +171,16 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
 // Dialplan
 
 const std::string kDialplanColumns =
-    "pattern, queue, hours_time_zone, hours_weekly, hours_dates, closed_queue,"
-    " closed_hangup_reason, closed_prompts";
+    "pattern, COALESCE(queue, ''), hours_time_zone, hours_weekly, hours_dates, closed_queue,"
+    " closed_hangup_reason, closed_prompts, COALESCE(menu, '')";
 
 DialplanEntry ReadDialplanEntry(const pqxx::row& r) {
-  return {r[0].as<std::string>(), r[1].as<std::string>(), ReadOpeningRule(r, 2)};
+  DialplanEntry e;
+  e.pattern = r[0].as<std::string>();
+  e.queue = r[1].as<std::string>();
+  e.opening = ReadOpeningRule(r, 2);
+  e.menu = r[8].as<std::string>();
+  return e;
 }
 
 std::optional<DialplanEntry> LoadDialplanEntry(pqxx::work& tx, const std::string& pattern) {
@@ -188,11 +193,43 @@ std::optional<DialplanEntry> LoadDialplanEntry(pqxx::work& tx, const std::string
 // ---------------------------------------------------------------------------------------
 // Calls
 
+std::vector<std::string> DataArray(const std::map<std::string, std::string>& data) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : data) out.push_back(k + "=" + v);
+  return out;
+}
+
+std::map<std::string, std::string> ParseData(const pqxx::field& f) {
+  std::map<std::string, std::string> out;
+  for (const auto& kv : ParseTextArray(f)) {
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) out[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return out;
+}
+
+std::vector<std::string> SkillArray(const std::vector<RequiredSkill>& skills) {
+  std::vector<std::string> out;
+  for (const auto& s : skills) out.push_back(s.name + ":" + std::to_string(s.min_level));
+  return out;
+}
+
+std::vector<RequiredSkill> ParseSkills(const pqxx::field& f) {
+  std::vector<RequiredSkill> out;
+  for (const auto& s : ParseTextArray(f)) {
+    const auto colon = s.find(':');
+    if (colon == std::string::npos) continue;
+    out.push_back({s.substr(0, colon), std::atoi(s.c_str() + colon + 1)});
+  }
+  return out;
+}
+
 const std::string kCallColumns =
     "id, queue, caller, priority, state, edge_id, COALESCE(agent_id, ''), attempts, " +
     EpochMs("enqueued_at") + ", " + EpochMs("queue_entered_at") + ", " + EpochMs("offered_at") +
     ", " + EpochMs("connected_at") + ", " + EpochMs("ended_at") +
-    ", outcome_reason, overflowed_from, COALESCE(assignment_id, 0)";
+    ", outcome_reason, overflowed_from, COALESCE(assignment_id, 0), data, extra_skills,"
+    " language";
 
 Call ReadCall(const pqxx::row& r) {
   Call c;
@@ -212,6 +249,9 @@ Call ReadCall(const pqxx::row& r) {
   c.outcome_reason = r[13].as<std::string>();
   c.overflowed_from = r[14].as<std::string>();
   c.assignment_id = r[15].as<std::int64_t>();
+  c.data = ParseData(r[16]);
+  c.skills = ParseSkills(r[17]);
+  c.language = r[18].as<std::string>();
   return c;
 }
 

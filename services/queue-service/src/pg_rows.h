@@ -38,6 +38,11 @@ std::optional<DialplanEntry> LoadDialplanEntry(pqxx::work& tx, const std::string
 
 // Calls.
 extern const std::string kCallColumns;
+// An IVR menu's data ("name=value") and skills ("name:min_level") as the calls table keeps them.
+std::vector<std::string> DataArray(const std::map<std::string, std::string>& data);
+std::map<std::string, std::string> ParseData(const pqxx::field& f);
+std::vector<std::string> SkillArray(const std::vector<RequiredSkill>& skills);
+std::vector<RequiredSkill> ParseSkills(const pqxx::field& f);
 Call ReadCall(const pqxx::row& r);
 std::optional<Call> LoadCall(pqxx::work& tx, const std::string& id, bool lock);
 Call ReloadCall(pqxx::work& tx, const std::string& id);

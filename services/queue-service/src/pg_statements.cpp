@@ -57,8 +57,9 @@ void PrepareHotStatements(PgPool& pool) {
   const std::vector<std::pair<std::string, std::string>> statements = {
       {"insert_call",
        "INSERT INTO calls (id, queue, caller, priority, state, edge_id, enqueued_at,"
-       " queue_entered_at) VALUES ($1, $2, $3, $4, 'WAITING', $5, $6::timestamptz,"
-       " $6::timestamptz) ON CONFLICT (id) DO NOTHING RETURNING " +
+       " queue_entered_at, data, extra_skills, language) VALUES ($1, $2, $3, $4, 'WAITING', $5,"
+       " $6::timestamptz, $6::timestamptz, $7::text[], $8::text[], $9)"
+       " ON CONFLICT (id) DO NOTHING RETURNING " +
            kCallColumns},
       // Waiting calls, those ahead of a new one ($3: its priority), and whether someone who
       // could answer is there per the queue's join rule ($4).
@@ -73,6 +74,7 @@ void PrepareHotStatements(PgPool& pool) {
        " WHERE m.queue = $1 AND a.status NOT IN ('LOGGED_OUT', 'PAUSED')"},
       {"snapshot_calls", "SELECT id, queue, priority, " + EpochMs("queue_entered_at") +
                              ", last_failed_agent, " + EpochMs("avoid_agent_until") +
+                             ", extra_skills" +
                              " FROM calls WHERE state = 'WAITING' AND not_before <= $1::timestamptz"
                              " ORDER BY priority DESC, queue_entered_at LIMIT $2"},
       {"snapshot_queues", "SELECT " + kQueueColumns + " FROM queues WHERE name = ANY($1::text[])"},

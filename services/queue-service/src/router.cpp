@@ -14,7 +14,11 @@ std::int64_t EffectivePriority(const WaitingCall& call, const QueueConfig& queue
 }
 
 bool MeetsRequiredSkills(const AgentCandidate& agent, const QueueConfig& queue) {
-  for (const auto& req : queue.required_skills) {
+  return MeetsRequiredSkills(agent, queue.required_skills);
+}
+
+bool MeetsRequiredSkills(const AgentCandidate& agent, const std::vector<RequiredSkill>& skills) {
+  for (const auto& req : skills) {
     auto it = agent.skills.find(req.name);
     if (it == agent.skills.end() || it->second < req.min_level) return false;
   }
@@ -137,6 +141,7 @@ std::vector<Proposal> Router::Propose(const RoutingSnapshot& s, TimePoint now) c
     const bool avoiding = !call->last_failed_agent.empty() && now < call->avoid_until;
     for (const AgentCandidate* a : it->second) {
       if (taken.count(a->id) || (avoiding && a->id == call->last_failed_agent)) continue;
+      if (!MeetsRequiredSkills(*a, call->skills)) continue;
       taken.insert(a->id);
       out.push_back({call->id, a->id});
       break;

@@ -57,6 +57,14 @@ class QueueServiceGrpc final : public callcenter::v1::QueueService::Service {
                            callcenter::v1::ReportResponse*) override;
   grpc::Status GetQueueStats(Ctx*, const callcenter::v1::GetQueueStatsRequest*,
                              callcenter::v1::GetQueueStatsResponse*) override;
+  grpc::Status ImportMenus(Ctx*, const callcenter::v1::ImportMenusRequest*,
+                           callcenter::v1::ImportMenusResponse*) override;
+  grpc::Status GetMenu(Ctx*, const callcenter::v1::GetMenuRequest*,
+                       callcenter::v1::MenuResponse*) override;
+  grpc::Status ListMenus(Ctx*, const callcenter::v1::ListMenusRequest*,
+                         callcenter::v1::ListMenusResponse*) override;
+  grpc::Status DeleteMenu(Ctx*, const callcenter::v1::DeleteMenuRequest*,
+                          callcenter::v1::DeleteMenuResponse*) override;
 
  private:
   QueueEngine& engine_;

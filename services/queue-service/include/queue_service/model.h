@@ -9,6 +9,7 @@
 
 #include "common/agent_status.h"
 #include "common/clock.h"
+#include "common/menu.h"
 #include "queue_service/opening_hours.h"
 
 // The queue-service's domain vocabulary. No protobuf here: adapters convert at the edge.
@@ -55,11 +56,7 @@ bool IsTerminal(CallState s);
 enum class OfferFailure { kNoAnswer, kBusy, kRejected, kUnreachable };
 std::string_view ToString(OfferFailure f);
 
-struct RequiredSkill {
-  std::string name;
-  int min_level = 1;
-  bool operator==(const RequiredSkill&) const = default;
-};
+using cc::RequiredSkill;
 
 // What a waiting caller hears besides the music: a greeting on entry, and every `every`
 // (after `first_after`) the periodic prompts with the caller's position and estimated wait.
@@ -123,6 +120,10 @@ struct Call {
   std::string outcome_reason;
   std::string overflowed_from;
   std::int64_t assignment_id = 0;
+  // What an IVR menu gathered on the way in.
+  std::map<std::string, std::string> data;  // collected digits by name
+  std::vector<RequiredSkill> skills;        // required besides the queue's
+  std::string language;
 };
 
 // A registration of the agent's phone the offer rings (the edge calls the contact, routed
@@ -163,7 +164,8 @@ struct Member {
 
 struct DialplanEntry {
   std::string pattern;
-  std::string queue;
+  std::string queue;  // the number leads to this queue, or
+  std::string menu;   // to this IVR menu
   OpeningRule opening;  // the number's own hours, checked before the queue's
 };
 

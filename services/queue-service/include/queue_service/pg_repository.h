@@ -36,6 +36,10 @@ class PgQueueRepository final : public QueueRepository {
   Result<DialplanEntry> delete_dialplan(const std::string& pattern) override;
   Result<std::vector<DialplanEntry>> list_dialplan() override;
   Result<QueueConfig> resolve(const std::string& dialed) override;
+  Result<std::vector<Menu>> import_menus(const std::vector<Menu>& menus, TimePoint now) override;
+  Result<Menu> get_menu(const std::string& name) override;
+  Result<std::vector<Menu>> list_menus() override;
+  Status delete_menu(const std::string& name) override;
 
   Result<EnqueueResult> enqueue(const NewCall& call, TimePoint now) override;
   Result<Call> get_call(const std::string& id) override;
@@ -77,6 +81,8 @@ class PgQueueRepository final : public QueueRepository {
   // queue() as a function, for the shared rules.
   std::function<std::optional<QueueConfig>(pqxx::work&, const std::string&)> queues();
   void forget_queue(const std::string& name);
+  // The menu a dialled number leads to and every menu it leads to, entry first.
+  std::vector<Menu> menus_from(pqxx::work& tx, const std::string& entry);
   // Average handle time of the last hour, for wait estimates; recomputed every 10 s.
   Duration handle_time(pqxx::work& tx, const std::string& queue, TimePoint now);
   // Agents logged in and not paused in the queue, for wait estimates; recomputed every

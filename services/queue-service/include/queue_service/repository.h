@@ -39,6 +39,9 @@ struct NewCall {
   std::string caller;
   int priority = 0;
   std::string edge_id;
+  std::map<std::string, std::string> data;  // from an IVR menu
+  std::vector<RequiredSkill> skills;
+  std::string language;
 };
 
 struct EnqueueResult {
@@ -49,6 +52,9 @@ struct EnqueueResult {
   bool existing = false;  // a retried enqueue of a call already known
   // Prompts the caller hears before the call ends (it did not stay waiting: a closed queue).
   std::vector<std::string> exit_prompts;
+  // The dialled number leads to a menu: nothing was enqueued; these are the entry menu and
+  // every menu it leads to.
+  std::vector<Menu> menus;
   Effects effects;
 };
 
@@ -111,6 +117,13 @@ class QueueRepository {
   virtual Result<DialplanEntry> delete_dialplan(const std::string& pattern) = 0;
   virtual Result<std::vector<DialplanEntry>> list_dialplan() = 0;
   virtual Result<QueueConfig> resolve(const std::string& dialed) = 0;
+
+  // IVR menus. Importing checks the batch against the stored menus and queues, and stores it
+  // whole or not at all; deleting refuses a menu the dialplan or another menu leads to.
+  virtual Result<std::vector<Menu>> import_menus(const std::vector<Menu>& menus, TimePoint now) = 0;
+  virtual Result<Menu> get_menu(const std::string& name) = 0;
+  virtual Result<std::vector<Menu>> list_menus() = 0;
+  virtual Status delete_menu(const std::string& name) = 0;
 
   // Calls.
   virtual Result<EnqueueResult> enqueue(const NewCall& call, TimePoint now) = 0;

@@ -24,6 +24,7 @@ struct WaitingCall {
   // reoffer_delay), so that another agent gets it first.
   std::string last_failed_agent;
   TimePoint avoid_until{};
+  std::vector<RequiredSkill> skills;  // the call's own, besides its queue's (an IVR choice)
 };
 
 // An agent that could take a call right now: logged in and available (or on a call with
@@ -56,6 +57,7 @@ struct Proposal {
 // Priority after aging: priority + floor(aging_per_second * seconds waited).
 std::int64_t EffectivePriority(const WaitingCall& call, const QueueConfig& queue, TimePoint now);
 bool MeetsRequiredSkills(const AgentCandidate& agent, const QueueConfig& queue);
+bool MeetsRequiredSkills(const AgentCandidate& agent, const std::vector<RequiredSkill>& skills);
 // Sum of the agent's levels in the queue's required skills (all its skills if none required).
 int SkillScore(const AgentCandidate& agent, const QueueConfig& queue);
 
