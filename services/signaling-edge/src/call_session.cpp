@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/menu.h"
 
 namespace cc::edge {
 namespace {
@@ -199,8 +200,13 @@ void CallSession::create_customer_leg() {
 
 void CallSession::send_enqueue() {
   enqueue_sent_ = true;
-  ctx_.queue.enqueue({call_.id, call_.dialed, call_.caller, ctx_.settings.edge_id},
-                     guard([this](Result<Enqueued> r) { on_enqueued(std::move(r)); }),
+  // The dialled number, or the queue a menu chose with what it gathered.
+  EnqueueRequest req = chosen_;
+  req.call_id = call_.id;
+  if (req.queue.empty()) req.dialed = call_.dialed;
+  req.caller = call_.caller;
+  req.edge_id = ctx_.settings.edge_id;
+  ctx_.queue.enqueue(req, guard([this](Result<Enqueued> r) { on_enqueued(std::move(r)); }),
                      guard([this](const Error&) {
                        // queue-service is away: the caller rings while the enqueue is retried.
                        if (customer_ && !customer_gone_ && !customer_answered_ && !ringing_sent_ &&
@@ -230,8 +236,16 @@ void CallSession::on_enqueued(Result<Enqueued> r) {
     end({kTemporaryFailure, "queue unavailable"}, 503, true);
     return;
   }
+  if (!r->menus.empty()) return start_menu(std::move(r->menus));
   enqueued_ = true;
   queue_ = r->queue;
+  if (!language_.empty()) {
+    // The caller chose a language in a menu: the queue's prompts are said in it.
+    r->announce.language = language_;
+    for (auto* list : {&r->announce.greeting, &r->announce.periodic, &r->exit_prompts}) {
+      for (auto& p : *list) p = LocalizedPrompt(p, language_);
+    }
+  }
   answer_mode_ = r->answer_mode;
   music_ = r->music;
   announcer_ = std::make_unique<WaitAnnouncer>(r->announce);
@@ -250,28 +264,31 @@ void CallSession::on_enqueued(Result<Enqueued> r) {
 }
 
 void CallSession::treat_waiting_customer() {
-  if (!customer_ || customer_gone_ || customer_answered_) return;
-  switch (answer_mode_) {
-    case AnswerMode::kRingUntilAgent:
-      if (!ringing_sent_) {
-        ringing_sent_ = true;
-        respond_customer(180);
-        customer_->ringing();
-      }
-      return;
-    case AnswerMode::kEarlyMedia:
-      // Not answered (nothing billed) until an agent is: music as early media under a 183.
-      if (early_media_) return;
-      early_media_ = true;
-      respond_customer(183);
-      customer_->progress(customer_local_sdp_);
-      break;
-    case AnswerMode::kAnswerImmediately:
-      customer_answered_ = true;
-      respond_customer(200);
-      customer_->answer(customer_local_sdp_);
-      break;
+  if (!customer_ || customer_gone_ || waiting_started_) return;
+  // A caller who went through a menu is answered already: the queue's media starts at once.
+  if (!customer_answered_) {
+    switch (answer_mode_) {
+      case AnswerMode::kRingUntilAgent:
+        if (!ringing_sent_) {
+          ringing_sent_ = true;
+          respond_customer(180);
+          customer_->ringing();
+        }
+        return;
+      case AnswerMode::kEarlyMedia:
+        // Not answered (nothing billed) until an agent is: music as early media under a 183.
+        early_media_ = true;
+        respond_customer(183);
+        customer_->progress(customer_local_sdp_);
+        break;
+      case AnswerMode::kAnswerImmediately:
+        customer_answered_ = true;
+        respond_customer(200);
+        customer_->answer(customer_local_sdp_);
+        break;
+    }
   }
+  waiting_started_ = true;
   if (!announcer_) return;
   const WaitAnnouncements& a = announcer_->config();
   if (a.every.count() > 0) schedule_wait_announcement(a.first_after);
@@ -334,11 +351,15 @@ void CallSession::wait_announcement_due() {
 }
 
 void CallSession::announce_then_end(const std::vector<std::string>& prompts, const EndReason& why) {
-  if (!customer_ || customer_gone_ || customer_relay_.empty()) return end(why, 480, false);
+  if (!customer_ || customer_gone_ || customer_relay_.empty() || prompts.empty()) {
+    return end(why, 480, false);
+  }
   after_announcement_ = why;
-  early_media_ = true;
-  respond_customer(183);
-  customer_->progress(customer_local_sdp_);
+  if (!customer_answered_ && !early_media_) {  // answered (a menu's caller): then a BYE
+    early_media_ = true;
+    respond_customer(183);
+    customer_->progress(customer_local_sdp_);
+  }
   ctx_.media.play(customer_relay_, prompts, false, Duration{0}, guard([this](Result<Ok> r) {
                     if (r.ok()) return;
                     log::Warn("announcement failed; ending the call",
@@ -351,8 +372,15 @@ void CallSession::announce_then_end(const std::vector<std::string>& prompts, con
       ctx_.timers.after(ctx_.settings.announcement_limit, guard([this] { on_prompt_finished(); })));
 }
 
-void CallSession::on_prompt_finished() {
+void CallSession::on_prompt_finished(const std::vector<std::string>& played) {
   if (phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) return;
+  if (phase_ == CallPhase::kInMenu && menu_ && !menu_->done()) {
+    // Only the end of what the menu plays now (a key may have replaced it meanwhile).
+    if (menu_playing_.empty() || (!played.empty() && played != menu_playing_)) return;
+    menu_playing_.clear();
+    announcement_timer_.cancel();
+    return run_menu(menu_->on_prompts_done());
+  }
   if (announcing_wait_) {
     announcing_wait_ = false;
     announcement_timer_.cancel();
@@ -365,6 +393,118 @@ void CallSession::on_prompt_finished() {
   after_announcement_.reset();
   announcement_timer_.cancel();
   end(why, 480, false);
+}
+
+// ---------------------------------------------------------------------------------------
+// IVR menus
+
+void CallSession::start_menu(std::vector<Menu> menus) {
+  if (!step(CallPhase::kInMenu)) return;
+  // Nothing is enqueued while the caller chooses: leaving now has nothing to cancel.
+  enqueue_sent_ = false;
+  if (!customer_ || customer_gone_) return end({kNormalClearing, "caller left"}, 480, false);
+  log::Info("caller in menu", {{"call_id", call_.id}, {"menu", menus.front().name}});
+  menu_ = std::make_unique<MenuRunner>(std::move(menus));
+  if (!customer_answered_) {  // a menu speaks and listens: answered
+    customer_answered_ = true;
+    respond_customer(200);
+    customer_->answer(customer_local_sdp_);
+  }
+  run_menu(menu_->start());
+}
+
+void CallSession::run_menu(MenuStep s) {
+  if (s.stop_prompts && !menu_playing_.empty()) {
+    menu_playing_.clear();
+    announcement_timer_.cancel();
+    ctx_.media.stop_play(customer_relay_);
+  }
+  if (!s.play.empty()) play_menu_prompts(s.play);
+  if (s.wait) {
+    menu_timer_ = Timer(&ctx_.timers, ctx_.timers.after(*s.wait, guard([this] {
+      if (phase_ == CallPhase::kInMenu && menu_) run_menu(menu_->on_timeout());
+    })));
+  } else {
+    menu_timer_.cancel();
+  }
+  if (s.outcome) menu_done(*s.outcome);
+}
+
+void CallSession::play_menu_prompts(const std::vector<std::string>& prompts) {
+  menu_playing_ = prompts;
+  ctx_.media.play(
+      customer_relay_, prompts, false, ctx_.settings.waiting_media_timeout,
+      guard([this, prompts](Result<Ok> r) {
+        if (r.ok()) return;
+        // A prompt the relay does not have: the menu goes on without it.
+        log::Warn("menu prompt failed", {{"call_id", call_.id}, {"error", r.error().message}});
+        if (menu_playing_ == prompts) on_prompt_finished(prompts);
+      }));
+  // The relay says when they are over; if that word is lost, the menu goes on all the same.
+  announcement_timer_ =
+      Timer(&ctx_.timers,
+            ctx_.timers.after(ctx_.settings.announcement_limit, guard([this, prompts] {
+                                if (phase_ == CallPhase::kInMenu && menu_playing_ == prompts)
+                                  on_prompt_finished(prompts);
+                              })));
+}
+
+void CallSession::menu_done(const MenuOutcome& o) {
+  menu_timer_.cancel();
+  menu_playing_.clear();
+  language_ = menu_->language();
+  switch (o.kind) {
+    case MenuOutcome::Kind::kQueue:
+      chosen_ = {};
+      chosen_.queue = o.queue;
+      chosen_.priority = o.priority;
+      chosen_.skills = o.skills;
+      chosen_.data = menu_->data();
+      chosen_.language = language_;
+      log::Info("caller chose a queue in the menu",
+                {{"call_id", call_.id}, {"menu", menu_->menu()}, {"queue", o.queue}});
+      step(CallPhase::kEnqueuing);
+      send_enqueue();
+      return;
+    case MenuOutcome::Kind::kHangup:
+      log::Info("menu ends the call", {{"call_id", call_.id}, {"reason", o.reason}});
+      ctx_.observer.call_failure("menu_hangup");
+      return announce_then_end(o.prompts, {kNormalClearing, o.reason});
+    case MenuOutcome::Kind::kTransfer:
+      log::Info("menu transfers the caller", {{"call_id", call_.id}, {"uri", o.uri}});
+      transferring_ = true;
+      customer_->refer(o.uri);
+      // RFC 3515: the caller reports how the new call went; without a word, the call ends.
+      transfer_timer_ =
+          Timer(&ctx_.timers,
+                ctx_.timers.after(ctx_.settings.announcement_limit, guard([this] {
+                                    if (transferring_)
+                                      end({kNormalClearing, "transfer unconfirmed"}, 480, false);
+                                  })));
+      return;
+  }
+}
+
+void CallSession::on_digit(char digit) {
+  // Keys count in menus only (never logged: they may be an account or card number).
+  if (phase_ != CallPhase::kInMenu || !menu_ || menu_->done()) return;
+  run_menu(menu_->on_digit(digit));
+}
+
+void CallSession::on_transfer_progress(int status, bool final) {
+  if (!transferring_ || phase_ != CallPhase::kInMenu) return;
+  if (status >= 300) {
+    transferring_ = false;
+    transfer_timer_.cancel();
+    log::Warn("transfer failed", {{"call_id", call_.id}, {"status", status}});
+    ctx_.observer.call_failure("transfer_failed");
+    return end({kNormalClearing, "transfer failed (" + std::to_string(status) + ")"}, 480, false);
+  }
+  if (final && status >= 200) {
+    transferring_ = false;
+    transfer_timer_.cancel();
+    return end({kNormalClearing, "transferred"}, 480, false);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -419,6 +559,13 @@ void CallSession::ring_devices() {
   const std::string from = (display.empty() ? "" : display + " ") +
                            "<sip:" + (call_.caller.empty() ? "anonymous" : call_.caller) + "@" +
                            ctx_.settings.realm + ">";
+  // What a menu gathered, for the agent's phone or CRM: X-CC-Data: account=123;pin=4
+  // (keys are skill-like names, values keypad digits: nothing to escape).
+  std::vector<std::string> menu_headers;
+  std::string data;
+  for (const auto& [k, v] : chosen_.data) data += (data.empty() ? "" : ";") + k + "=" + v;
+  if (!data.empty()) menu_headers.push_back("X-CC-Data: " + data);
+  if (!language_.empty()) menu_headers.push_back("X-CC-Language: " + language_);
   for (const auto& d : a.offer.devices) {
     if (static_cast<int>(a.forks.size()) >= ctx_.settings.max_forks) break;
     AgentInvite inv;
@@ -433,6 +580,7 @@ void CallSession::ring_devices() {
     inv.from = from;
     inv.sdp = a.local_sdp;
     inv.max_forwards = call_.max_forwards;
+    inv.headers = menu_headers;
     auto leg = ctx_.sip.invite(inv);
     if (!leg) {
       log::Warn("cannot address agent device", {{"call_id", call_.id}, {"contact", d.contact}});
@@ -762,6 +910,7 @@ void CallSession::on_media_timeout() {
       end({kNoRouteToDestination, "media timeout"}, 480, true);
       return;
     case CallPhase::kEnqueuing:
+    case CallPhase::kInMenu:
     case CallPhase::kQueued:
     case CallPhase::kRinging:
       // A waiting caller hearing music sent nothing for too long: gone (abandoned).

@@ -249,7 +249,7 @@ void Edge::on_message(const NatsMessage& m) {
     on_offer(m.data, m.reply);
   } else if (rest.rfind("call.", 0) == 0) {
     on_call_event(m.data);
-  } else if (rest == "media.timeout" || rest == "media.prompt_finished") {
+  } else if (rest == "media.timeout" || rest == "media.prompt_finished" || rest == "media.dtmf") {
     on_media_event(m.data);
   }
 }
@@ -320,7 +320,10 @@ void Edge::on_media_event(const std::string& data) {
   CallSession* s = parts_->calls.find(e.call_id());
   if (!s) return;
   if (e.kind() == v1::MediaEvent::KIND_MEDIA_TIMEOUT) s->on_media_timeout();
-  if (e.kind() == v1::MediaEvent::KIND_PROMPT_FINISHED) s->on_prompt_finished();
+  if (e.kind() == v1::MediaEvent::KIND_PROMPT_FINISHED) {
+    s->on_prompt_finished({e.prompts().begin(), e.prompts().end()});
+  }
+  if (e.kind() == v1::MediaEvent::KIND_DTMF && e.digit().size() == 1) s->on_digit(e.digit()[0]);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include "callcenter/v1/queue_service.grpc.pb.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
+#include "common/menu_proto.h"
 #include "common/proto_convert.h"
 #include "signaling_edge/sip_loop.h"  // after the generated headers: Sofia's macros clash
 
@@ -92,7 +93,19 @@ class QueueGrpcPort final : public QueuePort {
   void enqueue(const EnqueueRequest& r, Reply<Enqueued> done) override {
     v1::EnqueueRequest req;
     req.set_call_id(r.call_id);
-    req.set_dialed(r.dialed);
+    if (r.queue.empty()) {
+      req.set_dialed(r.dialed);
+    } else {
+      req.set_queue(r.queue);
+    }
+    req.set_priority(r.priority);
+    for (const auto& s : r.skills) {
+      auto* k = req.add_skills();
+      k->set_name(s.name);
+      k->set_min_level(s.min_level);
+    }
+    for (const auto& [k, v] : r.data) (*req.mutable_data())[k] = v;
+    req.set_language(r.language);
     req.set_caller(r.caller);
     req.set_edge_id(r.edge_id);
     Call<v1::EnqueueRequest, v1::EnqueueResponse>(
@@ -120,6 +133,7 @@ class QueueGrpcPort final : public QueuePort {
           e.waiting = state == v1::CALL_STATE_WAITING || state == v1::CALL_STATE_OFFERED ||
                       state == v1::CALL_STATE_CONNECTED;
           e.outcome_reason = resp.call().outcome_reason();
+          for (const auto& m : resp.menus()) e.menus.push_back(FromProto(m));
           done(std::move(e));
         });
   }
@@ -406,6 +420,20 @@ class RelayGrpcClient final : public RelayClient {
         [done = std::move(done)](const grpc::Status& st, v1::PlayResponse&) {
           if (!st.ok()) return done(ErrorOf(st));
           done(OkStatus());
+        });
+  }
+
+  void stop_play(const RelayLeg& leg) override {
+    v1::StopPlayRequest req;
+    req.set_leg_id(leg.id);
+    Call<v1::StopPlayRequest, v1::StopPlayResponse>(
+        loop_, inflight_, timeout_, std::move(req),
+        [this](auto* ctx, auto* rq, auto* rs, auto cb) {
+          stub_->async()->StopPlay(ctx, rq, rs, std::move(cb));
+        },
+        [id = leg.id](const grpc::Status& st, v1::StopPlayResponse&) {
+          if (!st.ok())
+            log::Warn("prompt not stopped", {{"leg_id", id}, {"error", st.error_message()}});
         });
   }
 

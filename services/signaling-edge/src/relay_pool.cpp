@@ -153,6 +153,10 @@ void RelayPool::play(const RelayLeg& leg, const std::vector<std::string>& prompt
   relay->client->play(leg, prompts, loop, idle_timeout, std::move(done));
 }
 
+void RelayPool::stop_play(const RelayLeg& leg) {
+  if (Relay* relay = find(leg.relay)) relay->client->stop_play(leg);
+}
+
 void RelayPool::release(const RelayLeg& leg) {
   if (Relay* relay = find(leg.relay)) relay->client->release(leg);
 }

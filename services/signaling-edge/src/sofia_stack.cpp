@@ -8,11 +8,20 @@
 
 #include "common/log.h"
 #include "signaling_edge/call_session.h"
+#include "signaling_edge/sip_bodies.h"
 
 namespace cc::edge {
 namespace {
 
 constexpr unsigned kUdpReceiveBuffer = 8u << 20;  // bytes
+
+char InfoDigit(sip_t const* sip) {
+  if (!sip || !sip->sip_content_type || !sip->sip_content_type->c_type || !sip->sip_payload) {
+    return '\0';
+  }
+  return DtmfInfoDigit(sip->sip_content_type->c_type,
+                       std::string_view(sip->sip_payload->pl_data, sip->sip_payload->pl_len));
+}
 
 std::string Sdp(sip_t const* sip) {
   if (!sip || !sip->sip_payload || !sip->sip_payload->pl_data) return "";
@@ -178,6 +187,13 @@ void SofiaLeg::cancel() {
   nua_cancel(nh_, TAG_END());
 }
 
+void SofiaLeg::refer(const std::string& uri) {
+  const std::string refer_to = "<" + uri + ">";
+  nua_refer(nh_, SIPTAG_REFER_TO_STR(refer_to.c_str()),
+            TAG_IF(!stack_.contact().empty(), SIPTAG_CONTACT_STR(stack_.contact().c_str())),
+            TAG_END());
+}
+
 // ---------------------------------------------------------------------------------------
 // The stack
 
@@ -225,15 +241,16 @@ Status SofiaStack::start(Handlers handlers) {
                       : " and " + sips + " (certificates in " + settings_.sip_tls_cert_dir + ")") +
         " (address in use or invalid)");
   }
-  nua_set_params(nua_, NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0),
-                 // OPTIONS too: the front door answers it (and may refuse it).
-                 NUTAG_AUTOACK(1), NUTAG_APPL_METHOD("REGISTER, OPTIONS"),
-                 SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE"),
-                 SIPTAG_SUPPORTED_STR("timer"), NUTAG_SESSION_TIMER(1800), NUTAG_MIN_SE(90),
-                 // The far end refreshes where it may choose (RFC 4028): the edge's own
-                 // refresh has no SDP to offer (media is the relay's), see RefreshByUpdate.
-                 NUTAG_SESSION_REFRESHER(nua_remote_refresher),
-                 SIPTAG_USER_AGENT_STR("cc-signaling-edge"), TAG_END());
+  nua_set_params(
+      nua_, NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0),
+      // OPTIONS too: the front door answers it (and may refuse it).
+      NUTAG_AUTOACK(1), NUTAG_APPL_METHOD("REGISTER, OPTIONS"),
+      SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE, NOTIFY"),
+      SIPTAG_SUPPORTED_STR("timer"), NUTAG_SESSION_TIMER(1800), NUTAG_MIN_SE(90),
+      // The far end refreshes where it may choose (RFC 4028): the edge's own
+      // refresh has no SDP to offer (media is the relay's), see RefreshByUpdate.
+      NUTAG_SESSION_REFRESHER(nua_remote_refresher), SIPTAG_USER_AGENT_STR("cc-signaling-edge"),
+      TAG_END());
   return OkStatus();
 }
 
@@ -276,8 +293,11 @@ std::unique_ptr<SipLeg> SofiaStack::invite(const AgentInvite& inv) {
   if (!inv.route.empty()) nua_set_hparams(nh, NUTAG_PROXY(inv.route.c_str()), TAG_END());
   auto leg = std::make_unique<SofiaLeg>(*this, nh, SofiaLeg::Role::kAgent, inv.call_id, "");
   const std::string hops = std::to_string(inv.max_forwards);
-  nua_invite(nh, SIPTAG_MAX_FORWARDS_STR(hops.c_str()), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-             SIPTAG_PAYLOAD_STR(inv.sdp.c_str()),
+  std::string extra;
+  for (const auto& h : inv.headers) extra += (extra.empty() ? "" : "\r\n") + h;
+  nua_invite(nh, SIPTAG_MAX_FORWARDS_STR(hops.c_str()),
+             TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())),
+             SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(inv.sdp.c_str()),
              TAG_IF(!contact_.empty(), SIPTAG_CONTACT_STR(contact_.c_str())), TAG_END());
   return leg;
 }
@@ -383,10 +403,31 @@ void SofiaStack::on_leg_event(nua_event_t event, int status, SofiaLeg* leg, nua_
       call->on_reinvite(leg, sdp, std::make_unique<SofiaPendingAnswer>(*this, nh));
       return;
     }
-    case nua_i_info:
+    case nua_i_info: {
       observer_.request("INFO");
       nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua_), TAG_END());
+      // A key the caller's phone sends as SIP INFO (application/dtmf-relay or
+      // application/dtmf) instead of RFC 4733 in the media.
+      const char digit = customer ? InfoDigit(sip) : '\0';
+      if (digit != '\0') call->on_digit(digit);
       return;
+    }
+    case nua_r_refer:
+      observer_.response("REFER", status, false);
+      if (customer) call->on_transfer_progress(status, status >= 300);
+      return;
+    case nua_i_notify: {
+      // The progress of a REFER (message/sipfrag: "SIP/2.0 180 Ringing"); nua answers it.
+      observer_.request("NOTIFY");
+      if (!customer || !sip || !sip->sip_payload || !sip->sip_event ||
+          !su_casematch(sip->sip_event->o_type, "refer")) {
+        return;
+      }
+      const int frag =
+          SipfragStatus(std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len));
+      if (frag >= 100) call->on_transfer_progress(frag, frag >= 200);
+      return;
+    }
     case nua_i_cancel:
       // The stack has answered (200, and 487 to the INVITE).
       observer_.request("CANCEL");

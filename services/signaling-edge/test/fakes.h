@@ -34,6 +34,7 @@ class FakeLeg final : public SipLeg {
     last_reason = reason;
   }
   void cancel() override { actions.push_back("CANCEL"); }
+  void refer(const std::string& uri) override { actions.push_back("REFER " + uri); }
   std::string sip_callid() const override { return name_; }
 
   // Everything sent on this leg, comma separated ("180,200,BYE").
@@ -112,6 +113,7 @@ class FakeMedia final : public MediaPort {
     plays.push_back({leg, prompts, idle_timeout});
     done(OkStatus());
   }
+  void stop_play(const RelayLeg& leg) override { stopped.push_back(leg.id); }
   void release(const RelayLeg& leg) override { released.push_back(leg.id); }
 
   // Answers the oldest pending create with a leg "<label>-leg" on relay "r1".
@@ -136,6 +138,7 @@ class FakeMedia final : public MediaPort {
   std::deque<Connect> connects;
   std::vector<PlayCall> plays;
   std::vector<std::string> released;
+  std::vector<std::string> stopped;
 };
 
 class FakeQueue final : public QueuePort {

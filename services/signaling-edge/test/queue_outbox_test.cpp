@@ -108,9 +108,12 @@ TEST_F(QueueOutboxTest, AReportNeverAcknowledgedIsDroppedAfterItsMaximumAge) {
 TEST_F(QueueOutboxTest, AnAbandonWaitsForItsEnqueue) {
   std::optional<Result<Enqueued>> enqueued;
   int retries = 0;
+  EnqueueRequest req;
+  req.call_id = "c1";
+  req.dialed = "sales";
+  req.edge_id = "edge";
   outbox_.enqueue(
-      {"c1", "sales", "", "edge"}, [&](Result<Enqueued> r) { enqueued = std::move(r); },
-      [&](const Error&) { ++retries; });
+      req, [&](Result<Enqueued> r) { enqueued = std::move(r); }, [&](const Error&) { ++retries; });
   outbox_.report(Cancelled("c1"));
   EXPECT_TRUE(queue_.sent.empty());  // the cancel waits
   queue_.enqueue_answers(Unavailable("down"));

@@ -31,6 +31,7 @@ class FakeRelay final : public RelayClient {
             Reply<Ok> done) override {
     done(OkStatus());
   }
+  void stop_play(const RelayLeg&) override {}
   void release(const RelayLeg& leg) override { released.push_back(leg.id); }
   void edge_legs(const std::vector<std::string>& legs, Duration, Duration,
                  Reply<RelayReport> done) override {

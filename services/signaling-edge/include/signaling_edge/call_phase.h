@@ -10,6 +10,7 @@ namespace cc::edge {
 enum class CallPhase {
   kSetup,       // the customer's INVITE is in, the relay leg on its way
   kEnqueuing,   // Enqueue sent (retried while queue-service is unreachable)
+  kInMenu,      // the number leads to an IVR menu: the caller chooses (answered, keys)
   kQueued,      // waiting: ringing, early media or music
   kRinging,     // an offer taken: the agent's devices ring
   kConnecting,  // a device answered: queue-service confirms, the relay bridges
@@ -24,12 +25,15 @@ struct PhaseStep {
   std::string_view why;
 };
 
-inline constexpr std::array<PhaseStep, 17> kCallPhaseSteps{{
+inline constexpr std::array<PhaseStep, 20> kCallPhaseSteps{{
     {CallPhase::kSetup, CallPhase::kEnqueuing, "relay leg created"},
     {CallPhase::kSetup, CallPhase::kEnding, "caller left, or no media"},
     {CallPhase::kEnqueuing, CallPhase::kQueued, "queue-service took the call"},
     {CallPhase::kEnqueuing, CallPhase::kRinging, "an offer came before the enqueue's answer"},
     {CallPhase::kEnqueuing, CallPhase::kEnding, "caller left, or queue-service refused"},
+    {CallPhase::kEnqueuing, CallPhase::kInMenu, "the number leads to a menu"},
+    {CallPhase::kInMenu, CallPhase::kEnqueuing, "the caller chose a queue"},
+    {CallPhase::kInMenu, CallPhase::kEnding, "caller left, menu hung up, or transferred"},
     {CallPhase::kQueued, CallPhase::kRinging, "offer taken"},
     {CallPhase::kQueued, CallPhase::kEnding, "caller left, or queue-service ended it"},
     {CallPhase::kRinging, CallPhase::kQueued, "no device answered"},
@@ -57,6 +61,8 @@ constexpr std::string_view ToString(CallPhase p) {
       return "setup";
     case CallPhase::kEnqueuing:
       return "enqueuing";
+    case CallPhase::kInMenu:
+      return "in_menu";
     case CallPhase::kQueued:
       return "queued";
     case CallPhase::kRinging:

@@ -10,6 +10,7 @@
 #include "signaling_edge/announcement.h"
 #include "signaling_edge/call_phase.h"
 #include "signaling_edge/edge_settings.h"
+#include "signaling_edge/menu_runner.h"
 #include "signaling_edge/ports.h"
 #include "signaling_edge/queue_outbox.h"
 #include "signaling_edge/sip_leg.h"
@@ -89,8 +90,14 @@ class CallSession {
   void on_queue_ended(const std::string& reason, bool timed_out);
   // The relay heard nothing: a connected call ends; a waiting caller is gone.
   void on_media_timeout();
-  // The relay played the last prompt it was given to the customer.
-  void on_prompt_finished();
+  // The relay played the last prompt it was given to the customer (`played`: their names, as
+  // the relay reports them; empty when not known).
+  void on_prompt_finished(const std::vector<std::string>& played = {});
+  // A key the caller pressed (RFC 4733 from the relay, or SIP INFO).
+  void on_digit(char digit);
+  // The caller's answer to a REFER (a menu's transfer), then the progress it reports
+  // (NOTIFY); `final`: the transfer succeeded (2xx) or failed (>= 300).
+  void on_transfer_progress(int status, bool final);
   // Playing the announcement of a call queue-service has over (it ends when that is done).
   bool announcing() const { return after_announcement_.has_value(); }
   // The edge ends the call: its relay died, shutdown, or queue-service no longer knows it.
@@ -140,6 +147,12 @@ class CallSession {
   void wait_announcement_due();
   // The caller hears `prompts` as early media (183, nothing answered), then the call ends.
   void announce_then_end(const std::vector<std::string>& prompts, const EndReason& why);
+  // IVR menus (the number leads to one): answered, the runner's steps carried out, then
+  // the caller's choice: a queue (enqueued with what the menu gathered), the end, a transfer.
+  void start_menu(std::vector<Menu> menus);
+  void run_menu(MenuStep step);
+  void menu_done(const MenuOutcome& outcome);
+  void play_menu_prompts(const std::vector<std::string>& prompts);
   void create_agent_leg();
   void ring_devices();
   void ring_timeout();
@@ -188,6 +201,16 @@ class CallSession {
   std::optional<EndReason> after_announcement_;  // the end an announcement leads to
   std::optional<EndReason> ended_before_reply_;  // queue-service's word before the enqueue's
   Timer announcement_timer_;  // either announcement's end, should the relay's word be lost
+
+  // IVR: the caller's way through the menus, and the enqueue it leads to.
+  std::unique_ptr<MenuRunner> menu_;
+  std::vector<std::string> menu_playing_;  // the menu's prompts playing now
+  Timer menu_timer_;
+  EnqueueRequest chosen_;  // queue, priority, skills, data, language the menus chose
+  std::string language_;   // the caller's (a menu choice): composed prompts speak it
+  bool transferring_ = false;
+  Timer transfer_timer_;
+  bool waiting_started_ = false;  // music / announcements for the waiting caller began
 
   std::unique_ptr<Attempt> attempt_;
   // The connected agent.

@@ -2,10 +2,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/menu.h"
 #include "common/status.h"
 
 // What the edge needs from the other services, in its own words. The gRPC adapters
@@ -52,6 +54,8 @@ class MediaPort {
   // Prompts (music) on a leg; with an idle timeout, a caller gone silent is reported.
   virtual void play(const RelayLeg& leg, const std::vector<std::string>& prompts, bool loop,
                     Duration idle_timeout, Reply<Ok> done) = 0;
+  // Fire and forget: what plays on the leg stops (a key cut a menu's prompts).
+  virtual void stop_play(const RelayLeg& leg) = 0;
   // Fire and forget: a leg the relay does not hear about is reclaimed by the EdgeLegs sweep.
   virtual void release(const RelayLeg& leg) = 0;
 };
@@ -65,7 +69,12 @@ const char* ToString(OfferFailure f);
 
 struct EnqueueRequest {
   std::string call_id;
-  std::string dialed;  // the request-URI user, resolved by the dialplan
+  std::string dialed;  // the request-URI user, resolved by the dialplan, or
+  std::string queue;   // the queue an IVR menu chose, with what the menu gathered:
+  int priority = 0;
+  std::vector<RequiredSkill> skills;
+  std::map<std::string, std::string> data;
+  std::string language;
   std::string caller;
   std::string edge_id;
 };
@@ -98,6 +107,9 @@ struct Enqueued {
   std::string outcome_reason;  // why, when not waiting
   std::vector<std::string> exit_prompts;  // not waiting: what the caller hears first (closed)
   WaitAnnouncements announce;
+  // The number leads to an IVR menu (nothing enqueued yet): the entry, then every menu it
+  // leads to.
+  std::vector<Menu> menus;
 };
 
 // What the edge tells queue-service about a call; each is idempotent there.

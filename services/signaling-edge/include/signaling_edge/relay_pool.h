@@ -70,6 +70,7 @@ class RelayPool final : public MediaPort {
                Reply<Ok> done) override;
   void play(const RelayLeg& leg, const std::vector<std::string>& prompts, bool loop,
             Duration idle_timeout, Reply<Ok> done) override;
+  void stop_play(const RelayLeg& leg) override;
   void release(const RelayLeg& leg) override;
 
  private:

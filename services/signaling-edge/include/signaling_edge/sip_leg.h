@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 // The SIP side of a call as its session sees it: legs it can answer, ring, reject, cancel or
 // hang up, and a port that places INVITEs to agents. sofia_stack.cpp implements them on
@@ -31,6 +32,9 @@ class SipLeg {
   virtual void bye(const EndReason& reason) = 0;
   // An outgoing INVITE not answered yet.
   virtual void cancel() = 0;
+  // Asks the (answered) far end to call `uri` itself (REFER, RFC 3515): its answer and the
+  // progress it reports come back to the session (CallSession::on_transfer_progress).
+  virtual void refer(const std::string& uri) = 0;
   // The dialog's SIP Call-ID, for logs and the admin API.
   virtual std::string sip_callid() const = 0;
 };
@@ -53,6 +57,8 @@ struct AgentInvite {
   std::string from;  // the caller, as the agent's phone shows it
   std::string sdp;   // the relay's offer
   unsigned max_forwards = 70;
+  // Extra header lines ("X-CC-Data: account=123"), each without its CRLF.
+  std::vector<std::string> headers;
 };
 
 class SipPort {

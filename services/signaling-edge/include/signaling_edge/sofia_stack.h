@@ -59,6 +59,7 @@ class SofiaLeg final : public SipLeg {
   void reject(int status, const EndReason& reason) override;
   void bye(const EndReason& reason) override;
   void cancel() override;
+  void refer(const std::string& uri) override;
   std::string sip_callid() const override { return sip_call_id_; }
 
   Role role() const { return role_; }
