@@ -18,6 +18,14 @@ int Line(const YAML::Node& n) {
   return n.Mark().line + 1;
 }
 
+// The line of `key` itself in `map` (a value's mark is where the value starts).
+int KeyLine(const YAML::Node& map, const std::string& key) {
+  for (const auto& kv : map) {
+    if (kv.first.as<std::string>() == key) return Line(kv.first);
+  }
+  return Line(map);
+}
+
 [[noreturn]] void Fail(const YAML::Node& n, const std::string& message) {
   throw MenuYamlError(Line(n), message);
 }
@@ -206,11 +214,11 @@ MenuFile ParseMenuYaml(const std::string& text, const std::vector<std::string>& 
       }
     }
     if (n["collect"]) {
-      file.lines[where + " collect"] = Line(n["collect"]);
+      file.lines[where + " collect"] = KeyLine(n, "collect");
       Collect(n["collect"], where + " collect", m.mutable_collect());
     }
     if (n["on_failure"]) {
-      file.lines[where + " on_failure"] = Line(n["on_failure"]);
+      file.lines[where + " on_failure"] = KeyLine(n, "on_failure");
       Action(n["on_failure"], where + " on_failure", m.mutable_on_failure());
     }
     // What the server checks, checked here first so that the mistake has its line.

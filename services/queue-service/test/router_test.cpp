@@ -190,6 +190,25 @@ TEST_F(RouterTest, ACallWithNoSuitableAgentDoesNotBlockTheNext) {
   EXPECT_EQ(p[0], (Proposal{"s1", "a"}));
 }
 
+// An IVR choice (a language, "billing") is required of the agent for that call only; the
+// longest idle agent who has it takes it, and the others stay for calls without it.
+TEST_F(RouterTest, ACallsOwnSkillsPassOverAgentsWithoutThem) {
+  agent("en-only", 50).skills = {{"en", 1}};
+  agent("speaks-de", 10).skills = {{"de", 1}, {"billing", 1}};
+  call("de-caller", 100);
+  snap_.calls.back().skills = {{"de", 1}, {"billing", 1}};
+  call("anyone", 20);
+  auto p = router_.Propose(snap_, clock_.now());
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0], (Proposal{"de-caller", "speaks-de"}));
+  EXPECT_EQ(p[1], (Proposal{"anyone", "en-only"}));
+  // A level too low is no match.
+  snap_.calls[0].skills = {{"de", 2}};
+  p = router_.Propose(snap_, clock_.now());
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], (Proposal{"anyone", "en-only"}));
+}
+
 TEST_F(RouterTest, NothingToProposeWithoutAgentsOrCalls) {
   call("c1", 10);
   EXPECT_TRUE(router_.Propose(snap_, clock_.now()).empty());

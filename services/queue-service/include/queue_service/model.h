@@ -121,9 +121,9 @@ struct Call {
   std::string overflowed_from;
   std::int64_t assignment_id = 0;
   // What an IVR menu gathered on the way in.
-  std::map<std::string, std::string> data;  // collected digits by name
-  std::vector<RequiredSkill> skills;        // required besides the queue's
-  std::string language;
+  std::map<std::string, std::string> data = {};  // collected digits by name
+  std::vector<RequiredSkill> skills = {};        // required besides the queue's
+  std::string language = {};
 };
 
 // A registration of the agent's phone the offer rings (the edge calls the contact, routed
@@ -164,9 +164,9 @@ struct Member {
 
 struct DialplanEntry {
   std::string pattern;
-  std::string queue;  // the number leads to this queue, or
-  std::string menu;   // to this IVR menu
+  std::string queue;     // the number leads to this queue, or (menu) to an IVR menu
   OpeningRule opening;  // the number's own hours, checked before the queue's
+  std::string menu = {};
 };
 
 struct QueueStats {

@@ -39,9 +39,9 @@ struct NewCall {
   std::string caller;
   int priority = 0;
   std::string edge_id;
-  std::map<std::string, std::string> data;  // from an IVR menu
-  std::vector<RequiredSkill> skills;
-  std::string language;
+  std::map<std::string, std::string> data = {};  // from an IVR menu
+  std::vector<RequiredSkill> skills = {};
+  std::string language = {};
 };
 
 struct EnqueueResult {

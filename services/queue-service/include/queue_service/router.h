@@ -24,7 +24,7 @@ struct WaitingCall {
   // reoffer_delay), so that another agent gets it first.
   std::string last_failed_agent;
   TimePoint avoid_until{};
-  std::vector<RequiredSkill> skills;  // the call's own, besides its queue's (an IVR choice)
+  std::vector<RequiredSkill> skills = {};  // the call's own, besides its queue's (an IVR choice)
 };
 
 // An agent that could take a call right now: logged in and available (or on a call with
