@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -328,6 +329,79 @@ TEST_F(QueueProcessIt, CcctlManagesQueuesDialplanAndShowsCalls) {
 // failures and abandons, and one instance killed with SIGKILL mid-run. Afterwards every
 // call is in exactly one terminal state, no agent ever held two calls at once, and no agent
 // is left reserved or on a call.
+
+// IVR menus from a YAML file: imported whole, shown back as YAML that imports again, a
+// number led to them, deletion refused while used; mistakes name the file's line, also
+// those only the server can see (a queue that does not exist).
+TEST_F(QueueProcessIt, CcctlImportsShowsAndDeletesIvrMenus) {
+  auto svc = Start();
+  auto ccctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--server", svc->target()});
+    return testing::RunCommand(
+        CC_CCCTL_BIN, args,
+        {{"CC_ENV_FILE", "/nonexistent"}, {"CC_API_TOKEN_FILE", testing::ApiTokens().admin_file}});
+  };
+  ASSERT_EQ(ccctl({"queue", "create", "sales"}).exit_code, 0);
+  const std::string dir = ::testing::TempDir();
+  auto write = [&](const std::string& name, const std::string& text) {
+    const std::string path = dir + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  };
+  const std::string good = write("menus.yaml", R"(menus:
+  - name: main
+    prompts: [menu-main]
+    options:
+      "1": {queue: sales, priority: 2}
+      "2": {menu: pin, language: de}
+  - name: pin
+    collect: {name: pin, max: 4, then: {queue: sales, skills: {billing: 2}}}
+)");
+  auto r = ccctl({"ivr", "import", good});
+  ASSERT_EQ(r.exit_code, 0) << r.errors;
+  EXPECT_NE(r.output.find("imported menu main (version 1)"), std::string::npos) << r.output;
+  r = ccctl({"ivr", "list"});
+  EXPECT_NE(r.output.find("collect pin"), std::string::npos) << r.output;
+  r = ccctl({"ivr", "show", "main"});
+  ASSERT_EQ(r.exit_code, 0) << r.errors;
+  EXPECT_NE(r.output.find("queue: sales, priority: 2"), std::string::npos) << r.output;
+  // What show prints imports again, unchanged but for the version.
+  r = ccctl({"ivr", "show"});
+  const std::string shown = write("shown.yaml", r.output);
+  r = ccctl({"ivr", "import", shown});
+  ASSERT_EQ(r.exit_code, 0) << r.errors;
+  EXPECT_NE(r.output.find("imported menu pin (version 2)"), std::string::npos) << r.output;
+  r = ccctl({"dialplan", "set", "0800555", "--menu", "main"});
+  ASSERT_EQ(r.exit_code, 0) << r.errors;
+  EXPECT_NE(r.output.find("0800555 -> menu main"), std::string::npos);
+  r = ccctl({"ivr", "delete", "main"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.errors.find("FAILED_PRECONDITION"), std::string::npos) << r.errors;
+  // Mistakes, each with its line: the file's own, then the server's.
+  const std::string bad = write("bad.yaml", R"(menus:
+  - name: other
+    options:
+      "1": {queue: sales}
+      "#": {queue: sales, priorty: 1}
+)");
+  r = ccctl({"ivr", "import", bad});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.errors.find(bad + ":5: menu 'other' key '#': unknown field 'priorty'"),
+            std::string::npos)
+      << r.errors;
+  const std::string unknown_queue = write("unknown.yaml", R"(menus:
+  - name: other
+    options:
+      "1": {queue: sales}
+      "2": {queue: nowhere}
+)");
+  r = ccctl({"ivr", "import", unknown_queue});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.errors.find(unknown_queue + ":5: menu 'other' key '2': queue 'nowhere' not found"),
+            std::string::npos)
+      << r.errors;
+  EXPECT_EQ(ccctl({"ivr", "show", "other"}).exit_code, 1);  // nothing of it stored
+}
 TEST_F(QueueProcessIt, SeveralInstancesWithRandomFailuresAndAKill9StayConsistent) {
   constexpr int kInstances = 3, kAgents = 24, kCalls = 300, kEdges = 3;
   std::vector<std::unique_ptr<testing::ServiceProcess>> instances;
