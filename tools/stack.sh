@@ -160,6 +160,9 @@ provision_demo() {
   for entry in sales:sales 1000:sales support:support 2000:support; do
     ccctl dialplan set "${entry%%:*}" "${entry##*:}" >/dev/null
   done
+  # The demo IVR on 3000: 1 sales; 2 (or 3 in German) a customer number, then support.
+  ccctl ivr import "$CC_ROOT/deploy/local/demo-menus.yaml" >/dev/null
+  ccctl dialplan set 3000 --menu welcome >/dev/null
   # Demo agents (password = "<id>-secret"). Existing ones are left alone.
   local a
   for a in alice:"Alice Archer":1001 bob:"Bob Baker":1002 carol:"Carol Chen":1003; do
@@ -202,7 +205,7 @@ case ${1:-} in
     start_services
     provision_demo
     status
-    log "stack is up: SIP on $CC_SIP_LISTEN and TLS on $CC_SIP_TLS_LISTEN (CA in $tls/ca.pem; register 1001/alice-secret, call 1000 or 2000)."
+    log "stack is up: SIP on $CC_SIP_LISTEN and TLS on $CC_SIP_TLS_LISTEN (CA in $tls/ca.pem; register 1001/alice-secret, call 1000, 2000, or 3000 for the IVR)."
     log "Try: $bin/tools/ccctl agent list"
     ;;
   stop)

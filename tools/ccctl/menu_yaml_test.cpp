@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 namespace ccctl {
 namespace {
 
@@ -92,6 +95,16 @@ TEST(MenuYamlTest, EachMistakeNamesItsLine) {
   EXPECT_NE(msg.find("exactly one of"), std::string::npos);
   EXPECT_EQ(ErrorLine("menus: [\n", &msg), 2);  // YAML itself broken
   EXPECT_EQ(ErrorLine("queues: []\n", &msg), 1);
+}
+
+TEST(MenuYamlTest, TheLocalStacksDemoMenusAreWellFormed) {
+  std::ifstream in(CC_DEMO_MENUS);
+  ASSERT_TRUE(in) << CC_DEMO_MENUS;
+  std::stringstream text;
+  text << in.rdbuf();
+  MenuFile f = ParseMenuYaml(text.str());
+  ASSERT_EQ(f.menus.size(), 2u);
+  EXPECT_EQ(f.menus[0].name(), "welcome");
 }
 
 }  // namespace

@@ -143,7 +143,8 @@ std::vector<std::string> CallSession::relay_legs() const {
 LiveCallView CallSession::view() const {
   LiveCallView v;
   v.id = call_.id;
-  v.queue = queue_;
+  // A caller still choosing shows the menu it is in.
+  v.queue = phase_ == CallPhase::kInMenu && menu_ ? "menu " + menu_->menu() : queue_;
   v.caller = call_.caller;
   v.agent_id = attempt_ ? attempt_->offer.agent_id : agent_id_;
   v.phase = std::string(ToString(phase_));

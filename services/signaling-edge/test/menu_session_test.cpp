@@ -59,6 +59,8 @@ TEST_F(MenuSessionTest, KeysLeadThroughTwoMenusIntoTheQueueWithTheDataOnTheAgent
   auto& s = InMenu();
   EXPECT_EQ(customer_->sent(), "200");  // a menu speaks and listens: answered
   EXPECT_EQ(last_played(), Strings{"en/menu-main"});
+  EXPECT_EQ(s.view().queue, "menu main");
+  EXPECT_EQ(s.view().phase, "in_menu");
   s.on_prompt_finished({"en/menu-main"});
   s.on_digit('1');
   EXPECT_EQ(last_played(), Strings{"de/enter-account"});
@@ -107,6 +109,19 @@ TEST_F(MenuSessionTest, SilenceRunsTheMenusTimeoutsUntilItsFailureHangsUp) {
   }
   EXPECT_EQ(customer_->sent(), "200,BYE");
   EXPECT_EQ(customer_->last_reason.text, "no choice made in the menu");
+}
+
+// The relay's word that the prompts ended is lost: the menu goes on after the announcement
+// limit all the same (waits for a key, then its timeout), never stuck.
+TEST_F(MenuSessionTest, ALostEndOfPromptsDoesNotStickTheMenu) {
+  auto& s = InMenu();
+  const size_t plays = media_.plays.size();
+  timers_.advance(settings_.announcement_limit);
+  EXPECT_EQ(media_.plays.size(), plays);  // waiting for a key now
+  timers_.advance(seconds(5));             // the menu's timeout
+  EXPECT_EQ(last_played(), Strings{"en/menu-timeout"});
+  s.on_digit('3');
+  EXPECT_EQ(last_played(), Strings{"en/goodbye"});
 }
 
 TEST_F(MenuSessionTest, AHangupChoicePlaysItsPromptsThenSaysBye) {
