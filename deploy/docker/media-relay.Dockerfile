@@ -12,7 +12,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libsofia-sip-ua-dev libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev \
-      libnats-dev libpqxx-dev prometheus-cpp-dev libhowardhinnant-date-dev espeak-ng sox \
+      libnats-dev libpqxx-dev prometheus-cpp-dev libhowardhinnant-date-dev libyaml-cpp-dev espeak-ng sox \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build reads (.dockerignore keeps a developer's build/ and .local/ out).

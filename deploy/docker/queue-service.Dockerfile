@@ -12,7 +12,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libsofia-sip-ua-dev libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev \
-      libnats-dev libpqxx-dev prometheus-cpp-dev libhowardhinnant-date-dev espeak-ng sox \
+      libnats-dev libpqxx-dev prometheus-cpp-dev libhowardhinnant-date-dev libyaml-cpp-dev espeak-ng sox \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build reads (.dockerignore keeps a developer's build/ and .local/ out).
@@ -34,7 +34,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCC_BUILD_TESTS=OF
 FROM debian:12-slim AS runtime
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-      libgrpc++1.51 libgrpc29 libabsl20220623 libprotobuf32 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libnats3.4 libpqxx-6.4 libdate-tz3 tzdata \
+      libgrpc++1.51 libgrpc29 libabsl20220623 libprotobuf32 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libnats3.4 libpqxx-6.4 libdate-tz3 tzdata libyaml-cpp0.7 \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && groupadd --system --gid 10001 callcenter \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin callcenter
