@@ -32,6 +32,7 @@ const std::set<std::pair<std::string_view, std::string_view>> kEdge = {
     {"queue-service", "CancelCall"},
     {"queue-service", "EdgeHeartbeat"},
     {"queue-service", "GetCall"},  // a waiting caller's position, for announcements
+    {"queue-service", "RequestCallback"},
     {"queue-service", "ReportConnected"},
     {"queue-service", "ReportFailed"},
     {"queue-service", "ReportEnded"},

@@ -128,6 +128,11 @@ Result<Call> QueueEngine::finish(Result<std::pair<Call, Effects>> r) {
   return std::move(r->first);
 }
 
+Result<Call> QueueEngine::request_callback(const std::string& call_id, const std::string& number,
+                                           const std::string& edge_id) {
+  return finish(store_.request_callback(call_id, number, edge_id, clock_.now()));
+}
+
 Result<Call> QueueEngine::cancel(const std::string& call_id, const std::string& reason) {
   return finish(store_.cancel(call_id, reason, clock_.now()));
 }

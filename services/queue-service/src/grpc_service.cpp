@@ -121,8 +121,11 @@ Result<OfferFailure> FailureFrom(v1::OfferFailure f) {
       return OfferFailure::kRejected;
     case v1::OFFER_FAILURE_UNREACHABLE:
       return OfferFailure::kUnreachable;
+    case v1::OFFER_FAILURE_CALLBACK_UNANSWERED:
+      return OfferFailure::kCallbackUnanswered;
     default:
-      return InvalidArgument("reason must be no-answer, busy, rejected or unreachable");
+      return InvalidArgument(
+          "reason must be no-answer, busy, rejected, unreachable or callback-unanswered");
   }
 }
 
@@ -189,6 +192,28 @@ Announcements FromProto(const v1::Announcements& a) {
   return out;
 }
 
+void ToProto(const CallbackPolicy& c, v1::Callback* out) {
+  out->set_enabled(c.enabled);
+  cc::ToProto(c.offer_after, out->mutable_offer_after());
+  out->set_key(c.key);
+  out->set_trunk(c.trunk);
+  cc::ToProto(c.ring_timeout, out->mutable_ring_timeout());
+  out->set_max_attempts(c.max_attempts);
+  cc::ToProto(c.retry_delay, out->mutable_retry_delay());
+}
+
+CallbackPolicy FromProto(const v1::Callback& c) {
+  CallbackPolicy out;
+  out.enabled = c.enabled();
+  out.offer_after = cc::FromProto(c.offer_after());
+  if (!c.key().empty()) out.key = c.key();
+  out.trunk = c.trunk();
+  if (c.has_ring_timeout()) out.ring_timeout = cc::FromProto(c.ring_timeout());
+  if (c.max_attempts() != 0) out.max_attempts = c.max_attempts();
+  if (c.has_retry_delay()) out.retry_delay = cc::FromProto(c.retry_delay());
+  return out;
+}
+
 }  // namespace
 
 Status ApplyMask(const v1::Queue& from, const std::vector<std::string>& mask, QueueConfig& to) {
@@ -246,6 +271,8 @@ Status ApplyMask(const v1::Queue& from, const std::vector<std::string>& mask, Qu
       to.opening = FromProto(from.opening_hours());
     } else if (field == "announcements") {
       to.announce = FromProto(from.announcements());
+    } else if (field == "callback") {
+      to.callback = FromProto(from.callback());
     } else if (field == "reoffer_delay") {
       to.reoffer_delay =
           from.has_reoffer_delay() ? FromProto(from.reoffer_delay()) : Duration{5000};
@@ -282,7 +309,8 @@ Result<QueueConfig> FromProto(const v1::Queue& q) {
                                                 "leave_empty",
                                                 "reoffer_delay",
                                                 "opening_hours",
-                                                "announcements"};
+                                                "announcements",
+                                                "callback"};
   CC_RETURN_IF_ERROR(ApplyMask(q, kAll, out));
   CC_RETURN_IF_ERROR(ValidateQueue(out));
   return out;
@@ -323,6 +351,7 @@ void ToProto(const QueueConfig& q, v1::Queue* out, TimePoint now) {
   ToProto(q.opening, out->mutable_opening_hours());
   out->set_open_now(q.opening.open_at(now));
   ToProto(q.announce, out->mutable_announcements());
+  ToProto(q.callback, out->mutable_callback());
 }
 
 void ToProto(const Call& c, v1::Call* out) {
@@ -349,6 +378,8 @@ void ToProto(const Call& c, v1::Call* out) {
     r->set_min_level(sk.min_level);
   }
   out->set_language(c.language);
+  out->set_callback_number(c.callback_number);
+  out->set_callback_attempts(c.callback_attempts);
 }
 
 void ToProto(const QueueStats& s, v1::QueueStats* out) {
@@ -385,6 +416,9 @@ void ToProto(const Offer& o, v1::Offer* out) {
                       : b.tcp ? v1::SIP_TRANSPORT_TCP
                               : v1::SIP_TRANSPORT_UDP);
   }
+  out->set_callback_number(o.callback_number);
+  out->set_callback_trunk(o.callback_trunk);
+  out->set_callback_ring_timeout_ms(static_cast<int>(o.callback_ring_timeout.count()));
 }
 
 v1::CallEvent::Kind ToProto(CallEventKind k) {
@@ -656,6 +690,7 @@ grpc::Status QueueServiceGrpc::Enqueue(Ctx* ctx, const v1::EnqueueRequest* req,
     for (const auto& p : r.queue.music_prompts) resp->add_music_prompts(p);
     for (const auto& p : r.exit_prompts) resp->add_exit_prompts(p);
     ToProto(r.queue.announce, resp->mutable_announcements());
+    ToProto(r.queue.callback, resp->mutable_callback());
     return OkStatus();
   });
 }
@@ -666,6 +701,19 @@ grpc::Status QueueServiceGrpc::CancelCall(Ctx* ctx, const v1::CancelCallRequest*
     CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
     CC_RETURN_IF_ERROR(RequireReason(req->reason()));
     CC_ASSIGN_OR_RETURN(Call c, engine_.cancel(req->call_id(), req->reason()));
+    ToProto(c, resp->mutable_call());
+    return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::RequestCallback(Ctx* ctx, const v1::RequestCallbackRequest* req,
+                                               v1::RequestCallbackResponse* resp) {
+  return HandleRpc(ctx, metrics_, "RequestCallback", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
+    CC_RETURN_IF_ERROR(RequireEdge(req->edge_id()));
+    CC_RETURN_IF_ERROR(ValidateCallbackNumber(req->number()));
+    CC_ASSIGN_OR_RETURN(Call c,
+                        engine_.request_callback(req->call_id(), req->number(), req->edge_id()));
     ToProto(c, resp->mutable_call());
     return OkStatus();
   });

@@ -56,11 +56,12 @@ constexpr std::array<std::pair<CallState, std::string_view>, 8> kCallStates{{
     {CallState::kFailed, "FAILED"},
 }};
 
-constexpr std::array<std::pair<OfferFailure, std::string_view>, 4> kFailures{{
+constexpr std::array<std::pair<OfferFailure, std::string_view>, 5> kFailures{{
     {OfferFailure::kNoAnswer, "no-answer"},
     {OfferFailure::kBusy, "busy"},
     {OfferFailure::kRejected, "rejected"},
     {OfferFailure::kUnreachable, "unreachable"},
+    {OfferFailure::kCallbackUnanswered, "callback-unanswered"},
 }};
 
 }  // namespace

@@ -103,6 +103,39 @@ Result<EnqueueResult> PgQueueRepository::enqueue(const NewCall& nc, TimePoint no
   });
 }
 
+Result<std::pair<Call, Effects>> PgQueueRepository::request_callback(const std::string& call_id,
+                                                                     const std::string& number,
+                                                                     const std::string& edge_id,
+                                                                     TimePoint now) {
+  return pool_.transact([&](pqxx::work& tx) -> Result<std::pair<Call, Effects>> {
+    Effects fx;
+    auto call = LoadCall(tx, call_id, true);
+    if (!call) return NotFound("call '" + call_id + "' not found");
+    if (!call->callback_number.empty()) return std::make_pair(*call, fx);  // asked already
+    if (call->edge_id != edge_id) {
+      return FailedPrecondition("call " + call_id + " is held by edge " + call->edge_id);
+    }
+    if (call->state != CallState::kWaiting) {
+      return FailedPrecondition("call " + call_id + " is " + std::string(ToString(call->state)) +
+                                ", not waiting");
+    }
+    auto queue = this->queue(tx, call->queue);
+    if (!queue || !queue->callback.enabled) {
+      return FailedPrecondition("queue " + call->queue + " offers no callback");
+    }
+    touch_edge(tx, edge_id, now);
+    // The caller hangs up: the call keeps its place, held by no edge (neither the edge's
+    // heartbeat nor its lease concern it now), until an offer gives it to a live edge.
+    tx.exec_params(
+        "UPDATE calls SET callback_number = $2, edge_id = '', version = version + 1"
+        " WHERE id = $1",
+        call_id, number);
+    Call c = ReloadCall(tx, call_id);
+    fx.calls.push_back(Event(CallEventKind::kRequeued, c, "callback requested"));
+    return std::make_pair(c, fx);
+  });
+}
+
 Result<Call> PgQueueRepository::get_call(const std::string& id) {
   return pool_.transact([&](pqxx::work& tx) -> Result<Call> {
     auto c = LoadCall(tx, id, false);

@@ -101,8 +101,21 @@ Result<std::optional<std::pair<Offer, Effects>>> PgQueueRepository::try_assign(c
     const TimePoint now = clock.now();
     const AgentStatus agent_status =
         AgentStatusFromString(agent_rows[0][0].as<std::string>()).value_or(AgentStatus::kAvailable);
-    const TimePoint lease = now + queue->ring_timeout + settings_.lease_grace;
-    auto ins = tx.exec_prepared("insert_offer", call.id, p.agent_id, call.queue, call.edge_id,
+    // A callback belongs to no edge: any live one places it (the agent first, then the
+    // customer, whose ringing the lease covers too).
+    const bool callback = !call.callback_number.empty();
+    std::string edge = call.edge_id;
+    if (callback) {
+      auto live = tx.exec_params(
+          "SELECT id FROM edges WHERE lease_until > $1::timestamptz AND id <> ''"
+          " ORDER BY random() LIMIT 1",
+          Ts(now));
+      if (live.empty()) return Out{};  // no edge to place it: it waits
+      edge = live[0][0].as<std::string>();
+    }
+    const TimePoint lease = now + queue->ring_timeout + settings_.lease_grace +
+                            (callback ? queue->callback.ring_timeout : Duration{0});
+    auto ins = tx.exec_prepared("insert_offer", call.id, p.agent_id, call.queue, edge,
                                 call.attempts + 1, Ts(lease), Ts(now));
     const std::int64_t assignment_id = ins[0][0].as<std::int64_t>();
     auto updated = tx.exec_prepared("call_offered", call.id, p.agent_id, Ts(now), assignment_id);
@@ -117,7 +130,7 @@ Result<std::optional<std::pair<Offer, Effects>>> PgQueueRepository::try_assign(c
                 call.id,
                 p.agent_id,
                 call.queue,
-                call.edge_id,
+                edge,
                 call.caller,
                 call.attempts + 1,
                 queue->ring_timeout,
@@ -125,6 +138,11 @@ Result<std::optional<std::pair<Offer, Effects>>> PgQueueRepository::try_assign(c
                 call.enqueued_at,
                 now,
                 {}};
+    if (callback) {
+      offer.callback_number = call.callback_number;
+      offer.callback_trunk = queue->callback.trunk;
+      offer.callback_ring_timeout = queue->callback.ring_timeout;
+    }
     // The phones to ring go with the offer: the edge needs no lookup of its own.
     for (const auto& b :
          tx.exec_prepared("offer_bindings", p.agent_id, Ts(now), settings_.max_offer_bindings)) {

@@ -22,6 +22,12 @@ Result<std::pair<Call, Effects>> PgQueueRepository::connected(std::int64_t assig
                                 " is no longer valid (" + row.state + "); hang up the agent leg");
     }
     const std::string agent_id = a[0][0].as<std::string>();
+    // A callback connected belongs to the edge that placed it from now on (its heartbeat and
+    // lease cover the conversation like any other).
+    tx.exec_params(
+        "UPDATE calls SET edge_id = a.edge_id FROM assignments a WHERE calls.id = $1"
+        " AND a.id = $2 AND calls.callback_number <> ''",
+        call_id, assignment_id);
     auto c = tx.exec_prepared("call_connected", call_id, Ts(now));
     Call done = ReadCall(c[0]);
     touch_edge(tx, done.edge_id, now);
@@ -76,7 +82,22 @@ Result<std::pair<Call, Effects>> PgQueueRepository::failed(std::int64_t assignme
         const TimePoint at = now + q.reoffer_delay;
         fx.wake_at = fx.wake_at ? std::min(*fx.wake_at, at) : at;
       }
-      if (d.exceeded_attempts && queue) {
+      if (reason == OfferFailure::kCallbackUnanswered && !c.callback_number.empty()) {
+        // The customer did not answer: the place is kept for the next try, after the delay,
+        // or the callback has failed for good.
+        const CallbackDecision cd = DecideCallbackFailure(q, c.callback_attempts);
+        tx.exec_params("UPDATE calls SET callback_attempts = $2 WHERE id = $1", c.id, cd.attempts);
+        if (cd.give_up) {
+          tx.exec_params(
+              "UPDATE calls SET state = 'FAILED', agent_id = NULL, ended_at = $2::timestamptz,"
+              " outcome_reason = $3, version = version + 1 WHERE id = $1",
+              c.id, Ts(now), cd.reason);
+          c = ReloadCall(tx, c.id);
+          fx.calls.push_back(Event(CallEventKind::kFailed, c, cd.reason));
+        } else {
+          Requeue(tx, c, c.priority, c.attempts, cd.retry_delay, "callback: " + outcome, now, fx);
+        }
+      } else if (d.exceeded_attempts && queue) {
         tx.exec_params("UPDATE calls SET attempts = $2 WHERE id = $1", c.id, d.call_attempts);
         Exit(tx, c, *queue, ExitCause::kMaxAttempts, now, fx);
       } else {

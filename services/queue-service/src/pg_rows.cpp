@@ -50,7 +50,9 @@ const std::string kQueueColumns =
     " auto_pause_after_no_answers, weight, music_prompts, version, join_empty, leave_empty,"
     " reoffer_delay_ms, hours_time_zone, hours_weekly, hours_dates, closed_queue,"
     " closed_hangup_reason, closed_prompts, ann_greeting, ann_first_after_ms, ann_every_ms,"
-    " ann_periodic, ann_position, ann_estimated_wait, ann_language, ann_all_busy";
+    " ann_periodic, ann_position, ann_estimated_wait, ann_language, ann_all_busy, cb_enabled,"
+    " cb_offer_after_ms, cb_key, cb_trunk, cb_ring_timeout_ms, cb_max_attempts,"
+    " cb_retry_delay_ms";
 
 QueueConfig ReadQueue(const pqxx::row& r) {
   QueueConfig q;
@@ -90,6 +92,13 @@ QueueConfig ReadQueue(const pqxx::row& r) {
   q.announce.estimated_wait = r[35].as<bool>();
   q.announce.language = r[36].as<std::string>();
   q.announce.all_busy = r[37].as<bool>();
+  q.callback.enabled = r[38].as<bool>();
+  q.callback.offer_after = Duration{r[39].as<int>()};
+  q.callback.key = r[40].as<std::string>();
+  q.callback.trunk = r[41].as<std::string>();
+  q.callback.ring_timeout = Duration{r[42].as<int>()};
+  q.callback.max_attempts = r[43].as<int>();
+  q.callback.retry_delay = Duration{r[44].as<int>()};
   return q;
 }
 
@@ -160,6 +169,13 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
       static_cast<int>(q.announce.first_after.count()), static_cast<int>(q.announce.every.count()),
       TextArray(q.announce.periodic), q.announce.position, q.announce.estimated_wait,
       q.announce.language, q.announce.all_busy, Ts(now));
+  const CallbackPolicy& cb = q.callback;
+  tx.exec_params(
+      "UPDATE queues SET (cb_enabled, cb_offer_after_ms, cb_key, cb_trunk, cb_ring_timeout_ms,"
+      " cb_max_attempts, cb_retry_delay_ms) = ($2, $3, $4, $5, $6, $7, $8) WHERE name = $1",
+      q.name, cb.enabled, static_cast<int>(cb.offer_after.count()), cb.key, cb.trunk,
+      static_cast<int>(cb.ring_timeout.count()), cb.max_attempts,
+      static_cast<int>(cb.retry_delay.count()));
   tx.exec_params("DELETE FROM queue_required_skills WHERE queue = $1", q.name);
   for (const auto& s : q.required_skills) {
     tx.exec_params("INSERT INTO queue_required_skills (queue, skill, min_level) VALUES ($1,$2,$3)",
@@ -229,7 +245,7 @@ const std::string kCallColumns =
     EpochMs("enqueued_at") + ", " + EpochMs("queue_entered_at") + ", " + EpochMs("offered_at") +
     ", " + EpochMs("connected_at") + ", " + EpochMs("ended_at") +
     ", outcome_reason, overflowed_from, COALESCE(assignment_id, 0), data, extra_skills,"
-    " language";
+    " language, callback_number, callback_attempts";
 
 Call ReadCall(const pqxx::row& r) {
   Call c;
@@ -252,6 +268,8 @@ Call ReadCall(const pqxx::row& r) {
   c.data = ParseData(r[16]);
   c.skills = ParseSkills(r[17]);
   c.language = r[18].as<std::string>();
+  c.callback_number = r[19].as<std::string>();
+  c.callback_attempts = r[20].as<int>();
   return c;
 }
 

@@ -192,6 +192,7 @@ void EndAbandoned(pqxx::work& tx, Call& call, const std::optional<AssignmentRow>
 }
 
 void TouchEdge(pqxx::work& tx, const std::string& edge_id, Duration lease, TimePoint now) {
+  if (edge_id.empty()) return;  // a callback waiting: no edge holds it
   auto fresh = tx.exec_prepared("edge_lease_fresh", edge_id, Ts(now + lease / 2));
   if (!fresh.empty()) return;
   tx.exec_prepared("edge_touch", edge_id, Ts(now), Ts(now + lease));

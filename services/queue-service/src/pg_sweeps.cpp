@@ -60,6 +60,7 @@ Result<Effects> PgQueueRepository::expire_waits(TimePoint now) {
     Effects fx;
     // Max wait, or nobody left who could answer per the queue's leave rule (asked once per
     // queue, not per waiting call: under a backlog that is thousands of times a sweep).
+    // Callbacks are exempt: nobody is on the line, and the place is what was promised.
     for (const auto& r : tx.exec_params(
              "WITH empty AS (SELECT q.name FROM queues q WHERE NOT " +
                  QueueHasAnswerers("q.name", "q.leave_empty", "$1") +
@@ -67,7 +68,7 @@ Result<Effects> PgQueueRepository::expire_waits(TimePoint now) {
                  "   + q.max_wait_ms * interval '1 millisecond' <= $1::timestamptz"
                  "   THEN 'wait' ELSE 'empty' END"
                  " FROM calls c JOIN queues q ON q.name = c.queue WHERE c.state = 'WAITING'"
-                 " AND ((q.max_wait_ms > 0 AND c.queue_entered_at + q.max_wait_ms * interval"
+                 " AND c.callback_number = '' AND ((q.max_wait_ms > 0 AND c.queue_entered_at + q.max_wait_ms * interval"
                  "   '1 millisecond' <= $1::timestamptz) OR c.queue IN (SELECT name FROM empty))"
                  " LIMIT $2 FOR UPDATE OF c SKIP LOCKED",
              Ts(now), settings_.sweep_batch)) {

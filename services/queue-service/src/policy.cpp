@@ -70,9 +70,13 @@ FailureDecision DecideFailure(const QueueConfig& queue, OfferFailure reason, int
     case OfferFailure::kRejected:
       d.agent_delay = queue.reject_delay;
       break;
+    case OfferFailure::kCallbackUnanswered:
+      break;  // the agent answered: no delay, and the count of unanswered rings stays
   }
   // Only unanswered rings count towards auto-pause; a busy or rejecting agent is present.
-  d.consecutive_no_answers = reason == OfferFailure::kNoAnswer ? agent_no_answers_before + 1 : 0;
+  d.consecutive_no_answers = reason == OfferFailure::kNoAnswer ? agent_no_answers_before + 1
+                             : reason == OfferFailure::kCallbackUnanswered ? agent_no_answers_before
+                                                                           : 0;
   if (queue.auto_pause_after_no_answers > 0 &&
       d.consecutive_no_answers >= queue.auto_pause_after_no_answers) {
     d.auto_pause = true;
@@ -82,6 +86,16 @@ FailureDecision DecideFailure(const QueueConfig& queue, OfferFailure reason, int
   d.call_priority = call_priority + queue.requeue_priority_boost;
   d.call_attempts = call_attempts_before + 1;
   d.exceeded_attempts = queue.max_attempts > 0 && d.call_attempts >= queue.max_attempts;
+  return d;
+}
+
+CallbackDecision DecideCallbackFailure(const QueueConfig& queue, int callback_attempts_before) {
+  CallbackDecision d;
+  d.attempts = callback_attempts_before + 1;
+  d.give_up = d.attempts >= std::max(1, queue.callback.max_attempts);
+  d.retry_delay = queue.callback.retry_delay;
+  d.reason = "callback not answered after " + std::to_string(d.attempts) +
+             (d.attempts == 1 ? " attempt" : " attempts");
   return d;
 }
 

@@ -94,9 +94,36 @@ Status ValidateQueue(const QueueConfig& q) {
     return InvalidArgument("announcements.language '" + a.language.substr(0, 20) +
                            "' is not a language folder name (e.g. en, de, pt-BR)");
   }
+  const CallbackPolicy& cb = q.callback;
+  CC_RETURN_IF_ERROR(range("callback.offer_after (ms)", cb.offer_after.count(), 0, 3600000));
+  CC_RETURN_IF_ERROR(range("callback.ring_timeout (ms)", cb.ring_timeout.count(), 5000, 120000));
+  CC_RETURN_IF_ERROR(range("callback.max_attempts", cb.max_attempts, 1, 10));
+  CC_RETURN_IF_ERROR(range("callback.retry_delay (ms)", cb.retry_delay.count(), 0, 86400000));
+  if (cb.key.size() != 1 || std::string_view("0123456789*#").find(cb.key[0]) == std::string::npos) {
+    return InvalidArgument("callback.key must be one of 0-9, * or #");
+  }
+  // A trunk is an address to send the customer's INVITE to: host:port, nothing to inject.
+  if (!cb.trunk.empty() &&
+      (cb.trunk.size() > 255 ||
+       cb.trunk.find_first_not_of(
+           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:[]") !=
+           std::string::npos)) {
+    return InvalidArgument("callback.trunk '" + cb.trunk +
+                           "' must be host or host:port (letters, digits, . - : [ ])");
+  }
   if (q.music_prompts.size() > 20) return InvalidArgument("at most 20 music prompts");
   for (const auto& p : q.music_prompts) {
     if (p.empty() || p.size() > 256) return InvalidArgument("music prompt names are 1-256 bytes");
+  }
+  return OkStatus();
+}
+
+Status ValidateCallbackNumber(const std::string& number) {
+  const std::string digits = !number.empty() && number[0] == '+' ? number.substr(1) : number;
+  if (digits.size() < 3 || digits.size() > 20 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return InvalidArgument("callback number '" + number +
+                           "' must be 3-20 digits, optionally after a +");
   }
   return OkStatus();
 }

@@ -71,6 +71,8 @@ class QueueEngine {
   Result<EnqueueResult> enqueue(const NewCall& call);
   TimePoint now() const { return clock_.now(); }
   Result<Call> cancel(const std::string& call_id, const std::string& reason);
+  Result<Call> request_callback(const std::string& call_id, const std::string& number,
+                                const std::string& edge_id);
   Result<Call> connected(std::int64_t assignment_id, const std::string& call_id);
   Result<Call> failed(std::int64_t assignment_id, const std::string& call_id, OfferFailure reason,
                       const std::string& detail);

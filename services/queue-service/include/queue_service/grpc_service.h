@@ -43,6 +43,8 @@ class QueueServiceGrpc final : public callcenter::v1::QueueService::Service {
                        callcenter::v1::EnqueueResponse*) override;
   grpc::Status CancelCall(Ctx*, const callcenter::v1::CancelCallRequest*,
                           callcenter::v1::CancelCallResponse*) override;
+  grpc::Status RequestCallback(Ctx*, const callcenter::v1::RequestCallbackRequest*,
+                               callcenter::v1::RequestCallbackResponse*) override;
   grpc::Status GetCall(Ctx*, const callcenter::v1::GetCallRequest*,
                        callcenter::v1::GetCallResponse*) override;
   grpc::Status ListCalls(Ctx*, const callcenter::v1::ListCallsRequest*,

@@ -53,7 +53,7 @@ std::optional<CallState> CallStateFromString(std::string_view s);
 bool IsTerminal(CallState s);
 
 // Why an agent did not take an offered call.
-enum class OfferFailure { kNoAnswer, kBusy, kRejected, kUnreachable };
+enum class OfferFailure { kNoAnswer, kBusy, kRejected, kUnreachable, kCallbackUnanswered };
 std::string_view ToString(OfferFailure f);
 
 using cc::RequiredSkill;
@@ -70,6 +70,18 @@ struct Announcements {
   std::string language = "en";
   bool all_busy = false;  // "all agents are busy" when nobody of the queue is free
   bool operator==(const Announcements&) const = default;
+};
+
+// The callback that keeps the caller's place (see the Callback message).
+struct CallbackPolicy {
+  bool enabled = false;
+  Duration offer_after{0};  // 0: not offered in announcements (the key still works)
+  std::string key = "1";
+  std::string trunk;  // "host:port"; empty: the edge's own outbound proxy
+  Duration ring_timeout{30000};
+  int max_attempts = 3;
+  Duration retry_delay{60000};
+  bool operator==(const CallbackPolicy&) const = default;
 };
 
 struct QueueConfig {
@@ -101,6 +113,7 @@ struct QueueConfig {
   Duration reoffer_delay{5000};
   OpeningRule opening;  // when callers are taken (no hours: always), and what if not
   Announcements announce;
+  CallbackPolicy callback;
   std::int64_t version = 0;
   bool has_overflow() const { return !overflow_queue.empty() || !overflow_hangup_reason.empty(); }
 };
@@ -124,6 +137,8 @@ struct Call {
   std::map<std::string, std::string> data = {};  // collected digits by name
   std::vector<RequiredSkill> skills = {};        // required besides the queue's
   std::string language = {};
+  std::string callback_number = {};  // set: to be called back (no edge holds the call)
+  int callback_attempts = 0;
 };
 
 // A registration of the agent's phone the offer rings (the edge calls the contact, routed
@@ -150,6 +165,10 @@ struct Offer {
   TimePoint enqueued_at{};
   TimePoint offered_at{};
   std::vector<OfferBinding> bindings;
+  // A callback: the customer's number, the trunk, how long the customer's phone rings.
+  std::string callback_number = {};
+  std::string callback_trunk = {};
+  Duration callback_ring_timeout = Duration{0};
 };
 
 struct Member {

@@ -40,6 +40,10 @@ class PgQueueRepository final : public QueueRepository {
   Result<Menu> get_menu(const std::string& name) override;
   Result<std::vector<Menu>> list_menus() override;
   Status delete_menu(const std::string& name) override;
+  Result<std::pair<Call, Effects>> request_callback(const std::string& call_id,
+                                                   const std::string& number,
+                                                   const std::string& edge_id,
+                                                   TimePoint now) override;
 
   Result<EnqueueResult> enqueue(const NewCall& call, TimePoint now) override;
   Result<Call> get_call(const std::string& id) override;

@@ -49,6 +49,16 @@ struct FailureDecision {
 FailureDecision DecideFailure(const QueueConfig& queue, OfferFailure reason, int call_priority,
                               int call_attempts_before, int agent_no_answers_before);
 
+// A callback's customer did not answer: tried again after the queue's retry delay (keeping
+// its place), or, after the queue's max attempts, the call ends FAILED with the reason.
+struct CallbackDecision {
+  int attempts = 0;  // calls to the customer after this one
+  bool give_up = false;
+  Duration retry_delay{0};
+  std::string reason;
+};
+CallbackDecision DecideCallbackFailure(const QueueConfig& queue, int callback_attempts_before);
+
 // Wrap-up after a call: the queue's setting when it has one, the agent's otherwise.
 int WrapUpSeconds(const QueueConfig& queue, int agent_wrap_up_seconds);
 

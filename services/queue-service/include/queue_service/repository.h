@@ -132,6 +132,12 @@ class QueueRepository {
   // Members of the queue free to take a call now (logged in and available).
   virtual Result<int> agents_available(const std::string& queue) = 0;
   virtual Result<std::vector<Call>> list_calls(const CallFilter& filter) = 0;
+  // The waiting caller asked to be called back at `number` and hangs up: the call keeps its
+  // place and belongs to no edge (idempotent; refused unless waiting and the queue offers it).
+  virtual Result<std::pair<Call, Effects>> request_callback(const std::string& call_id,
+                                                           const std::string& number,
+                                                           const std::string& edge_id,
+                                                           TimePoint now) = 0;
   virtual Result<std::pair<Call, Effects>> cancel(const std::string& call_id,
                                                   const std::string& reason, TimePoint now) = 0;
   // Extends the edge's lease; with the list, ends the edge's live calls it no longer holds.

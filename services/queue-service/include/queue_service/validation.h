@@ -14,5 +14,7 @@ Status ValidateQueue(const QueueConfig& q);
 // number), which may not be its own closed queue.
 Status ValidateOpeningRule(const OpeningRule& o, const std::string& owner);
 Status ValidateCallId(const std::string& id);
+// A number to call back: 3-20 digits, optionally after a '+'.
+Status ValidateCallbackNumber(const std::string& number);
 
 }  // namespace cc::queue
