@@ -57,6 +57,10 @@ Status CheckAction(const MenuAction& a, const std::string& where) {
     case MenuAction::Kind::kHangup:
       if (a.reason.size() > 200) return InvalidArgument(where + ": reason is over 200 bytes");
       return CheckPrompts(a.prompts, where);
+    case MenuAction::Kind::kCallback:
+    case MenuAction::Kind::kResume:
+      return InvalidArgument(where + ": " + std::string(ToString(a.kind)) +
+                             " is the edge's own (the callback offer to a waiting caller)");
     case MenuAction::Kind::kTransfer: {
       const bool sip = a.uri.rfind("sip:", 0) == 0 || a.uri.rfind("sips:", 0) == 0;
       const bool clean =
@@ -99,6 +103,10 @@ std::string_view ToString(MenuAction::Kind k) {
       return "hangup";
     case MenuAction::Kind::kTransfer:
       return "transfer";
+    case MenuAction::Kind::kCallback:
+      return "callback";
+    case MenuAction::Kind::kResume:
+      return "resume";
   }
   return "none";
 }

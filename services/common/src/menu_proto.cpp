@@ -84,6 +84,8 @@ void ToProto(const MenuAction& a, v1::MenuAction* out) {
       out->set_transfer_uri(a.uri);
       break;
     case MenuAction::Kind::kNone:
+    case MenuAction::Kind::kCallback:  // the edge's own: never in the API
+    case MenuAction::Kind::kResume:
       break;
   }
 }

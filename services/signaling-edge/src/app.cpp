@@ -117,6 +117,9 @@ int RunSignalingEdge(int argc, char** argv) {
   config.add_string("sip-advertise", "",
                     "host[:port] in the Contact and Via the edge sends, where a NAT or load "
                     "balancer forwards to --sip-listen (default: --sip-listen)");
+  config.add_string("outbound-proxy", "",
+                    "host:port customers are called through for callbacks (a trunk or proxy; "
+                    "a queue's own callback trunk wins)");
   config.add_string("sip-tls-listen", "",
                     "host:port of SIP over TLS (sips:) beside --sip-listen; empty: none",
                     [](const std::string& v) -> std::optional<std::string> {
@@ -198,6 +201,7 @@ int RunSignalingEdge(int argc, char** argv) {
   settings.edge_id = config.str("edge-id").empty() ? instance : config.str("edge-id");
   settings.sip_listen = config.str("sip-listen");
   settings.sip_advertise = config.str("sip-advertise");
+  settings.outbound_proxy = config.str("outbound-proxy");
   settings.sip_tls_listen = config.str("sip-tls-listen");
   settings.sip_tls_cert_dir = config.str("sip-tls-cert-dir");
   if (!settings.sip_tls_listen.empty() &&

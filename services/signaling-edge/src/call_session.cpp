@@ -44,6 +44,8 @@ int Rank(OfferFailure f) {
       return 2;
     case OfferFailure::kUnreachable:
       return 1;
+    case OfferFailure::kCallbackUnanswered:
+      return 0;
   }
   return 0;
 }
@@ -58,6 +60,8 @@ const char* FailureMetric(OfferFailure f) {
       return "agent_no_answer";
     case OfferFailure::kUnreachable:
       return "agent_unreachable";
+    case OfferFailure::kCallbackUnanswered:
+      return "callback_unanswered";
   }
   return "agent_unreachable";
 }
@@ -71,14 +75,6 @@ CallSession::CallSession(SessionContext& ctx, CustomerCall call, std::unique_ptr
       customer_(std::move(customer)) {}
 
 CallSession::~CallSession() = default;
-
-template <typename F>
-auto CallSession::guard(F f) {
-  return [weak = std::weak_ptr<CallSession*>(self_), f = std::move(f)](auto&&... args) mutable {
-    if (weak.expired()) return;  // the session is gone: its reply has nobody to go to
-    f(std::forward<decltype(args)>(args)...);
-  };
-}
 
 bool CallSession::step(CallPhase to) {
   if (phase_ == to) return true;
@@ -145,6 +141,7 @@ LiveCallView CallSession::view() const {
   v.id = call_.id;
   // A caller still choosing shows the menu it is in.
   v.queue = phase_ == CallPhase::kInMenu && menu_ ? "menu " + menu_->menu() : queue_;
+  if (callback_) v.queue = "callback " + call_.dialed;
   v.caller = call_.caller;
   v.agent_id = attempt_ ? attempt_->offer.agent_id : agent_id_;
   v.phase = std::string(ToString(phase_));
@@ -240,6 +237,7 @@ void CallSession::on_enqueued(Result<Enqueued> r) {
   if (!r->menus.empty()) return start_menu(std::move(r->menus));
   enqueued_ = true;
   queue_ = r->queue;
+  callback_offer_ = r->callback;
   if (!language_.empty()) {
     // The caller chose a language in a menu: the queue's prompts are said in it.
     r->announce.language = language_;
@@ -342,13 +340,22 @@ void CallSession::wait_announcement_due() {
   if (phase_ != CallPhase::kQueued && phase_ != CallPhase::kRinging) return;
   if (!announcer_ || !customer_hears_media()) return;
   schedule_wait_announcement(announcer_->config().every);
-  if (announcing_wait_) return;  // the last one is still playing: skip this turn
-  ctx_.queue.position(call_.id, guard([this](Result<QueuePosition> r) {
-                        if (!r.ok() || announcing_wait_ || !customer_hears_media()) return;
-                        if (phase_ != CallPhase::kQueued && phase_ != CallPhase::kRinging) return;
-                        auto prompts = announcer_->next(*r);
-                        if (!prompts.empty()) play_wait_announcement(prompts);
-                      }));
+  if (announcing_wait_ || menu_) return;  // the last one (or the callback offer) still plays
+  ctx_.queue.position(
+      call_.id, guard([this](Result<QueuePosition> r) {
+        if (!r.ok() || announcing_wait_ || !customer_hears_media()) return;
+        if (phase_ != CallPhase::kQueued && phase_ != CallPhase::kRinging) return;
+        if (menu_) return;  // the caller is answering the callback offer
+        auto prompts = announcer_->next(*r);
+        // The callback is offered once the caller has waited long enough.
+        const auto waited =
+            std::chrono::duration_cast<Duration>(ctx_.clock.now() - call_.started_at);
+        if (callback_offer_.enabled && callback_offer_.offer_after.count() > 0 &&
+            waited >= callback_offer_.offer_after && customer_answered_) {
+          prompts.push_back(LocalizedPrompt("callback-offer", announcer_->config().language));
+        }
+        if (!prompts.empty()) play_wait_announcement(prompts);
+      }));
 }
 
 void CallSession::announce_then_end(const std::vector<std::string>& prompts, const EndReason& why) {
@@ -375,7 +382,7 @@ void CallSession::announce_then_end(const std::vector<std::string>& prompts, con
 
 void CallSession::on_prompt_finished(const std::vector<std::string>& played) {
   if (phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) return;
-  if (phase_ == CallPhase::kInMenu && menu_ && !menu_->done()) {
+  if (menu_active()) {
     // Only the end of what the menu plays now (a key may have replaced it meanwhile).
     if (menu_playing_.empty() || (!played.empty() && played != menu_playing_)) return;
     menu_playing_.clear();
@@ -423,7 +430,7 @@ void CallSession::run_menu(MenuStep s) {
   if (!s.play.empty()) play_menu_prompts(s.play);
   if (s.wait) {
     menu_timer_ = Timer(&ctx_.timers, ctx_.timers.after(*s.wait, guard([this] {
-      if (phase_ == CallPhase::kInMenu && menu_) run_menu(menu_->on_timeout());
+      if (menu_active()) run_menu(menu_->on_timeout());
     })));
   } else {
     menu_timer_.cancel();
@@ -442,18 +449,17 @@ void CallSession::play_menu_prompts(const std::vector<std::string>& prompts) {
         if (menu_playing_ == prompts) on_prompt_finished(prompts);
       }));
   // The relay says when they are over; if that word is lost, the menu goes on all the same.
-  announcement_timer_ =
-      Timer(&ctx_.timers,
-            ctx_.timers.after(ctx_.settings.announcement_limit, guard([this, prompts] {
-                                if (phase_ == CallPhase::kInMenu && menu_playing_ == prompts)
-                                  on_prompt_finished(prompts);
-                              })));
+  announcement_timer_ = Timer(
+      &ctx_.timers, ctx_.timers.after(ctx_.settings.announcement_limit, guard([this, prompts] {
+                                        if (menu_active() && menu_playing_ == prompts)
+                                          on_prompt_finished(prompts);
+                                      })));
 }
 
 void CallSession::menu_done(const MenuOutcome& o) {
   menu_timer_.cancel();
   menu_playing_.clear();
-  language_ = menu_->language();
+  if (!callback_dialog_) language_ = menu_->language();
   switch (o.kind) {
     case MenuOutcome::Kind::kQueue:
       chosen_ = {};
@@ -471,6 +477,11 @@ void CallSession::menu_done(const MenuOutcome& o) {
       log::Info("menu ends the call", {{"call_id", call_.id}, {"reason", o.reason}});
       ctx_.observer.call_failure("menu_hangup");
       return announce_then_end(o.prompts, {kNormalClearing, o.reason});
+    case MenuOutcome::Kind::kCallback:
+      return request_callback(o.number.empty() ? call_.caller : o.number);
+    case MenuOutcome::Kind::kResume:
+      close_callback_offer();
+      return play_music();
     case MenuOutcome::Kind::kTransfer:
       log::Info("menu transfers the caller", {{"call_id", call_.id}, {"uri", o.uri}});
       transferring_ = true;
@@ -486,10 +497,19 @@ void CallSession::menu_done(const MenuOutcome& o) {
   }
 }
 
+bool CallSession::menu_active() const {
+  if (!menu_ || menu_->done()) return false;
+  return callback_dialog_ ? phase_ == CallPhase::kQueued : phase_ == CallPhase::kInMenu;
+}
+
 void CallSession::on_digit(char digit) {
-  // Keys count in menus only (never logged: they may be an account or card number).
-  if (phase_ != CallPhase::kInMenu || !menu_ || menu_->done()) return;
-  run_menu(menu_->on_digit(digit));
+  // Keys count in menus only (never logged: they may be an account or card number), and the
+  // callback key while the caller waits.
+  if (menu_active()) return run_menu(menu_->on_digit(digit));
+  if (phase_ == CallPhase::kQueued && callback_offer_.enabled && !menu_ &&
+      digit == callback_offer_.key && customer_answered_) {
+    offer_callback();
+  }
 }
 
 void CallSession::on_transfer_progress(int status, bool final) {
@@ -515,6 +535,9 @@ OfferRefusal CallSession::on_offer(const Offer& offer) {
   // Not set up yet (no relay leg), ending, or an agent already on it: queue-service gives
   // the offer back and tries again.
   if (phase_ != CallPhase::kEnqueuing && phase_ != CallPhase::kQueued) return OfferRefusal::kBusy;
+  // Hearing that the callback is asked for, then hung up: queue-service tries later.
+  if (after_announcement_) return OfferRefusal::kBusy;
+  close_callback_offer();  // an agent comes: the callback offer is moot
   if (!step(CallPhase::kRinging)) return OfferRefusal::kBusy;
   attempt_ = std::make_unique<Attempt>();
   attempt_->offer = offer;
@@ -567,6 +590,8 @@ void CallSession::ring_devices() {
   for (const auto& [k, v] : chosen_.data) data += (data.empty() ? "" : ";") + k + "=" + v;
   if (!data.empty()) menu_headers.push_back("X-CC-Data: " + data);
   if (!language_.empty()) menu_headers.push_back("X-CC-Language: " + language_);
+  // A callback says so: the agent's phone rings first, the customer is called on answer.
+  if (callback_) menu_headers.push_back("X-CC-Callback: " + call_.caller);
   for (const auto& d : a.offer.devices) {
     if (static_cast<int>(a.forks.size()) >= ctx_.settings.max_forks) break;
     AgentInvite inv;
@@ -655,6 +680,7 @@ void CallSession::on_agent_response(SipLeg* leg, int status, const std::string& 
 }
 
 void CallSession::agent_answered(SipLeg* leg, const std::string& sdp) {
+  if (callback_) return callback_agent_answered(leg, sdp);
   Attempt& a = *attempt_;
   a.answered = leg;
   a.ring_timer.cancel();
@@ -776,6 +802,8 @@ void CallSession::attempt_over(bool report_failure) {
     r.reason = a->detail.substr(0, 200);
     ctx_.queue.report(r);
   }
+  // A callback's attempt is over: queue-service keeps its place; nothing is left here.
+  if (callback_) return end({kNormalClearing, "callback attempt over"}, 0, false);
   // The call goes back to queue-service, which offers it again; the caller just waits.
   step(enqueued_ ? CallPhase::kQueued : CallPhase::kEnqueuing);
 }
@@ -796,13 +824,25 @@ void CallSession::on_agent_bye(SipLeg* leg) {
     end({kNormalClearing, "agent hung up"}, 480, true);
     return;
   }
-  if (attempt_ && leg == attempt_->answered) attempt_->answered_gone = true;
+  if (attempt_ && leg == attempt_->answered) {
+    attempt_->answered_gone = true;
+    // A callback's agent hung up while the customer's phone rang: the customer is not
+    // called after all, and the call goes back to its place.
+    if (callback_ && phase_ == CallPhase::kConnecting && !customer_answered_) {
+      attempt_->failure = OfferFailure::kRejected;
+      attempt_->detail = "agent hung up before the customer answered";
+      attempt_over(true);
+    }
+  }
 }
 
 void CallSession::on_terminated(SipLeg* leg, int status) {
   if (leg == customer_.get()) {
     customer_.reset();
     customer_gone_ = true;
+    if (callback_ && !customer_answered_ && attempt_) {
+      return callback_failed("dialog ended (" + std::to_string(status) + ")");
+    }
     // The dialog ended without a BYE or CANCEL we saw (no ACK to our 200, a session timer
     // that ran out, a transport error).
     if (phase_ != CallPhase::kEnding && phase_ != CallPhase::kEnded) {
@@ -936,6 +976,18 @@ void CallSession::end(const EndReason& reason, int unanswered_status, bool tell_
       {{"call_id", call_.id}, {"reason", reason.text}, {"phase", std::string(ToString(was))}});
   // What queue-service is told, in order: the end of a connected call, or the abandon of a
   // waiting one (after a "connected" it may not have confirmed yet, both).
+  // A callback ended by the edge (shutdown, relay lost) before the customer was connected:
+  // queue-service gets the offer back and the call keeps its place.
+  if (tell_queue && callback_ && attempt_ && assignment_id_ == 0) {
+    Report r;
+    r.kind = Report::Kind::kFailed;
+    r.call_id = call_.id;
+    r.agent_id = attempt_->offer.agent_id;
+    r.assignment_id = attempt_->offer.assignment_id;
+    r.failure = OfferFailure::kUnreachable;
+    r.reason = reason.text.substr(0, 200);
+    ctx_.queue.report(r);
+  }
   if (tell_queue && enqueue_sent_) {
     if (assignment_id_ != 0) {
       report(Report::Kind::kEnded, reason.text);
@@ -944,10 +996,13 @@ void CallSession::end(const EndReason& reason, int unanswered_status, bool tell_
       report(Report::Kind::kCancelled, reason.text);
     }
   }
+  customer_timer_.cancel();
   if (customer_) {
     if (!customer_gone_) {
       if (customer_answered_) {
         customer_->bye(reason);
+      } else if (callback_) {
+        customer_->cancel();  // our own INVITE to the customer, still ringing
       } else {
         const int status = unanswered_status >= 300 ? unanswered_status : 480;
         respond_customer(status);

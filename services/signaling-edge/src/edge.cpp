@@ -237,6 +237,20 @@ void Edge::on_invite(void* handle, const InviteRequest& r) {
   s.start();
 }
 
+CallSession* Edge::start_callback(const Offer& offer) {
+  CustomerCall c;
+  c.id = offer.call_id;
+  c.caller = offer.callback_number;
+  c.dialed = offer.queue;
+  c.started_at = SystemClock::instance().now();
+  log::Info("placing a callback", {{"call_id", c.id}, {"queue", offer.queue}});
+  CallSession& s = parts_->calls.add(std::make_unique<CallSession>(parts_->ctx, c, nullptr));
+  calls_total_++;
+  gauges();
+  s.start_callback();
+  return &s;
+}
+
 // ---------------------------------------------------------------------------------------
 // NATS: offers and events on the edge's own subjects
 
@@ -263,6 +277,11 @@ void Edge::on_offer(const std::string& data, const std::string& reply) {
   offer.agent_id = msg.agent_id();
   offer.queue = msg.queue();
   offer.ring_timeout = Duration{std::max(1000, msg.ring_timeout_ms())};
+  offer.callback_number = msg.callback_number();
+  offer.callback_trunk = msg.callback_trunk();
+  if (msg.callback_ring_timeout_ms() > 0) {
+    offer.callback_ring_timeout = Duration{msg.callback_ring_timeout_ms()};
+  }
   for (const auto& b : msg.bindings()) {
     offer.devices.push_back(
         {b.contact_uri(), b.source_address(), b.source_port(),
@@ -270,6 +289,19 @@ void Edge::on_offer(const std::string& data, const std::string& reply) {
          b.transport() == v1::SIP_TRANSPORT_TLS});
   }
   CallSession* s = parts_->calls.find(offer.call_id);
+  // A callback is held by no edge until an offer gives it to one: this edge places it (the
+  // agent first, then the customer), unless it is draining (then queue-service tries later).
+  if (!s && !offer.callback_number.empty()) {
+    if (draining_) {
+      v1::OfferAck ack;
+      ack.set_assignment_id(offer.assignment_id);
+      ack.set_refusal(v1::OfferAck::REFUSAL_BUSY);
+      ack.set_reason("edge draining");
+      if (!reply.empty()) (void)nats_.publish(reply, ack.SerializeAsString());
+      return;
+    }
+    s = start_callback(offer);
+  }
   const OfferRefusal refusal = s ? s->on_offer(offer) : OfferRefusal::kUnknownCall;
   v1::OfferAck ack;
   ack.set_assignment_id(offer.assignment_id);

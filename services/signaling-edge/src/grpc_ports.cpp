@@ -64,6 +64,8 @@ v1::OfferFailure ToProto(OfferFailure f) {
       return v1::OFFER_FAILURE_REJECTED;
     case OfferFailure::kUnreachable:
       return v1::OFFER_FAILURE_UNREACHABLE;
+    case OfferFailure::kCallbackUnanswered:
+      return v1::OFFER_FAILURE_CALLBACK_UNANSWERED;
   }
   return v1::OFFER_FAILURE_UNREACHABLE;
 }
@@ -134,6 +136,10 @@ class QueueGrpcPort final : public QueuePort {
                       state == v1::CALL_STATE_CONNECTED;
           e.outcome_reason = resp.call().outcome_reason();
           for (const auto& m : resp.menus()) e.menus.push_back(FromProto(m));
+          const auto& cb = resp.callback();
+          e.callback.enabled = cb.enabled();
+          e.callback.offer_after = FromProto(cb.offer_after());
+          if (cb.key().size() == 1) e.callback.key = cb.key()[0];
           done(std::move(e));
         });
   }
@@ -218,6 +224,23 @@ class QueueGrpcPort final : public QueuePort {
           p.estimated_wait = FromProto(resp.estimated_wait());
           p.agents_free = resp.agents_available();
           done(std::move(p));
+        });
+  }
+
+  void request_callback(const std::string& call_id, const std::string& number,
+                        const std::string& edge_id, Reply<Ok> done) override {
+    v1::RequestCallbackRequest req;
+    req.set_call_id(call_id);
+    req.set_number(number);
+    req.set_edge_id(edge_id);
+    Call<v1::RequestCallbackRequest, v1::RequestCallbackResponse>(
+        loop_, inflight_, timeout_, std::move(req),
+        [this](auto* ctx, auto* rq, auto* rs, auto cb) {
+          stub_->async()->RequestCallback(ctx, rq, rs, std::move(cb));
+        },
+        [done = std::move(done)](const grpc::Status& st, v1::RequestCallbackResponse&) {
+          if (!st.ok()) return done(ErrorOf(st));
+          done(OkStatus());
         });
   }
 

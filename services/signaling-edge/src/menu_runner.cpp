@@ -101,6 +101,20 @@ MenuStep MenuRunner::act(const MenuAction& a) {
       s.outcome = o;
       break;
     }
+    case MenuAction::Kind::kCallback: {
+      MenuOutcome o;
+      o.kind = MenuOutcome::Kind::kCallback;
+      auto it = data_.find("callback_number");
+      if (it != data_.end()) o.number = it->second;
+      s.outcome = o;
+      break;
+    }
+    case MenuAction::Kind::kResume: {
+      MenuOutcome o;
+      o.kind = MenuOutcome::Kind::kResume;
+      s.outcome = o;
+      break;
+    }
     case MenuAction::Kind::kHangup:
     case MenuAction::Kind::kNone: {
       MenuOutcome o;

@@ -12,6 +12,8 @@ const char* ToString(OfferFailure f) {
       return "rejected";
     case OfferFailure::kUnreachable:
       return "unreachable";
+    case OfferFailure::kCallbackUnanswered:
+      return "callback-unanswered";
   }
   return "unknown";
 }

@@ -291,7 +291,9 @@ std::unique_ptr<SipLeg> SofiaStack::invite(const AgentInvite& inv) {
   // registered from: the handle's proxy is its next hop, whatever the Contact says. It is a
   // handle parameter: among nua_handle()'s tags (which only make headers) it is ignored.
   if (!inv.route.empty()) nua_set_hparams(nh, NUTAG_PROXY(inv.route.c_str()), TAG_END());
-  auto leg = std::make_unique<SofiaLeg>(*this, nh, SofiaLeg::Role::kAgent, inv.call_id, "");
+  auto leg = std::make_unique<SofiaLeg>(
+      *this, nh, inv.customer ? SofiaLeg::Role::kCustomer : SofiaLeg::Role::kAgent, inv.call_id,
+      "");
   const std::string hops = std::to_string(inv.max_forwards);
   std::string extra;
   for (const auto& h : inv.headers) extra += (extra.empty() ? "" : "\r\n") + h;
@@ -446,7 +448,11 @@ void SofiaStack::on_leg_event(nua_event_t event, int status, SofiaLeg* leg, nua_
       if (status >= 200 && status < 300) RefreshByUpdate(nh, sip);
       // On an established leg this answers a re-INVITE the stack sent to refresh the
       // session: the session ignores what is not an answer of a device it rings.
-      if (!customer) call->on_agent_response(leg, status, Sdp(sip));
+      if (customer) {
+        call->on_customer_response(leg, status, Sdp(sip));  // a callback's customer
+      } else {
+        call->on_agent_response(leg, status, Sdp(sip));
+      }
       return;
     case nua_i_state: {
       int state = nua_callstate_init;

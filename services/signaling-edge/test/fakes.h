@@ -163,6 +163,12 @@ class FakeQueue final : public QueuePort {
     (void)done;
   }
 
+  void request_callback(const std::string& call_id, const std::string& number, const std::string&,
+                        Reply<Ok> done) override {
+    callbacks.push_back({call_id + " " + number, std::move(done)});
+  }
+  std::deque<std::pair<std::string, Reply<Ok>>> callbacks;
+
   void position(const std::string& call_id, Reply<QueuePosition> done) override {
     positions.push_back({call_id, std::move(done)});
   }

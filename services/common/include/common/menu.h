@@ -21,7 +21,9 @@ struct RequiredSkill {
 };
 
 struct MenuAction {
-  enum class Kind { kNone, kQueue, kMenu, kRepeat, kHangup, kTransfer };
+  // kCallback and kResume belong to the callback offer the edge makes to a waiting caller
+  // (the number confirmed or entered; back to waiting): stored menus may not use them.
+  enum class Kind { kNone, kQueue, kMenu, kRepeat, kHangup, kTransfer, kCallback, kResume };
   Kind kind = Kind::kNone;
   // kQueue
   std::string queue;

@@ -25,9 +25,10 @@ struct PhaseStep {
   std::string_view why;
 };
 
-inline constexpr std::array<PhaseStep, 20> kCallPhaseSteps{{
+inline constexpr std::array<PhaseStep, 21> kCallPhaseSteps{{
     {CallPhase::kSetup, CallPhase::kEnqueuing, "relay leg created"},
     {CallPhase::kSetup, CallPhase::kEnding, "caller left, or no media"},
+    {CallPhase::kSetup, CallPhase::kQueued, "a callback: placed once an offer comes"},
     {CallPhase::kEnqueuing, CallPhase::kQueued, "queue-service took the call"},
     {CallPhase::kEnqueuing, CallPhase::kRinging, "an offer came before the enqueue's answer"},
     {CallPhase::kEnqueuing, CallPhase::kEnding, "caller left, or queue-service refused"},

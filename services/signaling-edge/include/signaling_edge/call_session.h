@@ -74,6 +74,11 @@ class CallSession {
 
   // Begins the call: the customer's relay leg, then the enqueue.
   void start();
+  // Begins a callback (no customer dialog): waits for its offer, rings the agent, then calls
+  // the customer (call_session_callback.cpp).
+  void start_callback();
+  // A response to the INVITE a callback sent the customer (or to a refresh of a dialog).
+  void on_customer_response(SipLeg* leg, int status, const std::string& sdp);
 
   // SIP events.
   void on_customer_left(const std::string& why);  // CANCEL or BYE
@@ -153,6 +158,17 @@ class CallSession {
   void run_menu(MenuStep step);
   void menu_done(const MenuOutcome& outcome);
   void play_menu_prompts(const std::vector<std::string>& prompts);
+  // A menu runs now: the IVR (in_menu), or the callback offer to a waiting caller.
+  bool menu_active() const;
+  // The callback: offered to the waiting caller on its key (confirm the number or enter
+  // another), asked of queue-service, then the caller hears it is done and is hung up.
+  void offer_callback();
+  void close_callback_offer();
+  void request_callback(const std::string& number);
+  // Placing a callback: the agent answered; the customer is called, then both are bridged.
+  void callback_agent_answered(SipLeg* leg, const std::string& sdp);
+  void dial_customer(std::int64_t assignment);
+  void callback_failed(const std::string& detail);
   void create_agent_leg();
   void ring_devices();
   void ring_timeout();
@@ -211,6 +227,12 @@ class CallSession {
   bool transferring_ = false;
   Timer transfer_timer_;
   bool waiting_started_ = false;  // music / announcements for the waiting caller began
+  CallbackOffer callback_offer_;  // the queue's
+  bool callback_dialog_ = false;  // menu_ is the callback offer (the caller stays queued)
+  // A callback being placed (this session has no customer until it calls one).
+  bool callback_ = false;
+  Timer customer_timer_;  // the customer's phone rings at most this long
+  bool customer_no_answer_ = false;
 
   std::unique_ptr<Attempt> attempt_;
   // The connected agent.
@@ -226,5 +248,13 @@ class CallSession {
   Timer ending_timer_;
   bool finished_ = false;
 };
+
+template <typename F>
+auto CallSession::guard(F f) {
+  return [weak = std::weak_ptr<CallSession*>(self_), f = std::move(f)](auto&&... args) mutable {
+    if (weak.expired()) return;  // the session is gone: its reply has nobody to go to
+    f(std::forward<decltype(args)>(args)...);
+  };
+}
 
 }  // namespace cc::edge

@@ -16,7 +16,8 @@ struct EdgeSettings {
   std::string sip_tls_listen;                 // host:port of SIP over TLS (sips:), "" none
   std::string sip_tls_cert_dir;               // agent.pem (key + certificate chain) and cafile.pem
   std::string realm = "callcenter.local";
-  std::string auth_secret;  // nonce HMAC key, shared by all edges
+  std::string outbound_proxy;  // host:port customers are called through (callbacks)
+  std::string auth_secret;     // nonce HMAC key, shared by all edges
   std::chrono::seconds nonce_lifetime{300};
   int min_expires = 60;  // shorter: 423 Interval Too Brief
   int max_expires = 3600;

@@ -12,7 +12,7 @@ namespace cc::edge {
 
 // Where a caller's way through the menus ends.
 struct MenuOutcome {
-  enum class Kind { kQueue, kHangup, kTransfer };
+  enum class Kind { kQueue, kHangup, kTransfer, kCallback, kResume };
   Kind kind = Kind::kHangup;
   // kQueue: the queue, with the priority and the skills the call requires (the caller's
   // language among them when the choice said so).
@@ -24,6 +24,8 @@ struct MenuOutcome {
   std::string reason;
   // kTransfer
   std::string uri;
+  // kCallback: the number entered (data "callback_number"); empty: the caller's own.
+  std::string number;
 };
 
 // What the session does after each event of the menu.

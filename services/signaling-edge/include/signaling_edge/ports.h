@@ -64,7 +64,7 @@ class MediaPort {
 // queue-service
 
 enum class AnswerMode { kAnswerImmediately, kRingUntilAgent, kEarlyMedia };
-enum class OfferFailure { kNoAnswer, kBusy, kRejected, kUnreachable };
+enum class OfferFailure { kNoAnswer, kBusy, kRejected, kUnreachable, kCallbackUnanswered };
 const char* ToString(OfferFailure f);
 
 struct EnqueueRequest {
@@ -91,6 +91,13 @@ struct WaitAnnouncements {
   bool all_busy = false;  // "all agents are busy" when nobody is free
 };
 
+// The callback a waiting caller may ask for (the queue's policy, as the edge needs it).
+struct CallbackOffer {
+  bool enabled = false;
+  Duration offer_after{0};  // offered in the announcements after this wait (0: not offered)
+  char key = '1';
+};
+
 // A waiting call's place, as queue-service sees it now.
 struct QueuePosition {
   bool waiting = false;  // false: offered, connected or over
@@ -110,6 +117,7 @@ struct Enqueued {
   // The number leads to an IVR menu (nothing enqueued yet): the entry, then every menu it
   // leads to.
   std::vector<Menu> menus;
+  CallbackOffer callback;
 };
 
 // What the edge tells queue-service about a call; each is idempotent there.
@@ -146,6 +154,10 @@ class QueuePort {
   virtual void heartbeat(const Heartbeat& hb, Reply<HeartbeatReply> done) = 0;
   // The call's place in its queue (for position and wait announcements).
   virtual void position(const std::string& call_id, Reply<QueuePosition> done) = 0;
+  // The waiting caller wants to be called back at `number`; the call keeps its place and
+  // this edge may hang up once this is acknowledged.
+  virtual void request_callback(const std::string& call_id, const std::string& number,
+                                const std::string& edge_id, Reply<Ok> done) = 0;
 };
 
 // An agent's phone, as the offer names it: the Contact to call, reached through the address
@@ -166,6 +178,11 @@ struct Offer {
   std::string queue;
   Duration ring_timeout{20000};
   std::vector<AgentDevice> devices;
+  // A callback: the agent first, then this number through the trunk ("host:port"; empty:
+  // the edge's --outbound-proxy), ringing this long.
+  std::string callback_number = {};
+  std::string callback_trunk = {};
+  Duration callback_ring_timeout = Duration{30000};
 };
 
 enum class OfferRefusal { kNone, kUnknownCall, kBusy };

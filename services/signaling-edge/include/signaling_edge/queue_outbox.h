@@ -45,6 +45,10 @@ class QueueOutbox {
   void report(const Report& report, Reply<Ok> done = nullptr);
 
   // A read, straight through (not queued, not retried: a missed announcement is no loss).
+  void request_callback(const std::string& call_id, const std::string& number,
+                        const std::string& edge_id, Reply<Ok> done) {
+    queue_.request_callback(call_id, number, edge_id, std::move(done));
+  }
   void position(const std::string& call_id, Reply<QueuePosition> done) {
     queue_.position(call_id, std::move(done));
   }

@@ -59,6 +59,8 @@ struct AgentInvite {
   unsigned max_forwards = 70;
   // Extra header lines ("X-CC-Data: account=123"), each without its CRLF.
   std::vector<std::string> headers;
+  // The customer of a callback (its responses go to CallSession::on_customer_response).
+  bool customer = false;
 };
 
 class SipPort {
