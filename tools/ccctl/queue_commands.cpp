@@ -82,9 +82,15 @@ const std::vector<std::string> kQueueFlags = {"name",
                                               "announce-first",
                                               "announce-every",
                                               "language",
+                                              "callback-after",
+                                              "callback-key",
+                                              "callback-trunk",
+                                              "callback-ring",
+                                              "callback-attempts",
+                                              "callback-retry",
                                               "expect-version"};
 const std::vector<std::string> kQueueBoolFlags = {"announce-position", "announce-wait",
-                                                  "announce-busy"};
+                                                  "announce-busy", "callback", "no-callback"};
 
 const std::vector<std::string> kHoursFlags = {"time-zone",    "hours",         "date",
                                               "closed-queue", "closed-hangup", "closed-prompt"};
@@ -222,8 +228,44 @@ std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
     an->set_all_busy(a.has("announce-busy"));
     mask.push_back("announcements");
   }
+  // The callback policy, given whole (--no-callback switches it off).
+  if (a.has("callback") || a.has("no-callback")) {
+    auto* cb = q->mutable_callback();
+    cb->set_enabled(a.has("callback") && !a.has("no-callback"));
+    if (auto v = a.get("callback-after")) {
+      cc::ToProto(ParseDuration("callback-after", *v), cb->mutable_offer_after());
+    }
+    cb->set_key(a.get("callback-key").value_or(""));
+    cb->set_trunk(a.get("callback-trunk").value_or(""));
+    if (auto v = a.get("callback-ring")) {
+      cc::ToProto(ParseDuration("callback-ring", *v), cb->mutable_ring_timeout());
+    }
+    cb->set_max_attempts(a.get_int("callback-attempts", 0));
+    if (auto v = a.get("callback-retry")) {
+      cc::ToProto(ParseDuration("callback-retry", *v), cb->mutable_retry_delay());
+    }
+    mask.push_back("callback");
+  } else {
+    for (const char* f : {"callback-after", "callback-key", "callback-trunk", "callback-ring",
+                          "callback-attempts", "callback-retry"}) {
+      if (a.has(f)) throw UsageError(std::string("--") + f + " goes with --callback");
+    }
+  }
   if (a.has("expect-version")) q->set_version(a.get_int("expect-version", 0));
   return mask;
+}
+
+// "off", or the callback's key, offer, trunk and tries.
+std::string CallbackPolicy(const v1::Queue& q) {
+  const auto& cb = q.callback();
+  if (!cb.enabled()) return "off";
+  std::string out = "key " + cb.key();
+  if (cc::FromProto(cb.offer_after()).count() > 0)
+    out += ", offered after " + Secs(cb.offer_after());
+  out += ", via " + (cb.trunk().empty() ? std::string("the edge's outbound proxy") : cb.trunk()) +
+         ", rings " + Secs(cb.ring_timeout()) + ", " + std::to_string(cb.max_attempts()) +
+         " tries " + Secs(cb.retry_delay()) + " apart";
+  return out;
 }
 
 // "-", or the greeting and what the periodic announcement says how often.
@@ -317,6 +359,7 @@ void PrintQueue(const Globals& g, const v1::Queue& q) {
             << Lower(Strip(v1::EmptyQueueRule_Name(q.leave_empty()), "EMPTY_QUEUE_RULE_")) << "\n"
             << "opening hours:    " << Hours(q.opening_hours(), q.open_now()) << "\n"
             << "announcements:    " << Announcements(q) << "\n"
+            << "callback:         " << CallbackPolicy(q) << "\n"
             << "version:          " << q.version() << "\n";
 }
 
@@ -570,6 +613,10 @@ int Calls(const Globals& g, std::vector<std::string> argv) {
     std::string data;
     for (const auto& [k, v] : sorted) data += (data.empty() ? "" : " ") + k + "=" + v;
     if (!c.language().empty()) data += (data.empty() ? "" : " ") + ("lang=" + c.language());
+    if (!c.callback_number().empty()) {
+      data += (data.empty() ? "" : " ") + ("callback=" + c.callback_number() +
+                                           " tries=" + std::to_string(c.callback_attempts()));
+    }
     for (const auto& s : c.skills()) {
       data +=
           (data.empty() ? "" : " ") + ("skill=" + s.name() + ":" + std::to_string(s.min_level()));
@@ -596,7 +643,9 @@ void RegisterQueueCommands() {
       "[--time-zone TZ --hours 'DAYS HH:MM-HH:MM...'... --date 'YYYY-MM-DD closed|HH:MM-HH:MM'... "
       "--closed-queue Q | --closed-hangup REASON --closed-prompt P...] "
       "[--greeting P... --announce-every D --announce-first D --announce P... "
-      "--announce-position --announce-wait --announce-busy --language L]  "
+      "--announce-position --announce-wait --announce-busy --language L] "
+      "[--callback [--callback-key K] [--callback-after D] [--callback-trunk HOST:PORT] "
+      "[--callback-ring D] [--callback-attempts N] [--callback-retry D] | --no-callback]  "
       "(R: routable, logged-in or always: who must be there for callers to join / stay; the "
       "opening-hours flags give the hours whole, e.g. --time-zone Europe/Berlin --hours "
       "'mon-fri 08:00-18:00' --date '2026-12-25 closed'; --time-zone '' alone: always open)";
