@@ -988,7 +988,9 @@ void CallSession::end(const EndReason& reason, int unanswered_status, bool tell_
     r.reason = reason.text.substr(0, 200);
     ctx_.queue.report(r);
   }
-  if (tell_queue && enqueue_sent_) {
+  // A connected callback ends like any call; one not connected is never "cancelled" (that
+  // would abandon its place): its attempt was reported above.
+  if (tell_queue && (enqueue_sent_ || (callback_ && assignment_id_ != 0))) {
     if (assignment_id_ != 0) {
       report(Report::Kind::kEnded, reason.text);
     } else {
