@@ -123,5 +123,34 @@ TEST_F(CallbackIt, ACustomerWhoNeverAnswersIsTriedAgainThenTheCallbackFails) {
   ExpectClean({"ann"});
 }
 
+// The callback lives in PostgreSQL: every service killed with -9 and started again, the
+// waiting callback is still there, and is placed and connected as if nothing had happened.
+TEST_F(CallbackIt, ACallbackSurvivesKillingEveryService) {
+  const int pu = testing::FreeUdpPort(), pa = testing::FreeUdpPort();
+  AddCallbackQueue(pu, 3);
+  AddAgent("ann", "pw", {"cbq"});
+  Bind("ann", pa);
+  SetPaused("ann", true);
+  CustomerAsksForACallback();
+
+  for (testing::ServiceProcess* p :
+       {&stack_->edge(), &stack_->queue(), &stack_->relay(), &stack_->registry()}) {
+    p->kill();
+  }
+  for (testing::ServiceProcess* p :
+       {&stack_->registry(), &stack_->relay(), &stack_->queue(), &stack_->edge()}) {
+    ASSERT_TRUE(p->restart()) << p->process().output();
+  }
+  EXPECT_EQ(Scalar("SELECT concat_ws('|', state, callback_number) FROM calls"), "WAITING|3456789");
+
+  auto customer = Sipp("callback_customer_uas.xml", pu, {"-d", "1500", "-m", "1", "-mp", Port()});
+  auto agent = Sipp("agent_callback.xml", pa, {"-d", "300", "-m", "1", "-mp", Port()});
+  SetPaused("ann", false);
+  EXPECT_EQ(customer->wait(seconds(40)), 0) << customer->output();
+  EXPECT_EQ(agent->wait(seconds(20)), 0) << agent->output();
+  ExpectScalarSoon("SELECT concat_ws('|', state, agent_id) FROM calls", "ENDED|ann");
+  ExpectClean({"ann"});
+}
+
 }  // namespace
 }  // namespace cc

@@ -96,8 +96,8 @@ TEST_F(IvrIt, RtpKeysLeadThroughTwoMenusToTheQueueWithSkillsDataAndLanguage) {
   auto dora = Sipp("agent_data.xml", pd, {"-d", "500", "-m", "1", "-mp", MediaPort()});
   testing::MessageCollector played(*nats_, prefix_ + ".media.prompt_finished.>");
 
-  EXPECT_EQ(RunSipp("customer_menu.xml", {"-s", "800", "-d", "3000", "-m", "1", "-mp", MediaPort()}),
-            0);
+  EXPECT_EQ(
+      RunSipp("customer_menu.xml", {"-s", "800", "-d", "3000", "-m", "1", "-mp", MediaPort()}), 0);
   EXPECT_EQ(dora->wait(seconds(20)), 0) << dora->output();  // X-CC-Data checked there
   bob->signal(SIGTERM);
 

@@ -65,10 +65,9 @@ class CallbackSessionTest : public testing::CallSessionFixture {
 TEST_F(CallbackSessionTest, TheCallerConfirmsTheCallerIdAndIsToldThenHungUp) {
   auto& s = Waiting();
   s.on_digit('1');
-  EXPECT_EQ(last_played(),
-            (Strings{"en/callback-number", "en/digit-4", "en/digit-9", "en/digit-3", "en/digit-0",
-                     "en/digit-1", "en/digit-2", "en/digit-3", "en/digit-4", "en/digit-5",
-                     "en/callback-confirm"}));
+  EXPECT_EQ(last_played(), (Strings{"en/callback-number", "en/digit-4", "en/digit-9", "en/digit-3",
+                                    "en/digit-0", "en/digit-1", "en/digit-2", "en/digit-3",
+                                    "en/digit-4", "en/digit-5", "en/callback-confirm"}));
   s.on_digit('1');
   ASSERT_EQ(queue_.callbacks.size(), 1u);
   EXPECT_EQ(queue_.callbacks.front().first, "call-1 493012345");
@@ -102,6 +101,29 @@ TEST_F(CallbackSessionTest, AnotherNumberIsEnteredAndANoKeyGoesBackToTheMusic) {
   timers_.advance(seconds(5));
   EXPECT_EQ(last_played(), Strings{"moh"});
   EXPECT_EQ(customer_->sent(), "200");
+}
+
+TEST_F(CallbackSessionTest, TheOfferJoinsTheAnnouncementsOnceTheCallerHasWaitedLongEnough) {
+  auto& s = Start();
+  media_.create_ok();
+  Enqueued e = Waiting(AnswerMode::kAnswerImmediately);
+  e.callback.enabled = true;
+  e.callback.offer_after = seconds(20);
+  e.announce.every = seconds(10);
+  e.announce.first_after = seconds(10);
+  e.announce.periodic = {"en/important"};
+  queue_.enqueue_answers(e);
+  QueuePosition place;
+  place.waiting = true;
+  place.position = 2;
+  timers_.advance(seconds(10));
+  queue_.position_answers(place);
+  EXPECT_EQ(last_played(), Strings{"en/important"});  // 10 s: not yet
+  s.on_prompt_finished({"en/important"});
+  timers_.advance(seconds(10));
+  ASSERT_EQ(queue_.positions.size(), 1u);
+  queue_.position_answers(place);
+  EXPECT_EQ(last_played(), (Strings{"en/important", "en/callback-offer"}));
 }
 
 TEST_F(CallbackSessionTest, AnOfferedCallbackRingsTheAgentThenCallsTheCustomerAndBridgesThem) {

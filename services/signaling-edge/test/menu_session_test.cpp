@@ -118,7 +118,7 @@ TEST_F(MenuSessionTest, ALostEndOfPromptsDoesNotStickTheMenu) {
   const size_t plays = media_.plays.size();
   timers_.advance(settings_.announcement_limit);
   EXPECT_EQ(media_.plays.size(), plays);  // waiting for a key now
-  timers_.advance(seconds(5));             // the menu's timeout
+  timers_.advance(seconds(5));            // the menu's timeout
   EXPECT_EQ(last_played(), Strings{"en/menu-timeout"});
   s.on_digit('3');
   EXPECT_EQ(last_played(), Strings{"en/goodbye"});
