@@ -67,6 +67,9 @@ void EmitAction(YAML::Emitter& y, const v1::MenuAction& a) {
     case v1::MenuAction::kTransferUri:
       y << YAML::Key << "transfer" << YAML::Value << a.transfer_uri();
       break;
+    case v1::MenuAction::kCallback:
+      y << YAML::Key << "callback" << YAML::Value << a.callback();
+      break;
     case v1::MenuAction::ACTION_NOT_SET:
       break;
   }

@@ -87,16 +87,22 @@ void Strings(const YAML::Node& n, const std::string& what, Repeated* out) {
 void Action(const YAML::Node& n, const std::string& where, v1::MenuAction* out) {
   if (n.IsScalar()) {
     if (n.as<std::string>() == "repeat") return out->set_repeat(true);
-    Fail(n, where + ": '" + n.as<std::string>() +
-                "' is no action (repeat, or a mapping with queue, menu, hangup or transfer)");
+    Fail(
+        n,
+        where + ": '" + n.as<std::string>() +
+            "' is no action (repeat, or a mapping with queue, menu, hangup, transfer or callback)");
   }
   OnlyKeys(n,
            {"queue", "priority", "skills", "language_skill", "menu", "repeat", "hangup", "transfer",
-            "language"},
+            "callback", "language"},
            where);
   int kinds = 0;
-  for (const char* k : {"queue", "menu", "repeat", "hangup", "transfer"}) kinds += n[k] ? 1 : 0;
-  if (kinds != 1) Fail(n, where + ": give exactly one of queue, menu, repeat, hangup, transfer");
+  for (const char* k : {"queue", "menu", "repeat", "hangup", "transfer", "callback"}) {
+    kinds += n[k] ? 1 : 0;
+  }
+  if (kinds != 1) {
+    Fail(n, where + ": give exactly one of queue, menu, repeat, hangup, transfer, callback");
+  }
   if (!n["queue"]) {
     for (const char* k : {"priority", "skills", "language_skill"}) {
       if (n[k]) Fail(n[k], where + ": " + k + " goes with queue only");
@@ -126,6 +132,8 @@ void Action(const YAML::Node& n, const std::string& where, v1::MenuAction* out) 
     out->set_repeat(true);
   } else if (n["transfer"]) {
     out->set_transfer_uri(Scalar(n["transfer"], where + " transfer"));
+  } else if (n["callback"]) {
+    out->set_callback(Scalar(n["callback"], where + " callback"));
   } else {
     const YAML::Node h = n["hangup"];
     auto* out_h = out->mutable_hangup();

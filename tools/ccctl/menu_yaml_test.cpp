@@ -21,6 +21,7 @@ const char* kGood = R"(menus:
       "9": repeat
       "0": {hangup: {prompts: [goodbye], reason: caller left}}
       "*": {transfer: "sip:operator@pbx.example"}
+      "5": {callback: sales}
     on_failure: {queue: sales}
   - name: account
     prompts: enter-account
@@ -54,13 +55,14 @@ TEST(MenuYamlTest, AFileOfMenusReadsIntoTheApiMessages) {
   EXPECT_TRUE(main.options().at("9").repeat());
   EXPECT_EQ(main.options().at("0").hangup().reason(), "caller left");
   EXPECT_EQ(main.options().at("*").transfer_uri(), "sip:operator@pbx.example");
+  EXPECT_EQ(main.options().at("5").callback(), "sales");
   const auto& account = f.menus[1];
   EXPECT_EQ(account.prompts(0), "enter-account");
   EXPECT_EQ(account.collect().max_digits(), 8);
   EXPECT_EQ(account.collect().then().queue().skills(0).name(), "billing");
   EXPECT_TRUE(account.collect().then().queue().language_skill());
   EXPECT_EQ(f.line_of("menu 'main' key '2': whatever"), 9);
-  EXPECT_EQ(f.line_of("menu 'account': whatever"), 14);
+  EXPECT_EQ(f.line_of("menu 'account': whatever"), 15);
   EXPECT_EQ(f.line_of("unrelated"), 0);
 }
 
@@ -88,7 +90,7 @@ TEST(MenuYamlTest, EachMistakeNamesItsLine) {
 
   bad = kGood;
   bad.replace(bad.find("terminator: \"#\""), 15, "terminator: \"5\"");
-  EXPECT_EQ(ErrorLine(bad, &msg), 16);
+  EXPECT_EQ(ErrorLine(bad, &msg), 17);
   EXPECT_NE(msg.find("terminator must be"), std::string::npos);
 
   EXPECT_EQ(ErrorLine("menus:\n  - name: a\n    options: {\"1\": {queue: s, menu: b}}\n", &msg), 3);

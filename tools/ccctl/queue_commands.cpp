@@ -90,15 +90,17 @@ const std::vector<std::string> kQueueFlags = {"name",
                                               "callback-retry",
                                               "expect-version"};
 const std::vector<std::string> kQueueBoolFlags = {"announce-position", "announce-wait",
-                                                  "announce-busy", "callback", "no-callback"};
+                                                  "announce-busy",     "callback",
+                                                  "no-callback",       "closed-callback"};
 
 const std::vector<std::string> kHoursFlags = {"time-zone",    "hours",         "date",
-                                              "closed-queue", "closed-hangup", "closed-prompt"};
+                                              "closed-queue", "closed-hangup", "closed-prompt",
+                                              "closed-menu",  "closed-uri"};
 
 // --time-zone, --hours, --date, --closed-queue | --closed-hangup, --closed-prompt into `h`;
 // false when none of them is given.
 bool FillOpeningHours(const Args& a, v1::OpeningHours* h) {
-  bool any = false;
+  bool any = a.has("closed-callback");
   for (const auto& f : kHoursFlags) any = any || a.has(f);
   if (!any) return false;
   h->set_time_zone(a.get("time-zone").value_or(""));
@@ -107,6 +109,9 @@ bool FillOpeningHours(const Args& a, v1::OpeningHours* h) {
   if (auto v = a.get("closed-queue")) h->mutable_when_closed()->set_queue(*v);
   if (auto v = a.get("closed-hangup")) h->mutable_when_closed()->set_hangup_reason(*v);
   for (const auto& p : a.all("closed-prompt")) h->add_closed_prompts(p);
+  h->set_closed_menu(a.get("closed-menu").value_or(""));
+  h->set_closed_uri(a.get("closed-uri").value_or(""));
+  h->set_closed_callback(a.has("closed-callback"));
   return true;
 }
 
@@ -299,13 +304,23 @@ std::string Hours(const v1::OpeningHours& h, std::optional<bool> open_now) {
   if (open_now) out += *open_now ? " OPEN now" : " CLOSED now";
   std::string prompts;
   for (const auto& p : h.closed_prompts()) prompts += (prompts.empty() ? "" : ",") + p;
-  out += "; when closed: " + (prompts.empty() ? std::string("en/closed") : prompts) + ", then " +
-         (!h.when_closed().queue().empty()
-              ? "queue " + h.when_closed().queue()
-              : "hang up (" +
-                    (h.when_closed().hangup_reason().empty() ? std::string("closed")
-                                                             : h.when_closed().hangup_reason()) +
-                    ")");
+  std::string then;
+  if (!h.when_closed().queue().empty()) {
+    then = "queue " + h.when_closed().queue();
+  } else if (!h.closed_menu().empty()) {
+    then = "menu " + h.closed_menu();
+  } else if (!h.closed_uri().empty()) {
+    then = "redirect to " + h.closed_uri();
+  } else if (h.closed_callback()) {
+    then = "callback at the next opening";
+  } else {
+    then = "hang up (" +
+           (h.when_closed().hangup_reason().empty() ? std::string("closed")
+                                                    : h.when_closed().hangup_reason()) +
+           ")";
+  }
+  out +=
+      "; when closed: " + (prompts.empty() ? std::string("en/closed") : prompts) + ", then " + then;
   return out;
 }
 
@@ -524,7 +539,7 @@ int MemberRemove(const Globals& g, std::vector<std::string> argv) {
 int DialplanSet(const Globals& g, std::vector<std::string> argv) {
   std::vector<std::string> flags = kHoursFlags;
   flags.push_back("menu");
-  Args a(argv, flags, {});
+  Args a(argv, flags, {"closed-callback"});
   v1::SetDialplanEntryRequest req;
   req.mutable_entry()->set_pattern(a.positional(0, "number or name"));
   if (auto menu = a.get("menu")) {
@@ -641,7 +656,8 @@ void RegisterQueueCommands() {
       "[--no-answer-delay D] [--busy-delay D] [--reject-delay D] [--auto-pause N] [--weight N] "
       "[--music PROMPT]... [--join-empty R] [--leave-empty R] [--reoffer-delay D] "
       "[--time-zone TZ --hours 'DAYS HH:MM-HH:MM...'... --date 'YYYY-MM-DD closed|HH:MM-HH:MM'... "
-      "--closed-queue Q | --closed-hangup REASON --closed-prompt P...] "
+      "--closed-queue Q | --closed-hangup REASON | --closed-menu M | --closed-uri SIP-URI | "
+      "--closed-callback; --closed-prompt P...] "
       "[--greeting P... --announce-every D --announce-first D --announce P... "
       "--announce-position --announce-wait --announce-busy --language L] "
       "[--callback [--callback-key K] [--callback-after D] [--callback-trunk HOST:PORT] "
@@ -661,8 +677,9 @@ void RegisterQueueCommands() {
   c["dialplan set"] = {
       "dialplan set NUMBER|NAME QUEUE|--menu MENU [--time-zone TZ --hours 'DAYS HH:MM-HH:MM'... "
       "--date "
-      "'YYYY-MM-DD closed|HH:MM-HH:MM'... --closed-queue Q | --closed-hangup REASON "
-      "--closed-prompt P...]  (the number's own hours, checked before its queue's)",
+      "'YYYY-MM-DD closed|HH:MM-HH:MM'... --closed-queue Q | --closed-hangup REASON | "
+      "--closed-menu M | --closed-uri SIP-URI | --closed-callback; --closed-prompt P...]  (the "
+      "number's own hours, checked before its queue's)",
       DialplanSet};
   c["dialplan delete"] = {"dialplan delete NUMBER|NAME", DialplanDelete};
   c["dialplan list"] = {"dialplan list", DialplanList};

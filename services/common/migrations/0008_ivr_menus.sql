@@ -24,7 +24,7 @@ CREATE TABLE ivr_menus (
 CREATE TABLE ivr_actions (
   menu text NOT NULL REFERENCES ivr_menus (name) ON DELETE CASCADE,
   slot text NOT NULL CHECK (slot ~ '^([0-9*#]|failure|then)$'),
-  kind text NOT NULL CHECK (kind IN ('queue', 'menu', 'repeat', 'hangup', 'transfer')),
+  kind text NOT NULL CHECK (kind IN ('queue', 'menu', 'repeat', 'hangup', 'transfer', 'callback')),
   queue text REFERENCES queues (name) DEFERRABLE INITIALLY DEFERRED,
   target_menu text REFERENCES ivr_menus (name) DEFERRABLE INITIALLY DEFERRED,
   priority integer NOT NULL DEFAULT 0,
@@ -35,7 +35,7 @@ CREATE TABLE ivr_actions (
   uri text NOT NULL DEFAULT '',
   language text NOT NULL DEFAULT '',
   PRIMARY KEY (menu, slot),
-  CHECK ((kind = 'queue') = (queue IS NOT NULL)),
+  CHECK ((kind IN ('queue', 'callback')) = (queue IS NOT NULL)),
   CHECK ((kind = 'menu') = (target_menu IS NOT NULL))
 );
 CREATE INDEX ivr_actions_queue ON ivr_actions (queue) WHERE queue IS NOT NULL;

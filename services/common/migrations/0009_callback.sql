@@ -15,3 +15,14 @@ ALTER TABLE queues
 ALTER TABLE calls
   ADD COLUMN callback_number text NOT NULL DEFAULT '',
   ADD COLUMN callback_attempts integer NOT NULL DEFAULT 0;
+
+-- More closed actions, for queues and dialled numbers: an IVR menu, a SIP URI the caller is
+-- redirected to (302), or a callback at the next opening.
+ALTER TABLE queues
+  ADD COLUMN closed_menu text REFERENCES ivr_menus (name),
+  ADD COLUMN closed_uri text NOT NULL DEFAULT '',
+  ADD COLUMN closed_callback boolean NOT NULL DEFAULT false;
+ALTER TABLE dialplan
+  ADD COLUMN closed_menu text REFERENCES ivr_menus (name),
+  ADD COLUMN closed_uri text NOT NULL DEFAULT '',
+  ADD COLUMN closed_callback boolean NOT NULL DEFAULT false;

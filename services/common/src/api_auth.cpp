@@ -14,10 +14,9 @@ constexpr std::size_t kMinTokenLength = 16;
 
 // Methods by the roles that may call them (admin: all but those kept for the edge alone).
 const std::set<std::string_view> kReadOnly = {
-    "GetAgent",      "ListAgents", "ListBindings", "GetQueue",      "ListQueues",
-    "ListDialplan",  "GetCall",    "ListCalls",    "ListMembers",   "GetQueueStats",
-    "ResolveDialed", "GetLeg",     "ListLegs",     "ListLiveCalls", "Stats",
-    "GetMenu",       "ListMenus"};
+    "GetAgent", "ListAgents",    "ListBindings", "GetQueue",      "ListQueues",    "ListDialplan",
+    "GetCall",  "ListCalls",     "ListMembers",  "GetQueueStats", "ResolveDialed", "GetLeg",
+    "ListLegs", "ListLiveCalls", "Stats",        "GetMenu",       "ListMenus"};
 const std::set<std::string_view> kSupervisor = {"Login",        "Logout",       "Pause",
                                                 "Unpause",      "ChangeStatus", "SetMember",
                                                 "RemoveMember", "CancelCall"};

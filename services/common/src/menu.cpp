@@ -33,7 +33,8 @@ Status CheckAction(const MenuAction& a, const std::string& where) {
   }
   switch (a.kind) {
     case MenuAction::Kind::kNone:
-      return InvalidArgument(where + ": no action (queue, menu, repeat, hangup or transfer)");
+      return InvalidArgument(where +
+                             ": no action (queue, menu, repeat, hangup, transfer or callback)");
     case MenuAction::Kind::kQueue:
       if (!IsName(a.queue)) return InvalidArgument(where + ": queue '" + a.queue + "' is no name");
       if (a.priority < -1000000 || a.priority > 1000000) {
@@ -58,9 +59,12 @@ Status CheckAction(const MenuAction& a, const std::string& where) {
       if (a.reason.size() > 200) return InvalidArgument(where + ": reason is over 200 bytes");
       return CheckPrompts(a.prompts, where);
     case MenuAction::Kind::kCallback:
+      if (!IsName(a.queue)) {
+        return InvalidArgument(where + ": callback queue '" + a.queue + "' is no name");
+      }
+      return OkStatus();
     case MenuAction::Kind::kResume:
-      return InvalidArgument(where + ": " + std::string(ToString(a.kind)) +
-                             " is the edge's own (the callback offer to a waiting caller)");
+      return InvalidArgument(where + ": resume is the edge's own (the callback offer)");
     case MenuAction::Kind::kTransfer: {
       const bool sip = a.uri.rfind("sip:", 0) == 0 || a.uri.rfind("sips:", 0) == 0;
       const bool clean =
@@ -113,7 +117,8 @@ std::string_view ToString(MenuAction::Kind k) {
 
 std::optional<MenuAction::Kind> MenuActionKindFromString(std::string_view s) {
   for (auto k : {MenuAction::Kind::kQueue, MenuAction::Kind::kMenu, MenuAction::Kind::kRepeat,
-                 MenuAction::Kind::kHangup, MenuAction::Kind::kTransfer}) {
+                 MenuAction::Kind::kHangup, MenuAction::Kind::kTransfer,
+                 MenuAction::Kind::kCallback}) {
     if (ToString(k) == s) return k;
   }
   return std::nullopt;

@@ -49,6 +49,10 @@ MenuAction FromProto(const v1::MenuAction& a) {
       out.kind = MenuAction::Kind::kTransfer;
       out.uri = a.transfer_uri();
       break;
+    case v1::MenuAction::kCallback:
+      out.kind = MenuAction::Kind::kCallback;
+      out.queue = a.callback();
+      break;
     case v1::MenuAction::ACTION_NOT_SET:
       break;
   }
@@ -83,9 +87,11 @@ void ToProto(const MenuAction& a, v1::MenuAction* out) {
     case MenuAction::Kind::kTransfer:
       out->set_transfer_uri(a.uri);
       break;
+    case MenuAction::Kind::kCallback:
+      out->set_callback(a.queue);
+      break;
     case MenuAction::Kind::kNone:
-    case MenuAction::Kind::kCallback:  // the edge's own: never in the API
-    case MenuAction::Kind::kResume:
+    case MenuAction::Kind::kResume:  // the edge's own: never in the API
       break;
   }
 }

@@ -56,6 +56,11 @@ TEST(MenuTest, AValidMenuPassesAndEachMistakeIsNamedWithItsPlace) {
   m.options["1"].language = "Deutsch!";
   EXPECT_NE(Error(m).find("language 'Deutsch!'"), std::string::npos);
   m = Valid();
+  m.options["6"].kind = MenuAction::Kind::kCallback;
+  EXPECT_EQ(Error(m), "menu 'main' key '6': callback queue '' is no name");
+  m.options["6"].kind = MenuAction::Kind::kResume;
+  EXPECT_NE(Error(m).find("resume is the edge's own"), std::string::npos);
+  m = Valid();
   m.timeout = milliseconds(100);
   EXPECT_NE(Error(m).find("timeout must be"), std::string::npos);
   m = Valid();
@@ -152,6 +157,8 @@ TEST(MenuTest, ProtobufRoundTripKeepsEverythingAndFillsTheDefaults) {
   m.options["0"].reason = "bye";
   m.options["*"].kind = MenuAction::Kind::kTransfer;
   m.options["*"].uri = "sip:op@pbx";
+  m.options["5"].kind = MenuAction::Kind::kCallback;
+  m.options["5"].queue = "sales";
   Menu c = Valid("collect");
   c.options.clear();
   DigitCollection dc;

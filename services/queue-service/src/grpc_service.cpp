@@ -148,6 +148,9 @@ void ToProto(const OpeningRule& o, v1::OpeningHours* out) {
     out->mutable_when_closed()->set_hangup_reason(o.closed_hangup_reason);
   }
   for (const auto& p : o.closed_prompts) out->add_closed_prompts(p);
+  out->set_closed_menu(o.closed_menu);
+  out->set_closed_uri(o.closed_uri);
+  out->set_closed_callback(o.closed_callback);
 }
 
 OpeningRule FromProto(const v1::OpeningHours& h) {
@@ -158,6 +161,9 @@ OpeningRule FromProto(const v1::OpeningHours& h) {
   o.closed_queue = h.when_closed().queue();
   o.closed_hangup_reason = h.when_closed().hangup_reason();
   o.closed_prompts.assign(h.closed_prompts().begin(), h.closed_prompts().end());
+  o.closed_menu = h.closed_menu();
+  o.closed_uri = h.closed_uri();
+  o.closed_callback = h.closed_callback();
   return o;
 }
 
@@ -484,6 +490,13 @@ Status CallExtras(const v1::EnqueueRequest& req, NewCall& c) {
     return InvalidArgument("language '" + req.language() + "' is not a language tag");
   }
   c.language = req.language();
+  if (!req.callback_number().empty()) {
+    CC_RETURN_IF_ERROR(ValidateCallbackNumber(req.callback_number()));
+    if (req.target_case() != v1::EnqueueRequest::kQueue) {
+      return InvalidArgument("a callback names its queue");
+    }
+  }
+  c.callback_number = req.callback_number();
   return OkStatus();
 }
 
@@ -679,8 +692,13 @@ grpc::Status QueueServiceGrpc::Enqueue(Ctx* ctx, const v1::EnqueueRequest* req,
     CC_RETURN_IF_ERROR(CallExtras(*req, c));
     CC_ASSIGN_OR_RETURN(EnqueueResult r, engine_.enqueue(c));
     ToProto(r.call, resp->mutable_call());
-    if (!r.menus.empty()) {
-      for (const auto& m : r.menus) ToProto(m, resp->add_menus());
+    resp->set_redirect_uri(r.redirect_uri);
+    resp->set_offer_callback(r.offer_callback);
+    for (const auto& m : r.menus) ToProto(m, resp->add_menus());
+    if (!r.menus.empty() || !r.redirect_uri.empty() || r.offer_callback) {
+      resp->set_queue(r.queue.name);
+      for (const auto& p : r.exit_prompts) resp->add_exit_prompts(p);
+      ToProto(r.queue.announce, resp->mutable_announcements());
       return OkStatus();
     }
     resp->set_queue(r.queue.name);

@@ -48,12 +48,58 @@ Result<EnqueueResult> PgQueueRepository::enqueue(const NewCall& nc, TimePoint no
       return {};
     };
     touch_edge(tx, nc.edge_id, now);
+    const bool callback = !nc.callback_number.empty();
+    const OpeningRule* shut = number_closed                  ? &*number_closed
+                              : !queue->opening.open_at(now) ? &queue->opening
+                                                             : nullptr;
+    if (callback) {
+      if (!queue->callback.enabled && !(shut && shut->closed_callback)) {
+        return FailedPrecondition("queue " + queue->name + " offers no callback");
+      }
+    } else if (shut && shut->diverts()) {
+      // Closed, and the edge carries out the closed action after the closed prompts: a
+      // menu, a redirect, or the callback offer (whose enqueue comes back with the number).
+      out.call.id = nc.id;
+      out.call.caller = nc.caller;
+      out.call.edge_id = nc.edge_id;
+      out.queue = *queue;
+      out.exit_prompts = shut->prompts();
+      if (!shut->closed_menu.empty()) {
+        out.menus = menus_from(tx, shut->closed_menu);
+        if (out.menus.empty()) return NotFound("menu '" + shut->closed_menu + "' not found");
+      }
+      out.redirect_uri = shut->closed_uri;
+      out.offer_callback = shut->closed_callback;
+      return out;
+    }
+    // A callback waits held by no edge, from the next opening if closed now.
+    const std::string edge = callback ? "" : nc.edge_id;
     auto inserted = tx.exec_prepared("insert_call", nc.id, queue->name, nc.caller, nc.priority,
-                                     nc.edge_id, Ts(now), TextArray(DataArray(nc.data)),
+                                     edge, Ts(now), TextArray(DataArray(nc.data)),
                                      TextArray(SkillArray(nc.skills)), nc.language);
+    if (!inserted.empty() && callback) {
+      TimePoint from = now;
+      if (shut) {
+        if (auto schedule = Schedule::Parse(shut->hours); schedule.ok()) {
+          from = schedule->next_opening(now).value_or(now);
+        }
+      }
+      tx.exec_params(
+          "UPDATE calls SET callback_number = $2, not_before = $3::timestamptz WHERE id = $1",
+          nc.id, nc.callback_number, Ts(from));
+      Call c = ReloadCall(tx, nc.id);
+      out.effects.calls.push_back(Event(CallEventKind::kEnqueued, c, "callback requested"));
+      out.effects.capacity_freed = true;
+      if (from > now) out.effects.wake_at = from;
+      out.call = c;
+      out.queue = *queue;
+      CC_ASSIGN_OR_RETURN(auto pos, position_of(tx, c, now));
+      std::tie(out.position, out.estimated_wait) = pos;
+      return out;
+    }
     if (inserted.empty()) {  // a retried enqueue
       Call existing = *LoadCall(tx, nc.id, true);
-      if (existing.edge_id != nc.edge_id) {
+      if (existing.edge_id != edge) {
         return AlreadyExists("call '" + nc.id + "' already exists (owned by edge " +
                              existing.edge_id + ")");
       }

@@ -84,7 +84,8 @@ void WriteAction(pqxx::work& tx, const std::string& menu, const std::string& slo
       "INSERT INTO ivr_actions (menu, slot, kind, queue, target_menu, priority, skills,"
       " language_skill, prompts, reason, uri, language) VALUES ($1, $2, $3, NULLIF($4, ''),"
       " NULLIF($5, ''), $6, $7::text[], $8, $9::text[], $10, $11, $12)",
-      menu, slot, std::string(ToString(a.kind)), a.kind == MenuAction::Kind::kQueue ? a.queue : "",
+      menu, slot, std::string(ToString(a.kind)),
+      a.kind == MenuAction::Kind::kQueue || a.kind == MenuAction::Kind::kCallback ? a.queue : "",
       a.kind == MenuAction::Kind::kMenu ? a.menu : "", a.priority, TextArray(SkillArray(a.skills)),
       a.language_skill, TextArray(a.prompts), a.reason, a.uri, a.language);
 }
@@ -94,7 +95,9 @@ Status RequireQueues(pqxx::work& tx, const std::vector<Menu>& menus) {
   std::set<std::string> known;
   for (const auto& r : tx.exec("SELECT name FROM queues")) known.insert(r[0].as<std::string>());
   auto check = [&](const Menu& m, const std::string& slot, const MenuAction& a) -> Status {
-    if (a.kind != MenuAction::Kind::kQueue || known.count(a.queue)) return OkStatus();
+    const bool names_queue =
+        a.kind == MenuAction::Kind::kQueue || a.kind == MenuAction::Kind::kCallback;
+    if (!names_queue || known.count(a.queue)) return OkStatus();
     return NotFound("menu '" + m.name + "' " + slot + ": queue '" + a.queue + "' not found");
   };
   for (const auto& m : menus) {
@@ -177,6 +180,15 @@ Status PgQueueRepository::delete_menu(const std::string& name) {
       return FailedPrecondition("menu " + name + " is where number(s) " +
                                 numbers[0][0].as<std::string>() +
                                 " lead; change the dialplan first");
+    }
+    auto closed = tx.exec_params(
+        "SELECT string_agg(x, ', ') FROM (SELECT 'queue ' || name AS x FROM queues WHERE"
+        " closed_menu = $1 UNION ALL SELECT 'number ' || pattern FROM dialplan WHERE"
+        " closed_menu = $1) used",
+        name);
+    if (!closed[0][0].is_null()) {
+      return FailedPrecondition("menu " + name + " is the closed action of " +
+                                closed[0][0].as<std::string>() + "; change that first");
     }
     auto menus = tx.exec_params(
         "SELECT string_agg(DISTINCT menu, ', ') FROM ivr_actions WHERE target_menu = $1"

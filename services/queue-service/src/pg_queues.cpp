@@ -9,6 +9,7 @@ using namespace pg;
 
 Result<QueueConfig> PgQueueRepository::create_queue(const QueueConfig& q, TimePoint now) {
   auto r = pool_.transact([&](pqxx::work& tx) -> Result<QueueConfig> {
+    CC_RETURN_IF_ERROR(RequireMenu(tx, q.opening.closed_menu));
     WriteQueue(tx, q, true, now);
     return RequireQueue(tx, q.name);
   });
@@ -48,6 +49,7 @@ Result<QueueConfig> PgQueueRepository::update_queue(const std::string& name,
     CC_RETURN_IF_ERROR(mutate(q));
     q.name = name;
     CC_RETURN_IF_ERROR(ValidateQueue(q));
+    CC_RETURN_IF_ERROR(RequireMenu(tx, q.opening.closed_menu));
     WriteQueue(tx, q, false, now);
     forget_queue(name);
     return RequireQueue(tx, name);
@@ -152,17 +154,21 @@ Result<DialplanEntry> PgQueueRepository::set_dialplan(const DialplanEntry& e) {
       return NotFound("menu '" + e.menu + "' not found");
     }
     const OpeningRule& o = e.opening;
+    CC_RETURN_IF_ERROR(RequireMenu(tx, o.closed_menu));
     tx.exec_params(
         "INSERT INTO dialplan (pattern, queue, hours_time_zone, hours_weekly, hours_dates,"
-        " closed_queue, closed_hangup_reason, closed_prompts, menu)"
-        " VALUES ($1, NULLIF($2, ''), $3, $4::text[], $5::text[], $6, $7, $8::text[],"
-        " NULLIF($9, '')) ON CONFLICT (pattern) DO UPDATE SET (queue, hours_time_zone,"
-        " hours_weekly, hours_dates, closed_queue, closed_hangup_reason, closed_prompts, menu)"
+        " closed_queue, closed_hangup_reason, closed_prompts, menu, closed_menu, closed_uri,"
+        " closed_callback) VALUES ($1, NULLIF($2, ''), $3, $4::text[], $5::text[], $6, $7,"
+        " $8::text[], NULLIF($9, ''), NULLIF($10, ''), $11, $12) ON CONFLICT (pattern) DO"
+        " UPDATE SET (queue, hours_time_zone, hours_weekly, hours_dates, closed_queue,"
+        " closed_hangup_reason, closed_prompts, menu, closed_menu, closed_uri, closed_callback)"
         " = (EXCLUDED.queue, EXCLUDED.hours_time_zone, EXCLUDED.hours_weekly,"
         " EXCLUDED.hours_dates, EXCLUDED.closed_queue, EXCLUDED.closed_hangup_reason,"
-        " EXCLUDED.closed_prompts, EXCLUDED.menu)",
+        " EXCLUDED.closed_prompts, EXCLUDED.menu, EXCLUDED.closed_menu, EXCLUDED.closed_uri,"
+        " EXCLUDED.closed_callback)",
         e.pattern, e.queue, o.hours.time_zone, TextArray(o.hours.weekly), TextArray(o.hours.dates),
-        o.closed_queue, o.closed_hangup_reason, TextArray(o.closed_prompts), e.menu);
+        o.closed_queue, o.closed_hangup_reason, TextArray(o.closed_prompts), e.menu, o.closed_menu,
+        o.closed_uri, o.closed_callback);
     return e;
   });
 }

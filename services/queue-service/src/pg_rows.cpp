@@ -42,6 +42,19 @@ OpeningRule ReadOpeningRule(const pqxx::row& r, int first) {
   return o;
 }
 
+Status RequireMenu(pqxx::work& tx, const std::string& name) {
+  if (name.empty() || !tx.exec_params("SELECT 1 FROM ivr_menus WHERE name = $1", name).empty()) {
+    return OkStatus();
+  }
+  return NotFound("menu '" + name + "' not found");
+}
+
+void ReadClosedDiversion(const pqxx::row& r, int first, OpeningRule& o) {
+  o.closed_menu = r[first].as<std::string>();
+  o.closed_uri = r[first + 1].as<std::string>();
+  o.closed_callback = r[first + 2].as<bool>();
+}
+
 const std::string kQueueColumns =
     "name, display_name, strategy, answer_mode, ring_timeout_ms, max_wait_ms,"
     " max_waiting_calls, max_attempts, overflow_queue, overflow_hangup_reason,"
@@ -52,7 +65,7 @@ const std::string kQueueColumns =
     " closed_hangup_reason, closed_prompts, ann_greeting, ann_first_after_ms, ann_every_ms,"
     " ann_periodic, ann_position, ann_estimated_wait, ann_language, ann_all_busy, cb_enabled,"
     " cb_offer_after_ms, cb_key, cb_trunk, cb_ring_timeout_ms, cb_max_attempts,"
-    " cb_retry_delay_ms";
+    " cb_retry_delay_ms, COALESCE(closed_menu, ''), closed_uri, closed_callback";
 
 QueueConfig ReadQueue(const pqxx::row& r) {
   QueueConfig q;
@@ -99,6 +112,7 @@ QueueConfig ReadQueue(const pqxx::row& r) {
   q.callback.ring_timeout = Duration{r[42].as<int>()};
   q.callback.max_attempts = r[43].as<int>();
   q.callback.retry_delay = Duration{r[44].as<int>()};
+  ReadClosedDiversion(r, 45, q.opening);
   return q;
 }
 
@@ -172,10 +186,12 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
   const CallbackPolicy& cb = q.callback;
   tx.exec_params(
       "UPDATE queues SET (cb_enabled, cb_offer_after_ms, cb_key, cb_trunk, cb_ring_timeout_ms,"
-      " cb_max_attempts, cb_retry_delay_ms) = ($2, $3, $4, $5, $6, $7, $8) WHERE name = $1",
+      " cb_max_attempts, cb_retry_delay_ms, closed_menu, closed_uri, closed_callback) = ($2, $3,"
+      " $4, $5, $6, $7, $8, NULLIF($9, ''), $10, $11) WHERE name = $1",
       q.name, cb.enabled, static_cast<int>(cb.offer_after.count()), cb.key, cb.trunk,
       static_cast<int>(cb.ring_timeout.count()), cb.max_attempts,
-      static_cast<int>(cb.retry_delay.count()));
+      static_cast<int>(cb.retry_delay.count()), q.opening.closed_menu, q.opening.closed_uri,
+      q.opening.closed_callback);
   tx.exec_params("DELETE FROM queue_required_skills WHERE queue = $1", q.name);
   for (const auto& s : q.required_skills) {
     tx.exec_params("INSERT INTO queue_required_skills (queue, skill, min_level) VALUES ($1,$2,$3)",
@@ -188,7 +204,8 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
 
 const std::string kDialplanColumns =
     "pattern, COALESCE(queue, ''), hours_time_zone, hours_weekly, hours_dates, closed_queue,"
-    " closed_hangup_reason, closed_prompts, COALESCE(menu, '')";
+    " closed_hangup_reason, closed_prompts, COALESCE(menu, ''), COALESCE(closed_menu, ''),"
+    " closed_uri, closed_callback";
 
 DialplanEntry ReadDialplanEntry(const pqxx::row& r) {
   DialplanEntry e;
@@ -196,6 +213,7 @@ DialplanEntry ReadDialplanEntry(const pqxx::row& r) {
   e.queue = r[1].as<std::string>();
   e.opening = ReadOpeningRule(r, 2);
   e.menu = r[8].as<std::string>();
+  ReadClosedDiversion(r, 9, e.opening);
   return e;
 }
 

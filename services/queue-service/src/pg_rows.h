@@ -30,6 +30,11 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
 
 // The opening-rule columns queues and the dialplan share, from column `first` on.
 OpeningRule ReadOpeningRule(const pqxx::row& r, int first);
+// The closed actions the edge carries out (closed_menu, closed_uri, closed_callback).
+void ReadClosedDiversion(const pqxx::row& r, int first, OpeningRule& o);
+
+// A menu a closed action names ("" passes): NOT_FOUND if it is not stored.
+Status RequireMenu(pqxx::work& tx, const std::string& name);
 
 // Dialplan entries.
 extern const std::string kDialplanColumns;

@@ -68,7 +68,8 @@ Result<Effects> PgQueueRepository::expire_waits(TimePoint now) {
                  "   + q.max_wait_ms * interval '1 millisecond' <= $1::timestamptz"
                  "   THEN 'wait' ELSE 'empty' END"
                  " FROM calls c JOIN queues q ON q.name = c.queue WHERE c.state = 'WAITING'"
-                 " AND c.callback_number = '' AND ((q.max_wait_ms > 0 AND c.queue_entered_at + q.max_wait_ms * interval"
+                 " AND c.callback_number = '' AND ((q.max_wait_ms > 0 AND c.queue_entered_at + "
+                 "q.max_wait_ms * interval"
                  "   '1 millisecond' <= $1::timestamptz) OR c.queue IN (SELECT name FROM empty))"
                  " LIMIT $2 FOR UPDATE OF c SKIP LOCKED",
              Ts(now), settings_.sweep_batch)) {

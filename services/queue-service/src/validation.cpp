@@ -130,8 +130,28 @@ Status ValidateCallbackNumber(const std::string& number) {
 
 Status ValidateOpeningRule(const OpeningRule& o, const std::string& owner) {
   if (auto schedule = Schedule::Parse(o.hours); !schedule.ok()) return schedule.error();
-  if (!o.closed_queue.empty() && !o.closed_hangup_reason.empty()) {
-    return InvalidArgument("opening_hours.when_closed: give a queue or a hang-up reason, not both");
+  const int actions = (o.closed_queue.empty() ? 0 : 1) + (o.closed_hangup_reason.empty() ? 0 : 1) +
+                      (o.closed_menu.empty() ? 0 : 1) + (o.closed_uri.empty() ? 0 : 1) +
+                      (o.closed_callback ? 1 : 0);
+  if (actions > 1) {
+    return InvalidArgument(
+        "opening_hours: give one closed action (a queue, a hang-up reason, a menu, a URI or a "
+        "callback), not several");
+  }
+  if (!o.closed_menu.empty() && !IsName(o.closed_menu)) {
+    return InvalidArgument("opening_hours.closed_menu '" + o.closed_menu + "' is no menu name");
+  }
+  if (!o.closed_uri.empty()) {
+    MenuAction probe;
+    probe.kind = MenuAction::Kind::kTransfer;
+    probe.uri = o.closed_uri;
+    Menu check;
+    check.name = "closed";
+    check.options["1"] = probe;
+    if (auto s = ValidateMenu(check); !s.ok()) {
+      return InvalidArgument("opening_hours.closed_uri '" + o.closed_uri +
+                             "' is not a SIP URI like sip:user@host");
+    }
   }
   if (!o.closed_queue.empty()) {
     CC_RETURN_IF_ERROR(ValidateQueueName(o.closed_queue));

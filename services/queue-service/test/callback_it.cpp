@@ -119,3 +119,97 @@ TEST_F(CallbackIt, AConnectedCallbackBelongsToTheEdgeThatPlacedIt) {
 
 }  // namespace
 }  // namespace cc::queue
+
+namespace cc::queue {
+namespace {
+
+// Closed actions the edge carries out, and a callback chosen in a menu or offered while
+// closed: queue-service answers what the edge needs and enqueues the callback when the number
+// comes back, waiting for the next opening. The simulated clock starts on Tuesday
+// 2023-11-14 at 22:13 UTC.
+class ClosedDiversionIt : public QueueRepositoryIt {
+ protected:
+  void SetUp() override {
+    AddQueue("day", [](QueueConfig& q) {
+      q.opening.hours = {"UTC", {"mon-fri 08:00-18:00"}, {}};
+      q.opening.closed_callback = true;
+      q.join_empty = EmptyQueueRule::kAlways;
+    });
+    Menu m;
+    m.name = "night-menu";
+    m.options["1"].kind = MenuAction::Kind::kCallback;
+    m.options["1"].queue = "day";
+    ASSERT_TRUE(store_.import_menus({m}, clock_.now()).ok());
+  }
+  Result<EnqueueResult> Call(const std::string& id, const std::string& queue,
+                             const std::string& callback_number = "") {
+    NewCall c;
+    c.id = id;
+    c.queue = queue;
+    c.caller = "+4930";
+    c.edge_id = "edge-1";
+    c.callback_number = callback_number;
+    return engine_.enqueue(c);
+  }
+};
+
+TEST_F(ClosedDiversionIt, AClosedQueueOffersACallbackThatWaitsForTheNextOpening) {
+  auto offered = Call("c1", "day");
+  ASSERT_TRUE(offered.ok()) << offered.error().message;
+  EXPECT_TRUE(offered->offer_callback);
+  EXPECT_EQ(offered->exit_prompts, std::vector<std::string>{"en/closed"});
+  EXPECT_EQ(store_.get_call("c1").error().code, ErrorCode::kNotFound);  // nothing yet
+  auto asked = Call("c1", "day", "+4930777");
+  ASSERT_TRUE(asked.ok()) << asked.error().message;
+  EXPECT_EQ(asked->call.state, CallState::kWaiting);
+  EXPECT_EQ(asked->call.callback_number, "+4930777");
+  EXPECT_EQ(asked->call.edge_id, "");
+  // An agent and a live edge, but the queue opens on Wednesday at 08:00 only.
+  AddAgent("alice", {{"day", 0}});
+  ASSERT_TRUE(store_.heartbeat({"edge-9", seconds(600000), false, {}}, clock_.now()).ok());
+  EXPECT_EQ(Match(), 0);
+  clock_.advance(std::chrono::hours(9) + std::chrono::minutes(47));  // 07:60 = 08:00
+  AddAgent("bob", {{"day", 0}});  // registered now (alice's binding has expired)
+  EXPECT_EQ(Match(), 1);
+  EXPECT_EQ(OfferFor("c1").callback_number, "+4930777");
+}
+
+TEST_F(ClosedDiversionIt, MenusRedirectsAndCallbacksAsClosedActions) {
+  ASSERT_TRUE(store_
+                  .update_queue(
+                      "day", 0,
+                      [](QueueConfig& q) {
+                        q.opening.closed_callback = false;
+                        q.opening.closed_menu = "night-menu";
+                        return OkStatus();
+                      },
+                      clock_.now())
+                  .ok());
+  auto menu = Call("m1", "day");
+  ASSERT_TRUE(menu.ok());
+  ASSERT_EQ(menu->menus.size(), 1u);
+  EXPECT_EQ(menu->menus[0].options.at("1").kind, MenuAction::Kind::kCallback);
+  EXPECT_EQ(menu->menus[0].options.at("1").queue, "day");
+  EXPECT_EQ(menu->exit_prompts, std::vector<std::string>{"en/closed"});
+  EXPECT_EQ(store_.delete_menu("night-menu").error().code, ErrorCode::kFailedPrecondition);
+  ASSERT_TRUE(store_
+                  .update_queue(
+                      "day", 0,
+                      [](QueueConfig& q) {
+                        q.opening.closed_menu.clear();
+                        q.opening.closed_uri = "sip:night@pbx.example";
+                        return OkStatus();
+                      },
+                      clock_.now())
+                  .ok());
+  auto redirect = Call("r1", "day");
+  ASSERT_TRUE(redirect.ok());
+  EXPECT_EQ(redirect->redirect_uri, "sip:night@pbx.example");
+  EXPECT_EQ(store_.get_call("r1").error().code, ErrorCode::kNotFound);
+  // A callback into a queue that offers none, and is not closed with one: refused.
+  AddQueue("plain", [](QueueConfig& q) { q.join_empty = EmptyQueueRule::kAlways; });
+  EXPECT_EQ(Call("p1", "plain", "+4930777").error().code, ErrorCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace cc::queue

@@ -234,7 +234,25 @@ void CallSession::on_enqueued(Result<Enqueued> r) {
     end({kTemporaryFailure, "queue unavailable"}, 503, true);
     return;
   }
-  if (!r->menus.empty()) return start_menu(std::move(r->menus));
+  if (!r->menus.empty()) return start_menu(std::move(r->menus), std::move(r->exit_prompts));
+  if (!r->redirect_uri.empty()) {
+    // Closed, and the caller goes elsewhere: the closed prompts, then 302.
+    redirect_uri_ = r->redirect_uri;
+    return announce_then_end(r->exit_prompts, {kNoCircuit, "closed: redirected"});
+  }
+  if (r->offer_callback) {
+    // Closed: the closed prompts, then the callback at the next opening is offered.
+    callback_queue_ = r->queue;
+    return start_callback_menu(std::move(r->exit_prompts));
+  }
+  if (!chosen_.callback_number.empty()) {
+    // A callback now waits in queue-service, held by no edge: the caller is told, then the
+    // call here ends (nothing to report: the place is queue-service's).
+    enqueued_ = false;
+    const std::string language = language_.empty() ? r->announce.language : language_;
+    return announce_then_end({LocalizedPrompt("callback-done", language)},
+                             {kNormalClearing, "callback requested"});
+  }
   enqueued_ = true;
   queue_ = r->queue;
   callback_offer_ = r->callback;
@@ -406,13 +424,13 @@ void CallSession::on_prompt_finished(const std::vector<std::string>& played) {
 // ---------------------------------------------------------------------------------------
 // IVR menus
 
-void CallSession::start_menu(std::vector<Menu> menus) {
+void CallSession::start_menu(std::vector<Menu> menus, std::vector<std::string> intro) {
   if (!step(CallPhase::kInMenu)) return;
   // Nothing is enqueued while the caller chooses: leaving now has nothing to cancel.
   enqueue_sent_ = false;
   if (!customer_ || customer_gone_) return end({kNormalClearing, "caller left"}, 480, false);
   log::Info("caller in menu", {{"call_id", call_.id}, {"menu", menus.front().name}});
-  menu_ = std::make_unique<MenuRunner>(std::move(menus));
+  menu_ = std::make_unique<MenuRunner>(std::move(menus), std::move(intro));
   if (!customer_answered_) {  // a menu speaks and listens: answered
     customer_answered_ = true;
     respond_customer(200);
@@ -478,8 +496,25 @@ void CallSession::menu_done(const MenuOutcome& o) {
       ctx_.observer.call_failure("menu_hangup");
       return announce_then_end(o.prompts, {kNormalClearing, o.reason});
     case MenuOutcome::Kind::kCallback:
-      return request_callback(o.number.empty() ? call_.caller : o.number);
+      if (callback_dialog_) return request_callback(o.number.empty() ? call_.caller : o.number);
+      if (!o.queue.empty()) {  // a menu's choice: the number is confirmed first
+        callback_queue_ = o.queue;
+        return start_callback_menu({});
+      }
+      // The number confirmed (a menu's choice, or a closed queue's offer): into the queue as
+      // a callback, then the caller is told and hung up (on_enqueued).
+      chosen_ = {};
+      chosen_.queue = callback_queue_;
+      chosen_.callback_number = o.number.empty() ? call_.caller : o.number;
+      chosen_.language = language_;
+      log::Info("caller chose a callback", {{"call_id", call_.id}, {"queue", callback_queue_}});
+      step(CallPhase::kEnqueuing);
+      return send_enqueue();
     case MenuOutcome::Kind::kResume:
+      if (!callback_dialog_) {  // the callback declined in a menu or while closed: goodbye
+        return announce_then_end({LocalizedPrompt("goodbye", language_)},
+                                 {kNormalClearing, "callback declined"});
+      }
       close_callback_offer();
       return play_music();
     case MenuOutcome::Kind::kTransfer:
@@ -1005,6 +1040,9 @@ void CallSession::end(const EndReason& reason, int unanswered_status, bool tell_
         customer_->bye(reason);
       } else if (callback_) {
         customer_->cancel();  // our own INVITE to the customer, still ringing
+      } else if (!redirect_uri_.empty()) {
+        respond_customer(302);
+        customer_->redirect(redirect_uri_);
       } else {
         const int status = unanswered_status >= 300 ? unanswered_status : 480;
         respond_customer(status);

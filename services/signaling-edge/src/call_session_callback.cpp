@@ -75,6 +75,22 @@ void CallSession::offer_callback() {
   run_menu(menu_->start());
 }
 
+void CallSession::start_callback_menu(std::vector<std::string> intro) {
+  const std::string language = language_.empty() ? "en" : language_;
+  if (phase_ != CallPhase::kInMenu) {
+    if (!step(CallPhase::kInMenu)) return;
+    enqueue_sent_ = false;  // nothing enqueued yet: leaving has nothing to cancel
+  }
+  if (!customer_ || customer_gone_) return end({kNormalClearing, "caller left"}, 480, false);
+  if (!customer_answered_) {  // the dialog speaks and listens: answered
+    customer_answered_ = true;
+    respond_customer(200);
+    customer_->answer(customer_local_sdp_);
+  }
+  menu_ = std::make_unique<MenuRunner>(CallbackMenus(call_.caller, language), std::move(intro));
+  run_menu(menu_->start());
+}
+
 void CallSession::close_callback_offer() {
   if (!callback_dialog_) return;
   callback_dialog_ = false;

@@ -108,6 +108,7 @@ class QueueGrpcPort final : public QueuePort {
     }
     for (const auto& [k, v] : r.data) (*req.mutable_data())[k] = v;
     req.set_language(r.language);
+    req.set_callback_number(r.callback_number);
     req.set_caller(r.caller);
     req.set_edge_id(r.edge_id);
     Call<v1::EnqueueRequest, v1::EnqueueResponse>(
@@ -136,6 +137,8 @@ class QueueGrpcPort final : public QueuePort {
                       state == v1::CALL_STATE_CONNECTED;
           e.outcome_reason = resp.call().outcome_reason();
           for (const auto& m : resp.menus()) e.menus.push_back(FromProto(m));
+          e.redirect_uri = resp.redirect_uri();
+          e.offer_callback = resp.offer_callback();
           const auto& cb = resp.callback();
           e.callback.enabled = cb.enabled();
           e.callback.offer_after = FromProto(cb.offer_after());

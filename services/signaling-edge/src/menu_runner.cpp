@@ -2,7 +2,8 @@
 
 namespace cc::edge {
 
-MenuRunner::MenuRunner(std::vector<Menu> menus) {
+MenuRunner::MenuRunner(std::vector<Menu> menus, std::vector<std::string> intro)
+    : intro_(std::move(intro)) {
   if (!menus.empty()) entry_ = menus.front().name;
   for (auto& m : menus) menus_.emplace(m.name, std::move(m));
 }
@@ -49,13 +50,16 @@ MenuStep MenuRunner::say_menu() {
   ++attempts_;
   digits_.clear();
   MenuStep s;
-  if (current_->prompts.empty()) {
+  if (current_->prompts.empty() && intro_.empty()) {
     mode_ = Mode::kWaiting;
     s.wait = first_key_timeout();
     return s;
   }
   mode_ = Mode::kPrompting;
-  s.play = localized(current_->prompts);
+  // The intro (a closed queue's announcement) once, before the first menu's prompts.
+  s.play = std::move(intro_);
+  intro_.clear();
+  for (auto& p : localized(current_->prompts)) s.play.push_back(std::move(p));
   return s;
 }
 
@@ -104,6 +108,7 @@ MenuStep MenuRunner::act(const MenuAction& a) {
     case MenuAction::Kind::kCallback: {
       MenuOutcome o;
       o.kind = MenuOutcome::Kind::kCallback;
+      o.queue = a.queue;  // a menu's choice; empty in the edge's own offer
       auto it = data_.find("callback_number");
       if (it != data_.end()) o.number = it->second;
       s.outcome = o;

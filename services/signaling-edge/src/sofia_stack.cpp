@@ -187,6 +187,11 @@ void SofiaLeg::cancel() {
   nua_cancel(nh_, TAG_END());
 }
 
+void SofiaLeg::redirect(const std::string& uri) {
+  const std::string contact = "<" + uri + ">";
+  nua_respond(nh_, SIP_302_MOVED_TEMPORARILY, SIPTAG_CONTACT_STR(contact.c_str()), TAG_END());
+}
+
 void SofiaLeg::refer(const std::string& uri) {
   const std::string refer_to = "<" + uri + ">";
   nua_refer(nh_, SIPTAG_REFER_TO_STR(refer_to.c_str()),

@@ -35,6 +35,7 @@ class FakeLeg final : public SipLeg {
   }
   void cancel() override { actions.push_back("CANCEL"); }
   void refer(const std::string& uri) override { actions.push_back("REFER " + uri); }
+  void redirect(const std::string& uri) override { actions.push_back("302 " + uri); }
   std::string sip_callid() const override { return name_; }
 
   // Everything sent on this leg, comma separated ("180,200,BYE").

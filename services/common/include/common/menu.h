@@ -21,11 +21,12 @@ struct RequiredSkill {
 };
 
 struct MenuAction {
-  // kCallback and kResume belong to the callback offer the edge makes to a waiting caller
-  // (the number confirmed or entered; back to waiting): stored menus may not use them.
+  // kCallback: a callback in `queue` (the caller confirms the number, then is hung up); the
+  // edge's own callback offer uses it without a queue. kResume (back to waiting) is the
+  // edge's own: stored menus may not use it.
   enum class Kind { kNone, kQueue, kMenu, kRepeat, kHangup, kTransfer, kCallback, kResume };
   Kind kind = Kind::kNone;
-  // kQueue
+  // kQueue, kCallback
   std::string queue;
   int priority = 0;
   std::vector<RequiredSkill> skills;  // besides the queue's own

@@ -41,10 +41,17 @@ struct OpeningHours {
 // closed_hangup_reason (default "closed").
 struct OpeningRule {
   OpeningHours hours;
-  std::string closed_queue;  // at most one of these two
+  std::string closed_queue;  // at most one of these five
   std::string closed_hangup_reason;
+  std::string closed_menu = {};      // an IVR menu (the edge answers into it)
+  std::string closed_uri = {};       // the caller is redirected there (302)
+  bool closed_callback = false;      // a callback at the next opening
   std::vector<std::string> closed_prompts;
   bool operator==(const OpeningRule&) const = default;
+
+  // The closed action is the edge's to carry out (a menu, a redirect, a callback offer):
+  // nothing is enqueued when the caller arrives.
+  bool diverts() const { return !closed_menu.empty() || !closed_uri.empty() || closed_callback; }
 
   // Always open without hours (and, failing open, with hours that do not parse, which
   // validation prevents).

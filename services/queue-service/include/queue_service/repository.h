@@ -42,6 +42,7 @@ struct NewCall {
   std::map<std::string, std::string> data = {};  // from an IVR menu
   std::vector<RequiredSkill> skills = {};
   std::string language = {};
+  std::string callback_number = {};  // not a caller on the line: a callback to this number
 };
 
 struct EnqueueResult {
@@ -55,6 +56,10 @@ struct EnqueueResult {
   // The dialled number leads to a menu: nothing was enqueued; these are the entry menu and
   // every menu it leads to.
   std::vector<Menu> menus;
+  // Closed, and the closed action is the edge's (after exit_prompts): redirect, or offer a
+  // callback (nothing enqueued yet).
+  std::string redirect_uri;
+  bool offer_callback = false;
   Effects effects;
 };
 

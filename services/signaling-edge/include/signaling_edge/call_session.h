@@ -154,7 +154,7 @@ class CallSession {
   void announce_then_end(const std::vector<std::string>& prompts, const EndReason& why);
   // IVR menus (the number leads to one): answered, the runner's steps carried out, then
   // the caller's choice: a queue (enqueued with what the menu gathered), the end, a transfer.
-  void start_menu(std::vector<Menu> menus);
+  void start_menu(std::vector<Menu> menus, std::vector<std::string> intro = {});
   void run_menu(MenuStep step);
   void menu_done(const MenuOutcome& outcome);
   void play_menu_prompts(const std::vector<std::string>& prompts);
@@ -163,6 +163,8 @@ class CallSession {
   // The callback: offered to the waiting caller on its key (confirm the number or enter
   // another), asked of queue-service, then the caller hears it is done and is hung up.
   void offer_callback();
+  // The callback menus inside the IVR phase (a menu's choice, a closed queue's offer).
+  void start_callback_menu(std::vector<std::string> intro);
   void close_callback_offer();
   void request_callback(const std::string& number);
   // Placing a callback: the agent answered; the customer is called, then both are bridged.
@@ -233,6 +235,11 @@ class CallSession {
   bool callback_ = false;
   Timer customer_timer_;  // the customer's phone rings at most this long
   bool customer_no_answer_ = false;
+  // A closed queue's redirect: after the closed prompts, 302 instead of 480.
+  std::string redirect_uri_;
+  // A callback chosen in a menu, or offered by a closed queue: the queue it goes into once
+  // the number is confirmed (the enqueue then carries the number).
+  std::string callback_queue_;
 
   std::unique_ptr<Attempt> attempt_;
   // The connected agent.

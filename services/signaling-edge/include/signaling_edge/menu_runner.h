@@ -24,7 +24,8 @@ struct MenuOutcome {
   std::string reason;
   // kTransfer
   std::string uri;
-  // kCallback: the number entered (data "callback_number"); empty: the caller's own.
+  // kCallback: the number entered (data "callback_number"; empty: the caller's own), and the
+  // queue a menu's callback choice names (empty: the edge's own offer to a waiting caller).
   std::string number;
 };
 
@@ -42,8 +43,9 @@ struct MenuStep {
 // session plays, arms the timer and feeds the events back (only those of its last step).
 class MenuRunner {
  public:
-  // `menus`: the entry first, then every menu it leads to (as queue-service sends them).
-  explicit MenuRunner(std::vector<Menu> menus);
+  // `menus`: the entry first, then every menu it leads to (as queue-service sends them);
+  // `intro`: prompts said once before the first (as named).
+  explicit MenuRunner(std::vector<Menu> menus, std::vector<std::string> intro = {});
 
   MenuStep start();
   MenuStep on_prompts_done();  // the last prompts played to their end
@@ -84,6 +86,7 @@ class MenuRunner {
   std::map<std::string, std::string> data_;
   std::string language_;
   std::string entry_;
+  std::vector<std::string> intro_;
 };
 
 }  // namespace cc::edge

@@ -75,6 +75,7 @@ struct EnqueueRequest {
   std::vector<RequiredSkill> skills;
   std::map<std::string, std::string> data;
   std::string language;
+  std::string callback_number;  // not a caller on the line: a callback to this number
   std::string caller;
   std::string edge_id;
 };
@@ -118,6 +119,10 @@ struct Enqueued {
   // leads to.
   std::vector<Menu> menus;
   CallbackOffer callback;
+  // Closed, with an action the edge carries out after exit_prompts: redirect the caller
+  // (302), or offer a callback in `queue` at the next opening.
+  std::string redirect_uri;
+  bool offer_callback = false;
 };
 
 // What the edge tells queue-service about a call; each is idempotent there.

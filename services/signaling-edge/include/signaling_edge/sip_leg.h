@@ -30,6 +30,8 @@ class SipLeg {
   virtual void reject(int status, const EndReason& reason) = 0;
   // An answered dialog (either side).
   virtual void bye(const EndReason& reason) = 0;
+  // The customer's INVITE, not answered: 302 to `uri` (a closed queue's redirect).
+  virtual void redirect(const std::string& uri) = 0;
   // An outgoing INVITE not answered yet.
   virtual void cancel() = 0;
   // Asks the (answered) far end to call `uri` itself (REFER, RFC 3515): its answer and the

@@ -60,6 +60,7 @@ class SofiaLeg final : public SipLeg {
   void bye(const EndReason& reason) override;
   void cancel() override;
   void refer(const std::string& uri) override;
+  void redirect(const std::string& uri) override;
   std::string sip_callid() const override { return sip_call_id_; }
 
   Role role() const { return role_; }
