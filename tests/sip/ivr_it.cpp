@@ -149,5 +149,28 @@ TEST_F(IvrIt, ASipInfoKeyTransfersTheCallerByRefer) {
   ExpectClean({});
 }
 
+// A closed queue whose closed action is a redirect: the closed prompt as early media, then
+// 302 to the URI; nothing enqueued.
+TEST_F(IvrIt, AClosedQueueRedirectsTheCallerAfterItsAnnouncement) {
+  AddQueue("night", v1::ANSWER_MODE_RING_UNTIL_AGENT);
+  v1::UpdateQueueRequest req;
+  req.mutable_queue()->set_name("night");
+  auto* h = req.mutable_queue()->mutable_opening_hours();
+  h->set_time_zone("Europe/Berlin");
+  h->add_weekly("mon-sun closed");
+  h->set_closed_uri("sip:night-desk@pbx.example.invalid");
+  req.add_update_mask("opening_hours");
+  v1::QueueResponse resp;
+  auto st = queues_->UpdateQueue(Ctx().get(), req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  testing::MessageCollector played(*nats_, prefix_ + ".media.prompt_finished.>");
+
+  EXPECT_EQ(RunSipp("customer_redirected.xml", {"-s", "night", "-m", "1", "-mp", MediaPort()}), 0);
+
+  EXPECT_EQ(Heard(played), (Lists{{"en/closed"}}));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM calls"), "0");
+  ExpectClean({});
+}
+
 }  // namespace
 }  // namespace cc

@@ -198,5 +198,65 @@ TEST_F(CallbackSessionTest, WithoutATrunkTheAttemptFailsVisibly) {
             "customer: no callback trunk and no --outbound-proxy");
 }
 
+// A menu's callback choice: the number confirmed, then the call enqueued as a callback (the
+// number in the enqueue), the caller told and hung up; nothing is cancelled.
+TEST_F(CallbackSessionTest, AMenusCallbackChoiceConfirmsTheNumberThenEnqueuesTheCallback) {
+  auto& s = Start();
+  media_.create_ok();
+  Menu main;
+  main.name = "main";
+  main.prompts = {"menu-main"};
+  main.options["5"].kind = MenuAction::Kind::kCallback;
+  main.options["5"].queue = "sales";
+  Enqueued e;
+  e.menus = {main};
+  queue_.enqueue_answers(e);
+  s.on_digit('5');
+  EXPECT_EQ(last_played().front(), "en/callback-number");
+  s.on_digit('1');
+  ASSERT_EQ(queue_.enqueues.size(), 1u);
+  EXPECT_EQ(queue_.enqueues.front().req.queue, "sales");
+  EXPECT_EQ(queue_.enqueues.front().req.callback_number, "493012345");
+  Enqueued waiting = Waiting(AnswerMode::kAnswerImmediately);
+  queue_.enqueue_answers(waiting);
+  EXPECT_EQ(last_played(), Strings{"en/callback-done"});
+  s.on_prompt_finished({"en/callback-done"});
+  EXPECT_EQ(customer_->sent(), "200,BYE");
+  EXPECT_TRUE(queue_.sent.empty());
+}
+
+// Closed, with a callback at the next opening: the closed prompts, then the offer; declining
+// it (no key) ends the call with goodbye.
+TEST_F(CallbackSessionTest, AClosedQueueOffersTheCallbackAfterItsPrompts) {
+  auto& s = Start();
+  media_.create_ok();
+  Enqueued e;
+  e.queue = "sales";
+  e.offer_callback = true;
+  e.exit_prompts = {"en/closed"};
+  queue_.enqueue_answers(e);
+  EXPECT_EQ(customer_->sent(), "200");
+  EXPECT_EQ(last_played().front(), "en/closed");
+  EXPECT_EQ(last_played()[1], "en/callback-number");
+  s.on_digit('1');
+  ASSERT_EQ(queue_.enqueues.size(), 1u);
+  EXPECT_EQ(queue_.enqueues.front().req.queue, "sales");
+  EXPECT_EQ(queue_.enqueues.front().req.callback_number, "493012345");
+}
+
+TEST_F(CallbackSessionTest, AClosedQueueRedirectsAfterItsPrompts) {
+  auto& s = Start();
+  media_.create_ok();
+  Enqueued e;
+  e.queue = "sales";
+  e.redirect_uri = "sip:night@pbx.example";
+  e.exit_prompts = {"en/closed"};
+  queue_.enqueue_answers(e);
+  EXPECT_EQ(customer_->sent(), "183");
+  s.on_prompt_finished({"en/closed"});
+  EXPECT_EQ(customer_->sent(), "183,302 sip:night@pbx.example");
+  EXPECT_TRUE(queue_.sent.empty());
+}
+
 }  // namespace
 }  // namespace cc::edge
