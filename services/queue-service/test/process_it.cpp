@@ -402,6 +402,39 @@ TEST_F(QueueProcessIt, CcctlImportsShowsAndDeletesIvrMenus) {
       << r.errors;
   EXPECT_EQ(ccctl({"ivr", "show", "other"}).exit_code, 1);  // nothing of it stored
 }
+
+// A callback waiting in its queue shows as such in `ccctl calls`, and the queue's policy in
+// `queue show`.
+TEST_F(QueueProcessIt, CcctlShowsCallbacksAndTheirPolicy) {
+  auto svc = Start();
+  auto ccctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--server", svc->target()});
+    return testing::RunCommand(
+        CC_CCCTL_BIN, args,
+        {{"CC_ENV_FILE", "/nonexistent"}, {"CC_API_TOKEN_FILE", testing::ApiTokens().admin_file}});
+  };
+  auto r = ccctl({"queue", "create", "cb", "--join-empty", "always", "--callback",
+                  "--callback-trunk", "127.0.0.1:5099", "--callback-attempts", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.errors;
+  r = ccctl({"queue", "show", "cb"});
+  EXPECT_NE(
+      r.output.find("callback:         key 1, via 127.0.0.1:5099, rings 30s, 2 tries 60s apart"),
+      std::string::npos)
+      << r.output;
+  EXPECT_EQ(ccctl({"queue", "update", "cb", "--callback-key", "5"}).exit_code,
+            2);  // needs --callback
+  auto stub = Stub(*svc);
+  v1::EnqueueRequest req;
+  req.set_call_id("cb-1");
+  req.set_queue("cb");
+  req.set_caller("+4930");
+  req.set_edge_id("edge-1");
+  req.set_callback_number("+4930777");
+  v1::EnqueueResponse resp;
+  ASSERT_TRUE(CALL(stub, Enqueue, req, &resp).ok());
+  r = ccctl({"calls"});
+  EXPECT_NE(r.output.find("callback=+4930777 tries=0"), std::string::npos) << r.output;
+}
 TEST_F(QueueProcessIt, SeveralInstancesWithRandomFailuresAndAKill9StayConsistent) {
   constexpr int kInstances = 3, kAgents = 24, kCalls = 300, kEdges = 3;
   std::vector<std::unique_ptr<testing::ServiceProcess>> instances;
