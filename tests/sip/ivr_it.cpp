@@ -8,27 +8,6 @@ namespace {
 
 class IvrIt : public StackIt {
  protected:
-  void AddSkilledAgent(const std::string& id, const std::vector<std::string>& queues,
-                       const std::vector<std::pair<std::string, int>>& skills) {
-    v1::CreateAgentRequest req;
-    req.set_id(id);
-    req.set_display_name(id);
-    req.set_sip_username(id);
-    req.set_password("pw");
-    for (const auto& q : queues) req.add_queues()->set_queue(q);
-    for (const auto& [name, level] : skills) {
-      auto* s = req.add_skills();
-      s->set_name(name);
-      s->set_level(level);
-    }
-    v1::CreateAgentResponse resp;
-    ASSERT_TRUE(agents_->CreateAgent(Ctx().get(), req, &resp).ok());
-    v1::LoginRequest login;
-    login.set_id(id);
-    v1::StatusChangeResponse sc;
-    ASSERT_TRUE(agents_->Login(Ctx().get(), login, &sc).ok());
-  }
-
   void Import(const std::vector<v1::Menu>& menus, const std::string& number) {
     v1::ImportMenusRequest req;
     for (const auto& m : menus) *req.add_menus() = m;
@@ -86,9 +65,9 @@ TEST_F(IvrIt, RtpKeysLeadThroughTwoMenusToTheQueueWithSkillsDataAndLanguage) {
   q->set_language_skill(true);
   Import({main, account}, "800");
   // Bob has waited longest but lacks the skills the menu asked for; dora has them.
-  AddSkilledAgent("bob", {"support"}, {{"billing", 1}});
+  AddAgent("bob", "pw", {"support"}, 0, {{"billing", 1}});
   std::this_thread::sleep_for(milliseconds(50));
-  AddSkilledAgent("dora", {"support"}, {{"billing", 3}, {"de", 1}});
+  AddAgent("dora", "pw", {"support"}, 0, {{"billing", 3}, {"de", 1}});
   const int pb = testing::FreeUdpPort(), pd = testing::FreeUdpPort();
   Bind("bob", pb);
   Bind("dora", pd);

@@ -82,7 +82,8 @@ class StackIt : public ::testing::Test {
   static std::unique_ptr<grpc::ClientContext> Ctx() { return MakeContext(seconds(5)); }
 
   void AddAgent(const std::string& id, const std::string& password,
-                const std::vector<std::string>& queues, int wrap_up = 0) {
+                const std::vector<std::string>& queues, int wrap_up = 0,
+                const std::vector<std::pair<std::string, int>>& skills = {}) {
     v1::CreateAgentRequest req;
     req.set_id(id);
     req.set_display_name(id);
@@ -90,6 +91,11 @@ class StackIt : public ::testing::Test {
     req.set_password(password);
     req.set_wrap_up_seconds(wrap_up);
     for (const auto& q : queues) req.add_queues()->set_queue(q);
+    for (const auto& [name, level] : skills) {
+      auto* s = req.add_skills();
+      s->set_name(name);
+      s->set_level(level);
+    }
     v1::CreateAgentResponse resp;
     ASSERT_TRUE(agents_->CreateAgent(Ctx().get(), req, &resp).ok());
     v1::LoginRequest login;

@@ -20,6 +20,11 @@ void AddStrings(const std::vector<std::string>& from, Repeated* out) {
 
 }  // namespace
 
+void ToProto(const RequiredSkill& s, v1::RequiredSkill* out) {
+  out->set_name(s.name);
+  out->set_min_level(s.min_level);
+}
+
 MenuAction FromProto(const v1::MenuAction& a) {
   MenuAction out;
   out.language = a.language();
@@ -66,11 +71,7 @@ void ToProto(const MenuAction& a, v1::MenuAction* out) {
       auto* q = out->mutable_queue();
       q->set_queue(a.queue);
       q->set_priority(a.priority);
-      for (const auto& s : a.skills) {
-        auto* r = q->add_skills();
-        r->set_name(s.name);
-        r->set_min_level(s.min_level);
-      }
+      for (const auto& s : a.skills) ToProto(s, q->add_skills());
       q->set_language_skill(a.language_skill);
       break;
     }

@@ -338,11 +338,7 @@ void ToProto(const QueueConfig& q, v1::Queue* out, TimePoint now) {
   out->set_requeue_priority_boost(q.requeue_priority_boost);
   out->set_priority_aging_per_second(q.priority_aging_per_second);
   if (q.wrap_up_seconds >= 0) out->set_wrap_up_seconds(q.wrap_up_seconds);
-  for (const auto& s : q.required_skills) {
-    auto* r = out->add_required_skills();
-    r->set_name(s.name);
-    r->set_min_level(s.min_level);
-  }
+  for (const auto& s : q.required_skills) ToProto(s, out->add_required_skills());
   ToProto(q.service_level_threshold, out->mutable_service_level_threshold());
   ToProto(q.no_answer_delay, out->mutable_no_answer_delay());
   ToProto(q.busy_delay, out->mutable_busy_delay());
@@ -378,11 +374,7 @@ void ToProto(const Call& c, v1::Call* out) {
   out->set_assignment_id(c.assignment_id);
   out->set_overflowed_from(c.overflowed_from);
   for (const auto& [k, v] : c.data) (*out->mutable_data())[k] = v;
-  for (const auto& sk : c.skills) {
-    auto* r = out->add_skills();
-    r->set_name(sk.name);
-    r->set_min_level(sk.min_level);
-  }
+  for (const auto& sk : c.skills) ToProto(sk, out->add_skills());
   out->set_language(c.language);
   out->set_callback_number(c.callback_number);
   out->set_callback_attempts(c.callback_attempts);

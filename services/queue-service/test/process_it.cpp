@@ -68,6 +68,15 @@ class QueueProcessIt : public ::testing::Test {
     ASSERT_TRUE(agents_.register_binding(b).ok());
   }
 
+  // ccctl against `svc` with the admin token, not the local stack's env file.
+  static testing::CommandResult Ccctl(const testing::ServiceProcess& svc,
+                                      std::vector<std::string> args) {
+    args.insert(args.begin(), {"--server", svc.target()});
+    return testing::RunCommand(
+        CC_CCCTL_BIN, args,
+        {{"CC_ENV_FILE", "/nonexistent"}, {"CC_API_TOKEN_FILE", testing::ApiTokens().admin_file}});
+  }
+
   static std::unique_ptr<v1::QueueService::Stub> Stub(const testing::ServiceProcess& p) {
     return v1::QueueService::NewStub(MakeChannel(p.target()));
   }
@@ -238,12 +247,7 @@ TEST_F(QueueProcessIt, EndToEndOverGrpcAndNats) {
 TEST_F(QueueProcessIt, CcctlManagesQueuesDialplanAndShowsCalls) {
   auto svc = Start();
   AddAgent("bob", {});
-  auto ccctl = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {"--server", svc->target()});
-    return testing::RunCommand(
-        CC_CCCTL_BIN, args,
-        {{"CC_ENV_FILE", "/nonexistent"}, {"CC_API_TOKEN_FILE", testing::ApiTokens().admin_file}});
-  };
+  auto ccctl = [&](std::vector<std::string> args) { return Ccctl(*svc, std::move(args)); };
   auto r = ccctl({"queue", "create", "support", "--strategy", "round-robin", "--ring-timeout",
                   "15s", "--max-wait", "5m", "--skill", "english=3", "--wrap-up", "10",
                   "--overflow-hangup", "closed"});
@@ -325,22 +329,12 @@ TEST_F(QueueProcessIt, CcctlManagesQueuesDialplanAndShowsCalls) {
   EXPECT_EQ(ccctl({"queue", "show", "support"}).exit_code, 1);
 }
 
-// Several instances on one database, dozens of agents, hundreds of calls with random
-// failures and abandons, and one instance killed with SIGKILL mid-run. Afterwards every
-// call is in exactly one terminal state, no agent ever held two calls at once, and no agent
-// is left reserved or on a call.
-
 // IVR menus from a YAML file: imported whole, shown back as YAML that imports again, a
 // number led to them, deletion refused while used; mistakes name the file's line, also
 // those only the server can see (a queue that does not exist).
 TEST_F(QueueProcessIt, CcctlImportsShowsAndDeletesIvrMenus) {
   auto svc = Start();
-  auto ccctl = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {"--server", svc->target()});
-    return testing::RunCommand(
-        CC_CCCTL_BIN, args,
-        {{"CC_ENV_FILE", "/nonexistent"}, {"CC_API_TOKEN_FILE", testing::ApiTokens().admin_file}});
-  };
+  auto ccctl = [&](std::vector<std::string> args) { return Ccctl(*svc, std::move(args)); };
   ASSERT_EQ(ccctl({"queue", "create", "sales"}).exit_code, 0);
   const std::string dir = ::testing::TempDir();
   auto write = [&](const std::string& name, const std::string& text) {
@@ -407,12 +401,7 @@ TEST_F(QueueProcessIt, CcctlImportsShowsAndDeletesIvrMenus) {
 // `queue show`.
 TEST_F(QueueProcessIt, CcctlShowsCallbacksAndTheirPolicy) {
   auto svc = Start();
-  auto ccctl = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {"--server", svc->target()});
-    return testing::RunCommand(
-        CC_CCCTL_BIN, args,
-        {{"CC_ENV_FILE", "/nonexistent"}, {"CC_API_TOKEN_FILE", testing::ApiTokens().admin_file}});
-  };
+  auto ccctl = [&](std::vector<std::string> args) { return Ccctl(*svc, std::move(args)); };
   auto r = ccctl({"queue", "create", "cb", "--join-empty", "always", "--callback",
                   "--callback-trunk", "127.0.0.1:5099", "--callback-attempts", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.errors;
@@ -435,6 +424,11 @@ TEST_F(QueueProcessIt, CcctlShowsCallbacksAndTheirPolicy) {
   r = ccctl({"calls"});
   EXPECT_NE(r.output.find("callback=+4930777 tries=0"), std::string::npos) << r.output;
 }
+// Several instances on one database, dozens of agents, hundreds of calls with random
+// failures and abandons, and one instance killed with SIGKILL mid-run. Afterwards every
+// call is in exactly one terminal state, no agent ever held two calls at once, and no agent
+// is left reserved or on a call.
+
 TEST_F(QueueProcessIt, SeveralInstancesWithRandomFailuresAndAKill9StayConsistent) {
   constexpr int kInstances = 3, kAgents = 24, kCalls = 300, kEdges = 3;
   std::vector<std::unique_ptr<testing::ServiceProcess>> instances;

@@ -714,8 +714,7 @@ void CallSession::on_agent_response(SipLeg* leg, int status, const std::string& 
   // The device's dialog terminates next (on_terminated); the attempt is over with the last.
 }
 
-void CallSession::agent_answered(SipLeg* leg, const std::string& sdp) {
-  if (callback_) return callback_agent_answered(leg, sdp);
+void CallSession::take_answer(SipLeg* leg) {
   Attempt& a = *attempt_;
   a.answered = leg;
   a.ring_timer.cancel();
@@ -723,6 +722,12 @@ void CallSession::agent_answered(SipLeg* leg, const std::string& sdp) {
     if (f.leg.get() != leg && !f.final) f.leg->cancel();
   }
   step(CallPhase::kConnecting);
+}
+
+void CallSession::agent_answered(SipLeg* leg, const std::string& sdp) {
+  take_answer(leg);
+  if (callback_) return callback_agent_answered(leg, sdp);
+  Attempt& a = *attempt_;
   const std::int64_t assignment = a.offer.assignment_id;
   // queue-service's word first (the offer may be over: lease, abandon), then the bridge.
   Report r;

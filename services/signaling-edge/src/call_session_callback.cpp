@@ -126,14 +126,8 @@ void CallSession::start_callback() {
   step(CallPhase::kQueued);  // waits for its offer (Edge::start_callback gives it at once)
 }
 
-void CallSession::callback_agent_answered(SipLeg* leg, const std::string& sdp) {
+void CallSession::callback_agent_answered(SipLeg*, const std::string& sdp) {
   Attempt& a = *attempt_;
-  a.answered = leg;
-  a.ring_timer.cancel();
-  for (auto& f : a.forks) {
-    if (f.leg.get() != leg && !f.final) f.leg->cancel();
-  }
-  step(CallPhase::kConnecting);
   const std::int64_t assignment = a.offer.assignment_id;
   // The agent's answer to the relay's offer; then the customer is called.
   ctx_.media.update_leg(a.relay, sdp, guard([this, assignment](Result<std::string> r) {

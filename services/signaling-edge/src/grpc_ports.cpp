@@ -101,11 +101,7 @@ class QueueGrpcPort final : public QueuePort {
       req.set_queue(r.queue);
     }
     req.set_priority(r.priority);
-    for (const auto& s : r.skills) {
-      auto* k = req.add_skills();
-      k->set_name(s.name);
-      k->set_min_level(s.min_level);
-    }
+    for (const auto& s : r.skills) ToProto(s, req.add_skills());
     for (const auto& [k, v] : r.data) (*req.mutable_data())[k] = v;
     req.set_language(r.language);
     req.set_callback_number(r.callback_number);

@@ -7,6 +7,7 @@
 // Adapter code only.
 namespace cc {
 
+void ToProto(const RequiredSkill& s, callcenter::v1::RequiredSkill* out);
 Menu FromProto(const callcenter::v1::Menu& m);
 void ToProto(const Menu& m, callcenter::v1::Menu* out);
 MenuAction FromProto(const callcenter::v1::MenuAction& a);

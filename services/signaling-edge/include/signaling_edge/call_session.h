@@ -167,7 +167,8 @@ class CallSession {
   void start_callback_menu(std::vector<std::string> intro);
   void close_callback_offer();
   void request_callback(const std::string& number);
-  // Placing a callback: the agent answered; the customer is called, then both are bridged.
+  // Placing a callback: the agent answered (take_answer done); the customer is called, then
+  // both are bridged.
   void callback_agent_answered(SipLeg* leg, const std::string& sdp);
   void dial_customer(std::int64_t assignment);
   void callback_failed(const std::string& detail);
@@ -175,6 +176,8 @@ class CallSession {
   void ring_devices();
   void ring_timeout();
   void agent_answered(SipLeg* leg, const std::string& sdp);
+  // The first device to answer wins: the others are cancelled, the ring timer stops.
+  void take_answer(SipLeg* leg);
   void on_connect_confirmed(std::int64_t assignment, Result<Ok> r, const std::string& sdp);
   void on_bridged(std::int64_t assignment, Result<Ok> r);
   // The attempt ended without a connection: the call waits on (reported failed if `report`).
