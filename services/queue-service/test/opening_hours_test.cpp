@@ -152,8 +152,22 @@ TEST(OpeningHoursTest, AQueueWithBadHoursOrClosedActionIsRefused) {
   EXPECT_NE(ValidateQueue(q).error().message.find("to itself"), std::string::npos);
   q.opening.closed_queue = "night";
   q.opening.closed_hangup_reason = "closed";
-  EXPECT_NE(ValidateQueue(q).error().message.find("not both"), std::string::npos);
+  EXPECT_NE(ValidateQueue(q).error().message.find("one closed action"), std::string::npos);
   q.opening.closed_hangup_reason.clear();
+  q.opening.closed_queue.clear();
+  q.opening.closed_menu = "night-menu";
+  q.opening.closed_callback = true;
+  EXPECT_NE(ValidateQueue(q).error().message.find("one closed action"), std::string::npos);
+  q.opening.closed_callback = false;
+  EXPECT_TRUE(ValidateQueue(q).ok());
+  q.opening.closed_menu = "no spaces";
+  EXPECT_NE(ValidateQueue(q).error().message.find("no menu name"), std::string::npos);
+  q.opening.closed_menu.clear();
+  q.opening.closed_uri = "sip:desk@pbx>\r\nX: 1";
+  EXPECT_NE(ValidateQueue(q).error().message.find("closed_uri"), std::string::npos);
+  q.opening.closed_uri = "sip:desk@pbx.example";
+  EXPECT_TRUE(ValidateQueue(q).ok());
+  q.opening.closed_uri.clear();
   q.opening.closed_prompts = {""};
   EXPECT_FALSE(ValidateQueue(q).ok());
 }
