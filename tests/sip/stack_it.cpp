@@ -501,7 +501,8 @@ TEST_F(StackIt, BaresipRegistersAndTakesACall) {
   AddAgent("1003", "carol-pw", {"support"});
   const std::string dir = work_ + "/baresip";
   std::filesystem::create_directories(dir);
-  const int bport = testing::FreeUdpPort();
+  // baresip takes the SIP port and the next one (SIP over TLS): both must be free.
+  const int bport = testing::FreePortRun(2);
   const int rtp = 27000 + static_cast<int>(std::stoul(RandomHex(2), nullptr, 16) % 100) * 20;
   {
     std::ofstream c(dir + "/config");

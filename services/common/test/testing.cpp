@@ -132,6 +132,32 @@ int FreeUdpPort() {
   return FreePortOf(SOCK_DGRAM);
 }
 
+namespace {
+bool Bindable(int type, int port) {
+  int fd = socket(AF_INET, type, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+}  // namespace
+
+int FreePortRun(int n) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int first = FreePort();
+    if (first + n > 65535) continue;
+    bool free = true;
+    for (int p = first; p < first + n && free; ++p) {
+      free = Bindable(SOCK_STREAM, p) && Bindable(SOCK_DGRAM, p);
+    }
+    if (free) return first;
+  }
+  throw std::runtime_error("no run of free ports");
+}
+
 ChildProcess::ChildProcess(std::string binary, std::vector<std::string> args,
                            std::map<std::string, std::string> env) {
   log_path_ = TempDir() + "/cc-child-" + std::to_string(getpid()) + "-" + RandomHex(4) + ".log";

@@ -47,6 +47,9 @@ std::string UniqueSubjectPrefix();  // "t<random>" for one test
 std::unique_ptr<NatsClient> ConnectNats(const std::string& subject_prefix);
 int FreePort();  // a TCP port free on 127.0.0.1 right now
 int FreeUdpPort();
+// The first of `n` consecutive ports free on 127.0.0.1 for both TCP and UDP right now (a
+// program that takes port p and p + 1, as baresip does for SIP and SIP over TLS).
+int FreePortRun(int n);
 
 // A child process with its stderr/stdout captured to a file; SIGTERM then SIGKILL on
 // destruction.
