@@ -66,10 +66,7 @@ Status CheckAction(const MenuAction& a, const std::string& where) {
     case MenuAction::Kind::kResume:
       return InvalidArgument(where + ": resume is the edge's own (the callback offer)");
     case MenuAction::Kind::kTransfer: {
-      const bool sip = a.uri.rfind("sip:", 0) == 0 || a.uri.rfind("sips:", 0) == 0;
-      const bool clean =
-          a.uri.size() <= 256 && a.uri.find_first_of("<>\"\r\n \t") == std::string::npos;
-      if (!sip || !clean || a.uri.find('@') == std::string::npos) {
+      if (!IsSipUri(a.uri)) {
         return InvalidArgument(where + ": transfer '" + a.uri +
                                "' is not a SIP URI like sip:user@host (no spaces, <, > or quotes)");
       }
@@ -116,9 +113,9 @@ std::string_view ToString(MenuAction::Kind k) {
 }
 
 std::optional<MenuAction::Kind> MenuActionKindFromString(std::string_view s) {
-  for (auto k : {MenuAction::Kind::kQueue, MenuAction::Kind::kMenu, MenuAction::Kind::kRepeat,
-                 MenuAction::Kind::kHangup, MenuAction::Kind::kTransfer,
-                 MenuAction::Kind::kCallback}) {
+  for (auto k :
+       {MenuAction::Kind::kQueue, MenuAction::Kind::kMenu, MenuAction::Kind::kRepeat,
+        MenuAction::Kind::kHangup, MenuAction::Kind::kTransfer, MenuAction::Kind::kCallback}) {
     if (ToString(k) == s) return k;
   }
   return std::nullopt;
@@ -144,6 +141,17 @@ bool IsPromptName(std::string_view p) {
 std::string LocalizedPrompt(const std::string& prompt, const std::string& language) {
   if (prompt.find('/') != std::string::npos) return prompt;
   return (language.empty() ? "en" : language) + "/" + prompt;
+}
+
+bool IsSipUri(std::string_view uri) {
+  const bool sip = uri.substr(0, 4) == "sip:" || uri.substr(0, 5) == "sips:";
+  return sip && uri.size() <= 256 && uri.find_first_of("<>\"\r\n \t") == uri.npos &&
+         uri.find('@') != uri.npos;
+}
+
+bool IsCallbackNumber(std::string_view number) {
+  if (!number.empty() && number[0] == '+') number.remove_prefix(1);
+  return IsToken(number, 3, 20, IsAsciiDigit);
 }
 
 bool IsLanguage(std::string_view l) {

@@ -119,9 +119,7 @@ Status ValidateQueue(const QueueConfig& q) {
 }
 
 Status ValidateCallbackNumber(const std::string& number) {
-  const std::string digits = !number.empty() && number[0] == '+' ? number.substr(1) : number;
-  if (digits.size() < 3 || digits.size() > 20 ||
-      digits.find_first_not_of("0123456789") != std::string::npos) {
+  if (!IsCallbackNumber(number)) {
     return InvalidArgument("callback number '" + number +
                            "' must be 3-20 digits, optionally after a +");
   }
@@ -141,17 +139,9 @@ Status ValidateOpeningRule(const OpeningRule& o, const std::string& owner) {
   if (!o.closed_menu.empty() && !IsName(o.closed_menu)) {
     return InvalidArgument("opening_hours.closed_menu '" + o.closed_menu + "' is no menu name");
   }
-  if (!o.closed_uri.empty()) {
-    MenuAction probe;
-    probe.kind = MenuAction::Kind::kTransfer;
-    probe.uri = o.closed_uri;
-    Menu check;
-    check.name = "closed";
-    check.options["1"] = probe;
-    if (auto s = ValidateMenu(check); !s.ok()) {
-      return InvalidArgument("opening_hours.closed_uri '" + o.closed_uri +
-                             "' is not a SIP URI like sip:user@host");
-    }
+  if (!o.closed_uri.empty() && !IsSipUri(o.closed_uri)) {
+    return InvalidArgument("opening_hours.closed_uri '" + o.closed_uri +
+                           "' is not a SIP URI like sip:user@host");
   }
   if (!o.closed_queue.empty()) {
     CC_RETURN_IF_ERROR(ValidateQueueName(o.closed_queue));

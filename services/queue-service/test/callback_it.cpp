@@ -100,6 +100,34 @@ TEST_F(CallbackIt, ACallbackGoesToALiveEdgeWithTheNumberAndIsTriedAgainThenFails
   EXPECT_EQ(StatusOf("alice"), AgentStatus::kAvailable);
 }
 
+// The edge placing a callback dies before any report: the offer's lease runs out, the call
+// waits again in its place with its number, and the next offer goes to a live edge.
+TEST_F(CallbackIt, AnEdgeLostWhilePlacingACallbackGivesItBackWithItsPlace) {
+  Call c = Enqueue("c1");
+  ASSERT_TRUE(Ask("c1", "+4930123", "edge-1").ok());
+  EdgeGone();
+  AddAgent("alice");
+  EdgeAlive("edge-9");
+  ASSERT_EQ(Match(), 1);
+  const Offer first = OfferFor("c1");
+  // edge-9 never reports.
+  clock_.advance(std::chrono::duration_cast<Duration>(first.lease_deadline - clock_.now()) +
+                 seconds(1));
+  Sweep();
+  Call back = *store_.get_call("c1");
+  EXPECT_EQ(back.state, CallState::kWaiting);
+  EXPECT_EQ(back.callback_number, "+4930123");
+  EXPECT_EQ(back.edge_id, "");
+  EXPECT_EQ(back.queue_entered_at, c.queue_entered_at);
+  EXPECT_EQ(back.callback_attempts, 0);  // the customer was never called
+  EXPECT_EQ(StatusOf("alice"), AgentStatus::kAvailable);
+  EdgeAlive("edge-7");
+  clock_.advance(seconds(10));  // past the re-offer delay for alice
+  EdgeAlive("edge-7");
+  ASSERT_EQ(Match(), 1);
+  EXPECT_NE(OfferFor("c1").assignment_id, first.assignment_id);
+}
+
 TEST_F(CallbackIt, AConnectedCallbackBelongsToTheEdgeThatPlacedIt) {
   Enqueue("c1");
   ASSERT_TRUE(Ask("c1", "4930123", "edge-1").ok());

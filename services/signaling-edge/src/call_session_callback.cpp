@@ -2,26 +2,12 @@
 // caller on its key (the number confirmed or another entered), asked of queue-service, and,
 // when an offer for it comes, placed: the agent's phone rings first; once the agent answers,
 // the customer is called through the trunk, and both are bridged when the customer answers.
-#include <cctype>
-
 #include "common/log.h"
 #include "common/menu.h"
 #include "signaling_edge/call_session.h"
 
 namespace cc::edge {
 namespace {
-
-constexpr int kNormalClearing = 16;
-
-// A caller ID that can be called back: 3-20 digits, optionally after a '+'.
-bool Callable(const std::string& number) {
-  const std::string digits = !number.empty() && number[0] == '+' ? number.substr(1) : number;
-  if (digits.size() < 3 || digits.size() > 20) return false;
-  for (char c : digits) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
 
 // The offer as two menus: "we will call you back at <digits>: 1 to confirm, 2 for another
 // number", and the number entered ('#'-terminated). No key: back to waiting.
@@ -42,7 +28,7 @@ std::vector<Menu> CallbackMenus(const std::string& caller, const std::string& la
   c.max_digits = 20;
   c.then = callback;
   enter.collect = c;
-  if (!Callable(caller)) return {enter};
+  if (!IsCallbackNumber(caller)) return {enter};
   Menu confirm;
   confirm.name = "callback";
   confirm.language = language;
@@ -82,11 +68,7 @@ void CallSession::start_callback_menu(std::vector<std::string> intro) {
     enqueue_sent_ = false;  // nothing enqueued yet: leaving has nothing to cancel
   }
   if (!customer_ || customer_gone_) return end({kNormalClearing, "caller left"}, 480, false);
-  if (!customer_answered_) {  // the dialog speaks and listens: answered
-    customer_answered_ = true;
-    respond_customer(200);
-    customer_->answer(customer_local_sdp_);
-  }
+  answer_customer();  // the dialog speaks and listens
   menu_ = std::make_unique<MenuRunner>(CallbackMenus(call_.caller, language), std::move(intro));
   run_menu(menu_->start());
 }

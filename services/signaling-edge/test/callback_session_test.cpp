@@ -30,8 +30,8 @@ class CallbackSessionTest : public testing::CallSessionFixture {
 
   const Strings& last_played() const { return media_.plays.back().prompts; }
 
-  // A callback offered to this edge: the agent "alice" on one device.
-  CallSession& Placing() {
+  // A callback offered to this edge (through `trunk`): the agent "alice" on one device.
+  CallSession& Placing(const std::string& trunk = "198.51.100.7:5070") {
     CustomerCall c;
     c.id = "cb-1";
     c.caller = "+4930555";
@@ -41,7 +41,7 @@ class CallbackSessionTest : public testing::CallSessionFixture {
     Offer o = MakeOffer(1);
     o.call_id = "cb-1";
     o.callback_number = "+4930555";
-    o.callback_trunk = "198.51.100.7:5070";
+    o.callback_trunk = trunk;
     o.callback_ring_timeout = seconds(25);
     EXPECT_EQ(s.on_offer(o), OfferRefusal::kNone);
     media_.create_ok();  // the agent's relay leg
@@ -180,17 +180,7 @@ TEST_F(CallbackSessionTest, TheAgentHangingUpWhileTheCustomerRingsCancelsTheCust
 }
 
 TEST_F(CallbackSessionTest, WithoutATrunkTheAttemptFailsVisibly) {
-  CustomerCall c;
-  c.id = "cb-2";
-  c.caller = "4930555";
-  c.dialed = "sales";
-  auto& s = registry_.add(std::make_unique<CallSession>(ctx_, c, nullptr));
-  s.start_callback();
-  Offer o = MakeOffer(1);
-  o.call_id = "cb-2";
-  o.callback_number = "4930555";
-  ASSERT_EQ(s.on_offer(o), OfferRefusal::kNone);
-  media_.create_ok();
+  auto& s = Placing("");  // and no --outbound-proxy
   s.on_agent_response(sip_.legs[0], 200, "agent-answer");
   media_.updates.front().done(std::string("ok"));
   EXPECT_EQ(queue_.sent_reports(), "failed");

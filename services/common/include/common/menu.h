@@ -84,6 +84,11 @@ bool IsPromptName(std::string_view p);
 std::string LocalizedPrompt(const std::string& prompt, const std::string& language);
 // Languages: 2-8 lowercase letters or digits, '-' ("en", "de", "pt-br").
 bool IsLanguage(std::string_view l);
+// A SIP URI a caller may be sent to: sip:/sips:user@host, at most 256 bytes, nothing that
+// could end a header (no spaces, <, >, quotes or line breaks).
+bool IsSipUri(std::string_view uri);
+// A number to call back: 3-20 digits, optionally after a '+'.
+bool IsCallbackNumber(std::string_view number);
 
 // One menu on its own: its name, prompts, keys, limits, actions (INVALID_ARGUMENT naming the
 // field, e.g. "menu 'main' key '1': queue name is empty").

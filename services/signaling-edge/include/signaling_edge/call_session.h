@@ -194,6 +194,7 @@ class CallSession {
   template <typename F>
   auto guard(F f);
   void respond_customer(int status);  // provisional to the customer, counted
+  void answer_customer();             // 200 with the relay's SDP, once
 
   SessionContext& ctx_;
   CustomerCall call_;

@@ -9,6 +9,14 @@
 // Sofia-SIP; the unit tests on fakes. Loop thread only.
 namespace cc::edge {
 
+// Q.850 causes of the Reason header.
+inline constexpr int kNormalClearing = 16;
+inline constexpr int kNoRouteToDestination = 3;
+inline constexpr int kNoCircuit = 34;
+inline constexpr int kTemporaryFailure = 41;
+inline constexpr int kIncompatibleDestination = 88;
+inline constexpr int kRecoveryOnTimerExpiry = 102;
+
 // Why a leg ends, sent as a Reason header (RFC 3326): Q.850 cause and text.
 struct EndReason {
   int q850 = 16;  // normal clearing
