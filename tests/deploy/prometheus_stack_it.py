@@ -318,7 +318,7 @@ def main():
         # Activity, so that the labelled families have children.
         def ccctl(server, *cmd):
             r = subprocess.run([args.ccctl, "--timeout", "30000", "--server", f"127.0.0.1:{server}", *cmd], capture_output=True,
-                               text=True, timeout=30, env={**os.environ, "CC_ENV_FILE": "/dev/null"})
+                               text=True, timeout=60, env={**os.environ, "CC_ENV_FILE": "/dev/null"})
             if r.returncode != 0:
                 raise RuntimeError(f"ccctl {' '.join(cmd)}: {r.stdout}{r.stderr}")
         ccctl(grpc["queue-service"], "queue", "create", "promit", "--name", "Prometheus IT")
