@@ -19,7 +19,7 @@ const std::set<std::string_view> kReadOnly = {
     "ListLegs", "ListLiveCalls", "Stats",        "GetMenu",       "ListMenus"};
 const std::set<std::string_view> kSupervisor = {"Login",        "Logout",       "Pause",
                                                 "Unpause",      "ChangeStatus", "SetMember",
-                                                "RemoveMember", "CancelCall"};
+                                                "RemoveMember", "CancelCall",   "TransferCall"};
 const std::set<std::string_view> kEdgeOnly = {"GetCredentials"};
 // service/method the edge calls on the other services.
 const std::set<std::pair<std::string_view, std::string_view>> kEdge = {
@@ -32,6 +32,7 @@ const std::set<std::pair<std::string_view, std::string_view>> kEdge = {
     {"queue-service", "EdgeHeartbeat"},
     {"queue-service", "GetCall"},  // a waiting caller's position, for announcements
     {"queue-service", "RequestCallback"},
+    {"queue-service", "TransferCall"},  // an agent's phone transfers its call (REFER)
     {"queue-service", "ReportConnected"},
     {"queue-service", "ReportFailed"},
     {"queue-service", "ReportEnded"},
@@ -142,26 +143,40 @@ bool ApiAuthEnabled() {
   return g_tokens != nullptr;
 }
 
-std::optional<grpc::Status> ApiDenied(const grpc::ServerContext* ctx, std::string_view service,
-                                      std::string_view method) {
-  std::shared_ptr<const std::map<std::string, ApiIdentity>> tokens;
-  {
-    std::lock_guard lock(g_mu);
-    tokens = g_tokens;
-  }
-  if (!tokens) return std::nullopt;
-  if (ctx == nullptr) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "a bearer token is required");
-  }
+namespace {
+
+std::shared_ptr<const std::map<std::string, ApiIdentity>> Tokens() {
+  std::lock_guard lock(g_mu);
+  return g_tokens;
+}
+
+// The bearer token of the call ("" when it has none).
+std::string BearerToken(const grpc::ServerContext* ctx) {
+  if (ctx == nullptr) return "";
   const auto& md = ctx->client_metadata();
   const auto it = md.find("authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (it == md.end() || it->second.size() <= kBearer.size() ||
       std::string_view(it->second.data(), kBearer.size()) != kBearer) {
+    return "";
+  }
+  return std::string(it->second.data() + kBearer.size(), it->second.size() - kBearer.size());
+}
+
+}  // namespace
+
+std::optional<grpc::Status> ApiDenied(const grpc::ServerContext* ctx, std::string_view service,
+                                      std::string_view method) {
+  const auto tokens = Tokens();
+  if (!tokens) return std::nullopt;
+  if (ctx == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "a bearer token is required");
+  }
+  const std::string token = BearerToken(ctx);
+  if (token.empty()) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                         "a bearer token is required (authorization: Bearer TOKEN)");
   }
-  const std::string token(it->second.data() + kBearer.size(), it->second.size() - kBearer.size());
   const auto who = tokens->find(token);
   if (who == tokens->end()) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unknown token");
@@ -173,6 +188,13 @@ std::optional<grpc::Status> ApiDenied(const grpc::ServerContext* ctx, std::strin
                             std::string(service));
   }
   return std::nullopt;
+}
+
+std::string ApiCallerName(const grpc::ServerContext* ctx) {
+  const auto tokens = Tokens();
+  if (!tokens) return "";
+  const auto who = tokens->find(BearerToken(ctx));
+  return who == tokens->end() ? "" : who->second.name;
 }
 
 void SetApiToken(std::string token) {

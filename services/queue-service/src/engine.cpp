@@ -112,6 +112,7 @@ void QueueEngine::apply(Effects fx) {
       }));
     }
   }
+  for (const auto& o : fx.offers) dispatch(o);
   if (fx.capacity_freed) trigger();
 }
 
@@ -131,6 +132,13 @@ Result<Call> QueueEngine::finish(Result<std::pair<Call, Effects>> r) {
 Result<Call> QueueEngine::request_callback(const std::string& call_id, const std::string& number,
                                            const std::string& edge_id) {
   return finish(store_.request_callback(call_id, number, edge_id, clock_.now()));
+}
+
+Result<TransferOutcome> QueueEngine::transfer(const TransferRequest& r) {
+  CC_ASSIGN_OR_RETURN(TransferOutcome out, store_.transfer(r, clock_.now()));
+  apply(std::move(out.effects));
+  out.effects = {};
+  return out;
 }
 
 Result<Call> QueueEngine::cancel(const std::string& call_id, const std::string& reason) {

@@ -41,6 +41,8 @@ std::string_view EventName(CallEventKind k) {
       return "failed";
     case CallEventKind::kRequeued:
       return "requeued";
+    case CallEventKind::kTransferred:
+      return "transferred";
   }
   return "unknown";
 }
@@ -83,13 +85,15 @@ void NatsEventPublisher::call_event(const CallEvent& e) {
   msg.set_kind(ToProto(e.kind));
   ToProto(e.call, msg.mutable_call());
   msg.set_reason(e.reason);
+  msg.set_transferred_assignment_id(e.transferred_assignment);
   const std::string payload = msg.SerializeAsString();
   send(nats_.subject("call." + std::string(EventName(e.kind)) + "." + Token(e.call.queue)),
        payload);
-  // The edge holding the call hears of what ends it (or moves it) on its own subject, so that
-  // an edge does not read every other edge's calls.
+  // The edge holding the call hears of what ends it (or moves it, or takes its agent away)
+  // on its own subject, so that an edge does not read every other edge's calls.
   if (!e.call.edge_id.empty() &&
-      (IsTerminal(e.call.state) || e.kind == CallEventKind::kOverflowed)) {
+      (IsTerminal(e.call.state) || e.kind == CallEventKind::kOverflowed ||
+       e.kind == CallEventKind::kTransferred)) {
     send(nats_.subject("edge." + Token(e.call.edge_id) + ".call." + std::string(EventName(e.kind))),
          payload);
   }

@@ -113,45 +113,53 @@ Result<std::optional<std::pair<Offer, Effects>>> PgQueueRepository::try_assign(c
       if (live.empty()) return Out{};  // no edge to place it: it waits
       edge = live[0][0].as<std::string>();
     }
-    const TimePoint lease = now + queue->ring_timeout + settings_.lease_grace +
-                            (callback ? queue->callback.ring_timeout : Duration{0});
-    auto ins = tx.exec_prepared("insert_offer", call.id, p.agent_id, call.queue, edge,
-                                call.attempts + 1, Ts(lease), Ts(now));
-    const std::int64_t assignment_id = ins[0][0].as<std::int64_t>();
-    auto updated = tx.exec_prepared("call_offered", call.id, p.agent_id, Ts(now), assignment_id);
-    // The round-robin mark and the agent's status (RESERVED unless already on another call).
-    auto reserved = tx.exec_prepared("reserve_agent", p.agent_id, call.queue, Ts(now), call.id);
     Effects fx;
-    if (!reserved.empty()) {
-      fx.agents.push_back({p.agent_id, agent_status, AgentStatus::kReserved, "call offered",
-                           call.id, reserved[0][0].as<std::int64_t>()});
-    }
-    Offer offer{assignment_id,
-                call.id,
-                p.agent_id,
-                call.queue,
-                edge,
-                call.caller,
-                call.attempts + 1,
-                queue->ring_timeout,
-                lease,
-                call.enqueued_at,
-                now,
-                {}};
-    if (callback) {
-      offer.callback_number = call.callback_number;
-      offer.callback_trunk = queue->callback.trunk;
-      offer.callback_ring_timeout = queue->callback.ring_timeout;
-    }
-    // The phones to ring go with the offer: the edge needs no lookup of its own.
-    for (const auto& b :
-         tx.exec_prepared("offer_bindings", p.agent_id, Ts(now), settings_.max_offer_bindings)) {
-      offer.bindings.push_back({b[0].as<std::string>(), b[1].as<std::string>(), b[2].as<int>(),
-                                b[3].as<bool>(), b[4].as<bool>()});
-    }
-    fx.calls.push_back(Event(CallEventKind::kOffered, ReadCall(updated[0])));
+    Offer offer = offer_call(tx, call, *queue, p.agent_id, agent_status, edge, now, fx);
     return Out{std::make_pair(offer, fx)};
   });
+}
+
+Offer PgQueueRepository::offer_call(pqxx::work& tx, const Call& call, const QueueConfig& queue,
+                                    const std::string& agent_id, AgentStatus agent_status,
+                                    const std::string& edge, TimePoint now, Effects& fx) {
+  const bool callback = !call.callback_number.empty();
+  const TimePoint lease = now + queue.ring_timeout + settings_.lease_grace +
+                          (callback ? queue.callback.ring_timeout : Duration{0});
+  auto ins = tx.exec_prepared("insert_offer", call.id, agent_id, call.queue, edge,
+                              call.attempts + 1, Ts(lease), Ts(now));
+  const std::int64_t assignment_id = ins[0][0].as<std::int64_t>();
+  auto updated = tx.exec_prepared("call_offered", call.id, agent_id, Ts(now), assignment_id);
+  // The round-robin mark and the agent's status (RESERVED unless already on another call).
+  auto reserved = tx.exec_prepared("reserve_agent", agent_id, call.queue, Ts(now), call.id);
+  if (!reserved.empty()) {
+    fx.agents.push_back({agent_id, agent_status, AgentStatus::kReserved, "call offered", call.id,
+                         reserved[0][0].as<std::int64_t>()});
+  }
+  Offer offer{assignment_id,
+              call.id,
+              agent_id,
+              call.queue,
+              edge,
+              call.caller,
+              call.attempts + 1,
+              queue.ring_timeout,
+              lease,
+              call.enqueued_at,
+              now,
+              {}};
+  if (callback) {
+    offer.callback_number = call.callback_number;
+    offer.callback_trunk = queue.callback.trunk;
+    offer.callback_ring_timeout = queue.callback.ring_timeout;
+  }
+  // The phones to ring go with the offer: the edge needs no lookup of its own.
+  for (const auto& b :
+       tx.exec_prepared("offer_bindings", agent_id, Ts(now), settings_.max_offer_bindings)) {
+    offer.bindings.push_back({b[0].as<std::string>(), b[1].as<std::string>(), b[2].as<int>(),
+                              b[3].as<bool>(), b[4].as<bool>()});
+  }
+  fx.calls.push_back(Event(CallEventKind::kOffered, ReadCall(updated[0])));
+  return offer;
 }
 
 Result<Effects> PgQueueRepository::withdraw(std::int64_t assignment_id, const std::string& reason,

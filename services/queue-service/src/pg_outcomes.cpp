@@ -73,6 +73,11 @@ Result<std::pair<Call, Effects>> PgQueueRepository::failed(std::int64_t assignme
     EndOffer(tx, a, end, now, fx);
     Call c = *call;
     if (c.state == CallState::kOffered) {
+      // A transfer's named agent did not take it: back to the first agent, when it can.
+      if (auto back = after_failed_transfer(tx, c, q, now, fx)) {
+        fx.offers.push_back(std::move(*back));
+        return std::make_pair(c, fx);
+      }
       // Any other agent may take the call at once; this one only after the re-offer delay.
       tx.exec_params(
           "UPDATE calls SET last_failed_agent = $2, avoid_agent_until = $3::timestamptz"

@@ -14,6 +14,7 @@ void Effects::merge(Effects other) {
   for (auto& a : other.agents) agents.push_back(std::move(a));
   if (other.wake_at) wake_at = wake_at ? std::min(*wake_at, *other.wake_at) : other.wake_at;
   capacity_freed = capacity_freed || other.capacity_freed;
+  for (auto& o : other.offers) offers.push_back(std::move(o));
 }
 
 PgQueueRepository::PgQueueRepository(PgPool& pool, Settings settings)

@@ -123,30 +123,33 @@ std::optional<Call> EndConnected(pqxx::work& tx, std::int64_t assignment_id,
                                  const QueueLookup& queues, TimePoint now, Effects& fx) {
   auto a = tx.exec_prepared("assignment_ended", assignment_id, call_id, reason, Ts(now));
   if (a.empty()) return std::nullopt;
-  const std::string agent_id = a[0][0].as<std::string>();
-  const auto talk_ms = std::max<std::int64_t>(0, ToUnixMillis(now) - a[0][2].as<std::int64_t>());
   auto c = tx.exec_prepared("call_ended", call_id, Ts(now), reason);
   Call done = ReadCall(c[0]);
-  auto queue = queues(tx, a[0][1].as<std::string>());
+  AfterCall(tx, a[0], call_id, queues, now, fx);
+  fx.calls.push_back(Event(CallEventKind::kEnded, done, reason));
+  return done;
+}
+
+void AfterCall(pqxx::work& tx, const pqxx::row& ended, const std::string& call_id,
+               const QueueLookup& queues, TimePoint now, Effects& fx) {
+  const std::string agent_id = ended[0].as<std::string>();
+  const auto talk_ms = std::max<std::int64_t>(0, ToUnixMillis(now) - ended[2].as<std::int64_t>());
+  auto queue = queues(tx, ended[1].as<std::string>());
   const int queue_wrap = queue ? queue->wrap_up_seconds : -1;
   auto agent =
       tx.exec_prepared("agent_after_call", agent_id, talk_ms, call_id, queue_wrap, Ts(now));
-  if (!agent.empty()) {
-    const auto from = AgentStatusFromString(agent[0][0].as<std::string>());
-    const auto to = AgentStatusFromString(agent[0][1].as<std::string>());
-    if (from && to && *from != *to) {
-      fx.agents.push_back(
-          {agent_id, *from, *to, "call ended", call_id, agent[0][2].as<std::int64_t>()});
-      if (*to == AgentStatus::kWrapUp && !agent[0][3].is_null()) {
-        const TimePoint until = Ms(agent[0][3]);
-        fx.wake_at = fx.wake_at ? std::min(*fx.wake_at, until) : until;
-      } else if (*to == AgentStatus::kAvailable) {
-        fx.capacity_freed = true;
-      }
-    }
+  if (agent.empty()) return;
+  const auto from = AgentStatusFromString(agent[0][0].as<std::string>());
+  const auto to = AgentStatusFromString(agent[0][1].as<std::string>());
+  if (!from || !to || *from == *to) return;
+  fx.agents.push_back(
+      {agent_id, *from, *to, "call ended", call_id, agent[0][2].as<std::int64_t>()});
+  if (*to == AgentStatus::kWrapUp && !agent[0][3].is_null()) {
+    const TimePoint until = Ms(agent[0][3]);
+    fx.wake_at = fx.wake_at ? std::min(*fx.wake_at, until) : until;
+  } else if (*to == AgentStatus::kAvailable) {
+    fx.capacity_freed = true;
   }
-  fx.calls.push_back(Event(CallEventKind::kEnded, done, reason));
-  return done;
 }
 
 void Requeue(pqxx::work& tx, Call& call, int priority, int attempts, Duration backoff,

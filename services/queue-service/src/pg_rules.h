@@ -44,6 +44,12 @@ std::optional<Call> EndConnected(pqxx::work& tx, std::int64_t assignment_id,
                                  const std::string& call_id, const std::string& reason,
                                  const QueueLookup& queues, TimePoint now, Effects& fx);
 
+// The after-call rule for the agent of an assignment just ended: `ended` is the row the
+// "assignment_ended" statement returned (agent, queue, connected_at). The agent's counters,
+// then wrap-up or available.
+void AfterCall(pqxx::work& tx, const pqxx::row& ended, const std::string& call_id,
+               const QueueLookup& queues, TimePoint now, Effects& fx);
+
 // Back into the queue at its old place after an offer that did not connect.
 void Requeue(pqxx::work& tx, Call& call, int priority, int attempts, Duration backoff,
              const std::string& reason, TimePoint now, Effects& fx);

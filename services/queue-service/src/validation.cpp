@@ -1,6 +1,8 @@
 #include "queue_service/validation.h"
 
+#include <cctype>
 #include <set>
+#include <string_view>
 
 #include "common/names.h"
 #include "queue_service/opening_hours.h"
@@ -157,6 +159,33 @@ Status ValidateOpeningRule(const OpeningRule& o, const std::string& owner) {
   for (const auto& p : o.closed_prompts) {
     if (p.empty() || p.size() > 256) return InvalidArgument("closed prompt names are 1-256 bytes");
   }
+  return OkStatus();
+}
+
+Status ValidateTransfer(const TransferRequest& r) {
+  CC_RETURN_IF_ERROR(ValidateCallId(r.call_id));
+  if (r.assignment_id < 0) return InvalidArgument("assignment_id must not be negative");
+  const int targets = !r.to_queue.empty() + !r.to_agent.empty() + !r.to_number.empty();
+  if (targets != 1) {
+    return InvalidArgument("a transfer needs exactly one target: to_queue, to_agent or to_number");
+  }
+  if (!r.to_queue.empty()) CC_RETURN_IF_ERROR(ValidateQueueName(r.to_queue));
+  if (!r.to_agent.empty() && !IsName(r.to_agent)) {
+    return InvalidArgument("agent id '" + r.to_agent +
+                           "' must be 1-64 letters, digits, '.', '_' or '-'");
+  }
+  if (!r.to_number.empty()) {
+    const std::string_view allowed = "._~+*#-";
+    bool ok = r.to_number.size() <= 64;
+    for (unsigned char c : r.to_number) {
+      ok = ok && (std::isalnum(c) || allowed.find(static_cast<char>(c)) != std::string_view::npos);
+    }
+    if (!ok) {
+      return InvalidArgument("transfer number '" + r.to_number.substr(0, 64) +
+                             "' must be 1-64 letters, digits or ._~+*#-");
+    }
+  }
+  if (r.requested_by.size() > 200) return InvalidArgument("requested_by is longer than 200 bytes");
   return OkStatus();
 }
 

@@ -44,6 +44,9 @@ bool ApiAuthEnabled();
 std::optional<grpc::Status> ApiDenied(const grpc::ServerContext* ctx, std::string_view service,
                                       std::string_view method);
 
+// The name of the identity whose token the call carries ("" when tokens are off or none).
+std::string ApiCallerName(const grpc::ServerContext* ctx);
+
 // The token this process sends on its own calls (process-wide; "" sends none).
 void SetApiToken(std::string token);
 void AddApiToken(grpc::ClientContext& ctx);

@@ -73,6 +73,7 @@ class QueueEngine {
   Result<Call> cancel(const std::string& call_id, const std::string& reason);
   Result<Call> request_callback(const std::string& call_id, const std::string& number,
                                 const std::string& edge_id);
+  Result<TransferOutcome> transfer(const TransferRequest& r);
   Result<Call> connected(std::int64_t assignment_id, const std::string& call_id);
   Result<Call> failed(std::int64_t assignment_id, const std::string& call_id, OfferFailure reason,
                       const std::string& detail);

@@ -45,6 +45,8 @@ class QueueServiceGrpc final : public callcenter::v1::QueueService::Service {
                           callcenter::v1::CancelCallResponse*) override;
   grpc::Status RequestCallback(Ctx*, const callcenter::v1::RequestCallbackRequest*,
                                callcenter::v1::RequestCallbackResponse*) override;
+  grpc::Status TransferCall(Ctx*, const callcenter::v1::TransferCallRequest*,
+                            callcenter::v1::TransferCallResponse*) override;
   grpc::Status GetCall(Ctx*, const callcenter::v1::GetCallRequest*,
                        callcenter::v1::GetCallResponse*) override;
   grpc::Status ListCalls(Ctx*, const callcenter::v1::ListCallsRequest*,

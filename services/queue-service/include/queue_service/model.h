@@ -141,6 +141,53 @@ struct Call {
   int callback_attempts = 0;
 };
 
+// A blind transfer of a connected call (see TransferCallRequest in the proto).
+enum class TransferFallback { kReturnToAgent, kQueue };
+struct TransferRequest {
+  std::string call_id;
+  std::int64_t assignment_id = 0;  // 0: whichever leg is connected
+  std::string to_queue;            // exactly one of the three
+  std::string to_agent;
+  std::string to_number;  // the dialplan's number, or an agent's id or SIP user
+  TransferFallback on_failure = TransferFallback::kReturnToAgent;
+  std::string requested_by;  // who asked: an API identity, or "phone of AGENT"
+};
+
+enum class TransferResult { kPending, kCompleted, kReturned, kFailed };
+struct Transfer {
+  std::int64_t id = 0;
+  std::string call_id;
+  std::int64_t from_assignment = 0;
+  std::string from_agent;
+  std::string from_queue;
+  std::string to_queue;  // one of the two
+  std::string to_agent;
+  TransferFallback on_failure = TransferFallback::kReturnToAgent;
+  std::string requested_by;
+  TimePoint requested_at{};
+  TransferResult result = TransferResult::kPending;
+  std::string taken_by;
+  std::optional<TimePoint> finished_at;
+  std::string detail;
+};
+
+// One offer of a call to an agent, as recorded.
+struct AgentLegRecord {
+  std::int64_t assignment_id = 0;
+  std::string agent_id;
+  std::string queue;
+  std::string state;
+  TimePoint offered_at{};
+  std::optional<TimePoint> connected_at, ended_at;
+  std::string outcome;
+};
+
+// A call's record: its legs and its transfers, oldest first.
+struct CallHistory {
+  std::vector<AgentLegRecord> legs;
+  std::vector<Transfer> transfers;
+};
+
 // A registration of the agent's phone the offer rings (the edge calls the contact, routed
 // to the address the REGISTER came from).
 struct OfferBinding {
@@ -183,7 +230,7 @@ struct Member {
 
 struct DialplanEntry {
   std::string pattern;
-  std::string queue;     // the number leads to this queue, or (menu) to an IVR menu
+  std::string queue;    // the number leads to this queue, or (menu) to an IVR menu
   OpeningRule opening;  // the number's own hours, checked before the queue's
   std::string menu = {};
 };
@@ -214,12 +261,14 @@ enum class CallEventKind {
   kTimedOut,
   kFailed,
   kRequeued,
+  kTransferred,  // the agent's leg ended by a blind transfer; the call waits or is offered
 };
 
 struct CallEvent {
   CallEventKind kind;
   Call call;
   std::string reason;
+  std::int64_t transferred_assignment = 0;  // kTransferred: the agent leg it ended
 };
 
 }  // namespace cc::queue

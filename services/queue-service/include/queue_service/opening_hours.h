@@ -43,9 +43,9 @@ struct OpeningRule {
   OpeningHours hours;
   std::string closed_queue;  // at most one of these five
   std::string closed_hangup_reason;
-  std::string closed_menu = {};      // an IVR menu (the edge answers into it)
-  std::string closed_uri = {};       // the caller is redirected there (302)
-  bool closed_callback = false;      // a callback at the next opening
+  std::string closed_menu = {};  // an IVR menu (the edge answers into it)
+  std::string closed_uri = {};   // the caller is redirected there (302)
+  bool closed_callback = false;  // a callback at the next opening
   std::vector<std::string> closed_prompts;
   bool operator==(const OpeningRule&) const = default;
 

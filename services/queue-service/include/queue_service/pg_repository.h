@@ -16,8 +16,8 @@ namespace cc::queue {
 // failures and deadlocks by the pool); rows are locked in the order assignment -> call ->
 // agent everywhere, and SKIP LOCKED is used wherever another instance may be working on the
 // same rows. The methods live in files by section: pg_queues.cpp, pg_calls.cpp,
-// pg_matching.cpp, pg_outcomes.cpp, pg_sweeps.cpp, pg_stats.cpp; the rules they share
-// (ending an offer, after a call, leaving a queue) in pg_rules.cpp. Thread-safe.
+// pg_matching.cpp, pg_outcomes.cpp, pg_transfers.cpp, pg_sweeps.cpp, pg_stats.cpp; the rules they
+// share (ending an offer, after a call, leaving a queue) in pg_rules.cpp. Thread-safe.
 class PgQueueRepository final : public QueueRepository {
  public:
   PgQueueRepository(PgPool& pool, Settings settings);
@@ -41,9 +41,9 @@ class PgQueueRepository final : public QueueRepository {
   Result<std::vector<Menu>> list_menus() override;
   Status delete_menu(const std::string& name) override;
   Result<std::pair<Call, Effects>> request_callback(const std::string& call_id,
-                                                   const std::string& number,
-                                                   const std::string& edge_id,
-                                                   TimePoint now) override;
+                                                    const std::string& number,
+                                                    const std::string& edge_id,
+                                                    TimePoint now) override;
 
   Result<EnqueueResult> enqueue(const NewCall& call, TimePoint now) override;
   Result<Call> get_call(const std::string& id) override;
@@ -53,6 +53,8 @@ class PgQueueRepository final : public QueueRepository {
   Result<std::pair<Call, Effects>> cancel(const std::string& call_id, const std::string& reason,
                                           TimePoint now) override;
   Result<EdgeReconciliation> heartbeat(const EdgeHeartbeat& hb, TimePoint now) override;
+  Result<TransferOutcome> transfer(const TransferRequest& r, TimePoint now) override;
+  Result<CallHistory> history(const std::string& call_id) override;
 
   Result<RoutingSnapshot> snapshot(TimePoint now) override;
   Result<std::optional<std::pair<Offer, Effects>>> try_assign(const Proposal& p,
@@ -98,6 +100,15 @@ class PgQueueRepository final : public QueueRepository {
   template <typename T, typename Compute>
   T estimate(std::map<std::string, std::pair<T, std::chrono::steady_clock::time_point>>& cache,
              const std::string& queue, std::chrono::steady_clock::duration ttl, Compute compute);
+  // Offers the call (locked, WAITING) to the agent (locked, free to take it) on `edge`: the
+  // assignment with its lease, the call OFFERED, the agent RESERVED, and the offer to deliver.
+  Offer offer_call(pqxx::work& tx, const Call& call, const QueueConfig& queue,
+                   const std::string& agent_id, AgentStatus agent_status, const std::string& edge,
+                   TimePoint now, Effects& fx);
+  // A transfer to a named agent that agent did not take: the call goes back to the agent who
+  // transferred it (when that agent can take it) or to its queue. true: an offer was made.
+  std::optional<Offer> after_failed_transfer(pqxx::work& tx, Call& call, const QueueConfig& queue,
+                                             TimePoint now, Effects& fx);
   // Extends the edge's lease when a quarter of it has passed since this instance last did.
   void touch_edge(pqxx::work& tx, const std::string& edge_id, TimePoint now);
 

@@ -29,7 +29,17 @@ struct Effects {
   std::vector<AgentChange> agents;
   std::optional<TimePoint> wake_at;  // when a delay or a wrap-up ends: run a match then
   bool capacity_freed = false;       // an agent or a call became available: match now
+  // Offers made in the same transaction outside a match pass (a transfer to a named agent,
+  // a transferred call given back to its agent): delivered once it has committed.
+  std::vector<Offer> offers = {};
   void merge(Effects other);
+};
+
+// What a transfer did: the call now and the transfer's record.
+struct TransferOutcome {
+  Call call;
+  Transfer transfer;
+  Effects effects;
 };
 
 struct NewCall {
@@ -140,11 +150,18 @@ class QueueRepository {
   // The waiting caller asked to be called back at `number` and hangs up: the call keeps its
   // place and belongs to no edge (idempotent; refused unless waiting and the queue offers it).
   virtual Result<std::pair<Call, Effects>> request_callback(const std::string& call_id,
-                                                           const std::string& number,
-                                                           const std::string& edge_id,
-                                                           TimePoint now) = 0;
+                                                            const std::string& number,
+                                                            const std::string& edge_id,
+                                                            TimePoint now) = 0;
   virtual Result<std::pair<Call, Effects>> cancel(const std::string& call_id,
                                                   const std::string& reason, TimePoint now) = 0;
+  // A blind transfer of a connected call: its agent's leg ends (after-call rule) and the call
+  // waits in the target queue at its old place, or is offered at once to the named agent
+  // (FAILED_PRECONDITION when that agent cannot take a call now: nothing changes). A repeated
+  // request for the same leg answers the transfer it made, with no new offer.
+  virtual Result<TransferOutcome> transfer(const TransferRequest& r, TimePoint now) = 0;
+  // The call's record: every offer to an agent and every transfer, oldest first.
+  virtual Result<CallHistory> history(const std::string& call_id) = 0;
   // Extends the edge's lease; with the list, ends the edge's live calls it no longer holds.
   virtual Result<EdgeReconciliation> heartbeat(const EdgeHeartbeat& hb, TimePoint now) = 0;
 

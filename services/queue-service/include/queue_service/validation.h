@@ -16,5 +16,7 @@ Status ValidateOpeningRule(const OpeningRule& o, const std::string& owner);
 Status ValidateCallId(const std::string& id);
 // A number to call back: 3-20 digits, optionally after a '+'.
 Status ValidateCallbackNumber(const std::string& number);
+// A transfer: one target, each well formed.
+Status ValidateTransfer(const TransferRequest& r);
 
 }  // namespace cc::queue
