@@ -422,6 +422,11 @@ void CallSession::on_prompt_finished(const std::vector<std::string>& played) {
 // Offers: ringing the agent's devices
 
 OfferRefusal CallSession::on_offer(const Offer& offer) {
+  // An offer of a call this edge holds connected to another agent leg: queue-service has that
+  // leg over (a transfer whose event was lost). The agent goes; the offer is taken.
+  if (phase_ == CallPhase::kConnected && offer.assignment_id != assignment_id_) {
+    detach_agent("agent leg over in queue-service");
+  }
   // Not set up yet (no relay leg), ending, or an agent already on it: queue-service gives
   // the offer back and tries again.
   if (phase_ != CallPhase::kEnqueuing && phase_ != CallPhase::kQueued) return OfferRefusal::kBusy;

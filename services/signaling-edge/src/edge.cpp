@@ -326,6 +326,10 @@ void Edge::on_call_event(const std::string& data) {
   if (!e.ParseFromString(data) || e.call().edge_id() != settings_.edge_id) return;
   CallSession* s = parts_->calls.find(e.call().id());
   if (!s) return;
+  if (e.kind() == v1::CallEvent::KIND_TRANSFERRED) {
+    s->on_transferred(e.transferred_assignment_id());
+    return;
+  }
   switch (e.call().state()) {
     case v1::CALL_STATE_TIMED_OUT:
     case v1::CALL_STATE_OVERFLOWED:

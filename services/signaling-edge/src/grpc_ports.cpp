@@ -243,6 +243,23 @@ class QueueGrpcPort final : public QueuePort {
         });
   }
 
+  void transfer(const TransferAsk& ask, Reply<Ok> done) override {
+    v1::TransferCallRequest req;
+    req.set_call_id(ask.call_id);
+    req.set_assignment_id(ask.assignment_id);
+    req.set_to_number(ask.to_number);
+    req.set_requested_by(ask.requested_by);
+    Call<v1::TransferCallRequest, v1::TransferCallResponse>(
+        loop_, inflight_, timeout_, std::move(req),
+        [this](auto* ctx, auto* rq, auto* rs, auto cb) {
+          stub_->async()->TransferCall(ctx, rq, rs, std::move(cb));
+        },
+        [done = std::move(done)](const grpc::Status& st, v1::TransferCallResponse&) {
+          if (!st.ok()) return done(ErrorOf(st));
+          done(OkStatus());
+        });
+  }
+
   void heartbeat(const Heartbeat& hb, Reply<HeartbeatReply> done) override {
     v1::EdgeHeartbeatRequest req;
     req.set_edge_id(hb.edge_id);

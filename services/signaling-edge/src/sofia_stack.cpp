@@ -199,6 +199,17 @@ void SofiaLeg::refer(const std::string& uri) {
             TAG_END());
 }
 
+void SofiaLeg::notify_refer(int status) {
+  const char* phrase = sip_status_phrase(status);
+  const std::string frag =
+      "SIP/2.0 " + std::to_string(status) + " " + (phrase ? phrase : "Unknown") + "\r\n";
+  const bool final = status >= 200;
+  nua_notify(nh_, NUTAG_SUBSTATE(final ? nua_substate_terminated : nua_substate_active),
+             SIPTAG_EVENT_STR(refer_event_.c_str()),
+             SIPTAG_CONTENT_TYPE_STR("message/sipfrag;version=2.0"),
+             SIPTAG_PAYLOAD_STR(frag.c_str()), TAG_END());
+}
+
 // ---------------------------------------------------------------------------------------
 // The stack
 
@@ -250,7 +261,7 @@ Status SofiaStack::start(Handlers handlers) {
       nua_, NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0),
       // OPTIONS too: the front door answers it (and may refuse it).
       NUTAG_AUTOACK(1), NUTAG_APPL_METHOD("REGISTER, OPTIONS"),
-      SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE, NOTIFY"),
+      SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE, NOTIFY, REFER"),
       SIPTAG_SUPPORTED_STR("timer"), NUTAG_SESSION_TIMER(1800), NUTAG_MIN_SE(90),
       // The far end refreshes where it may choose (RFC 4028): the edge's own
       // refresh has no SDP to offer (media is the relay's), see RefreshByUpdate.
@@ -417,6 +428,30 @@ void SofiaStack::on_leg_event(nua_event_t event, int status, SofiaLeg* leg, nua_
       // application/dtmf) instead of RFC 4733 in the media.
       const char digit = customer ? InfoDigit(sip) : '\0';
       if (digit != '\0') call->on_digit(digit);
+      return;
+    }
+    case nua_i_refer: {
+      // A phone transfers its call (RFC 3515). The stack has answered 202 and keeps the
+      // implicit subscription the progress NOTIFYs go on (its Event, with the id a second
+      // REFER in the dialog gets).
+      observer_.request("REFER");
+      sip_event_t const* subscription = nullptr;
+      tl_gets(tags, NUTAG_REFER_EVENT_REF(subscription), TAG_END());
+      if (subscription && subscription->o_type) {
+        leg->set_refer_event(subscription->o_id
+                                 ? std::string(subscription->o_type) + ";id=" + subscription->o_id
+                                 : std::string(subscription->o_type));
+      }
+      const url_t* to = sip && sip->sip_refer_to ? sip->sip_refer_to->r_url : nullptr;
+      if (customer) {  // the caller may not move the call elsewhere
+        leg->notify_refer(603);
+        return;
+      }
+      if (to && to->url_headers && su_strcasestr(to->url_headers, "replaces=")) {
+        leg->notify_refer(501);  // an attended transfer (Replaces): not supported yet
+        return;
+      }
+      call->on_agent_refer(leg, to && to->url_user ? Unescaped(to->url_user) : "");
       return;
     }
     case nua_r_refer:

@@ -17,7 +17,8 @@ using CallSessionTest = testing::CallSessionFixture;
 TEST(CallPhaseTest, TheTableAllowsOnlyForwardStepsAndEndedIsFinal) {
   EXPECT_TRUE(IsLegalStep(CallPhase::kQueued, CallPhase::kRinging));
   EXPECT_TRUE(IsLegalStep(CallPhase::kRinging, CallPhase::kQueued));
-  EXPECT_FALSE(IsLegalStep(CallPhase::kConnected, CallPhase::kQueued));
+  EXPECT_TRUE(IsLegalStep(CallPhase::kConnected, CallPhase::kQueued));  // a blind transfer
+  EXPECT_FALSE(IsLegalStep(CallPhase::kConnected, CallPhase::kRinging));
   EXPECT_FALSE(IsLegalStep(CallPhase::kSetup, CallPhase::kRinging));
   EXPECT_FALSE(IsLegalStep(CallPhase::kEnding, CallPhase::kQueued));
   for (const auto& s : kCallPhaseSteps) EXPECT_NE(s.from, CallPhase::kEnded);

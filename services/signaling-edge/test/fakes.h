@@ -36,6 +36,7 @@ class FakeLeg final : public SipLeg {
   void cancel() override { actions.push_back("CANCEL"); }
   void refer(const std::string& uri) override { actions.push_back("REFER " + uri); }
   void redirect(const std::string& uri) override { actions.push_back("302 " + uri); }
+  void notify_refer(int status) override { actions.push_back("NOTIFY " + std::to_string(status)); }
   std::string sip_callid() const override { return name_; }
 
   // Everything sent on this leg, comma separated ("180,200,BYE").
@@ -169,6 +170,17 @@ class FakeQueue final : public QueuePort {
     callbacks.push_back({call_id + " " + number, std::move(done)});
   }
   std::deque<std::pair<std::string, Reply<Ok>>> callbacks;
+
+  void transfer(const TransferAsk& ask, Reply<Ok> done) override {
+    transfers.push_back({ask, std::move(done)});
+  }
+  // Answers the oldest pending transfer.
+  void transfer_answers(Result<Ok> r) {
+    auto t = std::move(transfers.front());
+    transfers.pop_front();
+    t.second(std::move(r));
+  }
+  std::deque<std::pair<TransferAsk, Reply<Ok>>> transfers;
 
   void position(const std::string& call_id, Reply<QueuePosition> done) override {
     positions.push_back({call_id, std::move(done)});

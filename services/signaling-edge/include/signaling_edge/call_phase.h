@@ -25,7 +25,7 @@ struct PhaseStep {
   std::string_view why;
 };
 
-inline constexpr std::array<PhaseStep, 21> kCallPhaseSteps{{
+inline constexpr std::array<PhaseStep, 22> kCallPhaseSteps{{
     {CallPhase::kSetup, CallPhase::kEnqueuing, "relay leg created"},
     {CallPhase::kSetup, CallPhase::kEnding, "caller left, or no media"},
     {CallPhase::kSetup, CallPhase::kQueued, "a callback: placed once an offer comes"},
@@ -46,6 +46,7 @@ inline constexpr std::array<PhaseStep, 21> kCallPhaseSteps{{
     {CallPhase::kConnecting, CallPhase::kEnqueuing, "offer no longer valid, enqueue unanswered"},
     {CallPhase::kConnecting, CallPhase::kEnding, "a side hung up, or the bridge failed"},
     {CallPhase::kConnected, CallPhase::kEnding, "a side hung up"},
+    {CallPhase::kConnected, CallPhase::kQueued, "the agent transferred the call (blind)"},
     {CallPhase::kEnding, CallPhase::kEnded, "every dialog closed"},
 }};
 

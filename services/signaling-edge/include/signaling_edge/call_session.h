@@ -103,6 +103,14 @@ class CallSession {
   // The caller's answer to a REFER (a menu's transfer), then the progress it reports
   // (NOTIFY); `final`: the transfer succeeded (2xx) or failed (>= 300).
   void on_transfer_progress(int status, bool final);
+  // The connected agent's phone asks to transfer the call (REFER) to what its Refer-To
+  // names: queue-service moves the call, the phone hears how it went (NOTIFY), and the
+  // caller waits again with music while the agent's leg closes
+  // (call_session_transfer.cpp).
+  void on_agent_refer(SipLeg* leg, const std::string& target);
+  // queue-service ended the agent leg `assignment` by a transfer (asked by the phone, or
+  // through the API): the agent goes, the caller waits for the next.
+  void on_transferred(std::int64_t assignment);
   // Playing the announcement of a call queue-service has over (it ends when that is done).
   bool announcing() const { return after_announcement_.has_value(); }
   // The edge ends the call: its relay died, shutdown, or queue-service no longer knows it.
@@ -172,6 +180,10 @@ class CallSession {
   void callback_agent_answered(SipLeg* leg, const std::string& sdp);
   void dial_customer(std::int64_t assignment);
   void callback_failed(const std::string& detail);
+  // The connected agent leaves the call (transferred): its leg closes (BYE after a grace
+  // the phone may use to hang up itself), its relay leg goes, and the caller hears music.
+  void detach_agent(const std::string& why);
+  bool holds(const SipLeg* leg) const;  // still one of this call's dialogs
   void create_agent_leg();
   void ring_devices();
   void ring_timeout();
@@ -244,6 +256,10 @@ class CallSession {
   // A callback chosen in a menu, or offered by a closed queue: the queue it goes into once
   // the number is confirmed (the enqueue then carries the number).
   std::string callback_queue_;
+
+  // A blind transfer asked by the agent's phone, waiting for queue-service's answer.
+  SipLeg* referring_ = nullptr;
+  Timer transfer_bye_timer_;
 
   std::unique_ptr<Attempt> attempt_;
   // The connected agent.

@@ -35,6 +35,8 @@ struct EdgeSettings {
   Duration ending_timeout{40000};         // a dialog that never closes is torn down after this
   Duration announcement_limit{60000};     // an announcement before a call ends plays at most this
   int max_forks = 5;                      // devices rung at once for one agent
+  // After a transfer's final NOTIFY the agent's phone hangs up itself; else the edge's BYE.
+  Duration transfer_hangup_grace{2000};
 };
 
 // Counters the edge bumps; wired to Prometheus by the main. Loop thread only.

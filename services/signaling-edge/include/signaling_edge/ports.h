@@ -150,6 +150,15 @@ struct HeartbeatReply {
   int reconciled = 0;  // calls it ended because the list no longer had them
 };
 
+// An agent's phone transfers its call (REFER): to what its Refer-To names (a number of the
+// dialplan, an agent's id or SIP user).
+struct TransferAsk {
+  std::string call_id;
+  std::int64_t assignment_id = 0;  // the connected leg the REFER came on
+  std::string to_number;
+  std::string requested_by;
+};
+
 // queue-service as the edge uses it. Loop thread only.
 class QueuePort {
  public:
@@ -163,6 +172,10 @@ class QueuePort {
   // this edge may hang up once this is acknowledged.
   virtual void request_callback(const std::string& call_id, const std::string& number,
                                 const std::string& edge_id, Reply<Ok> done) = 0;
+  // A blind transfer: done once queue-service has moved the call (the agent's leg is over
+  // there); NOT_FOUND (no such target) or FAILED_PRECONDITION (a busy agent, a call not
+  // connected) leave the call as it was.
+  virtual void transfer(const TransferAsk& ask, Reply<Ok> done) = 0;
 };
 
 // An agent's phone, as the offer names it: the Contact to call, reached through the address

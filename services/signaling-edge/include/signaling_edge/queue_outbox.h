@@ -49,6 +49,9 @@ class QueueOutbox {
                         const std::string& edge_id, Reply<Ok> done) {
     queue_.request_callback(call_id, number, edge_id, std::move(done));
   }
+  // Straight through: the phone waits for the answer (NOTIFY), and the transfer is
+  // idempotent per leg in queue-service, so the agent may simply try again.
+  void transfer(const TransferAsk& ask, Reply<Ok> done) { queue_.transfer(ask, std::move(done)); }
   void position(const std::string& call_id, Reply<QueuePosition> done) {
     queue_.position(call_id, std::move(done));
   }

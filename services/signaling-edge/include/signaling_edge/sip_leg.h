@@ -45,6 +45,10 @@ class SipLeg {
   // Asks the (answered) far end to call `uri` itself (REFER, RFC 3515): its answer and the
   // progress it reports come back to the session (CallSession::on_transfer_progress).
   virtual void refer(const std::string& uri) = 0;
+  // The progress of a transfer this (answered) far end asked for with a REFER: a NOTIFY
+  // with message/sipfrag "SIP/2.0 <status> <phrase>" (RFC 3515); a final status (>= 200)
+  // ends the implicit subscription.
+  virtual void notify_refer(int status) = 0;
   // The dialog's SIP Call-ID, for logs and the admin API.
   virtual std::string sip_callid() const = 0;
 };

@@ -61,7 +61,10 @@ class SofiaLeg final : public SipLeg {
   void cancel() override;
   void refer(const std::string& uri) override;
   void redirect(const std::string& uri) override;
+  void notify_refer(int status) override;
   std::string sip_callid() const override { return sip_call_id_; }
+  // The Event of the implicit subscription of the REFER being answered.
+  void set_refer_event(std::string event) { refer_event_ = std::move(event); }
 
   Role role() const { return role_; }
   const std::string& call_id() const { return call_id_; }
@@ -73,6 +76,7 @@ class SofiaLeg final : public SipLeg {
   Role role_;
   std::string call_id_;
   std::string sip_call_id_;
+  std::string refer_event_ = "refer";
 };
 
 // Sofia-SIP's nua on the SIP loop: it binds the SIP port, turns the stack's events into calls
