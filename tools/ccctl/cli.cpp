@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -187,6 +188,16 @@ std::string FormatTimestamp(std::int64_t seconds) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
   return buf;
+}
+
+std::string Strip(const std::string& enum_name, const std::string& prefix) {
+  return enum_name.rfind(prefix, 0) == 0 ? enum_name.substr(prefix.size()) : enum_name;
+}
+
+std::string Upper(const std::string& s) {
+  std::string out;
+  for (char c : s) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  return out;
 }
 
 std::string Ago(std::int64_t seconds) {

@@ -74,6 +74,10 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 std::string FormatTimestamp(std::int64_t seconds);
+// "CALL_STATE_WAITING" less "CALL_STATE_" -> "WAITING".
+std::string Strip(const std::string& enum_name, const std::string& prefix);
+// A flag's value as an enum's suffix: "ring-until-agent" -> "RING_UNTIL_AGENT".
+std::string Upper(const std::string& s);
 std::string Ago(std::int64_t seconds);
 
 using Command = std::function<int(const Globals&, std::vector<std::string>)>;
@@ -87,5 +91,6 @@ void RegisterAgentCommands();
 void RegisterQueueCommands();
 void RegisterEdgeCommands();
 void RegisterIvrCommands();
+void RegisterCallCommands();
 
 }  // namespace ccctl

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   ccctl::RegisterQueueCommands();
   ccctl::RegisterEdgeCommands();
   ccctl::RegisterIvrCommands();
+  ccctl::RegisterCallCommands();
   ccctl::Globals g;
   std::vector<std::string> words;
   try {

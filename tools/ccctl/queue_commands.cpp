@@ -1,4 +1,4 @@
-// ccctl queue / dialplan / calls: the QueueService commands.
+// ccctl queue / dialplan: the QueueService commands for queues and numbers.
 #include <cmath>
 #include <iostream>
 #include <map>
@@ -16,16 +16,6 @@ namespace v1 = callcenter::v1;
 
 std::unique_ptr<v1::QueueService::Stub> Stub(const Globals& g) {
   return v1::QueueService::NewStub(Channel(g, "CC_QUEUE_SERVICE_GRPC", "127.0.0.1:50052"));
-}
-
-std::string Strip(const std::string& enum_name, const std::string& prefix) {
-  return enum_name.rfind(prefix, 0) == 0 ? enum_name.substr(prefix.size()) : enum_name;
-}
-
-std::string Upper(const std::string& s) {
-  std::string out;
-  for (char c : s) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
-  return out;
 }
 
 // "LOGGED_IN" -> "logged-in", as the flags spell it.
@@ -601,50 +591,6 @@ int DialplanList(const Globals& g, std::vector<std::string> argv) {
   return 0;
 }
 
-int Calls(const Globals& g, std::vector<std::string> argv) {
-  Args a(argv, {"queue", "state", "limit"}, {});
-  a.expect_positionals(0);
-  v1::ListCallsRequest req;
-  req.set_queue(a.get("queue").value_or(""));
-  for (const auto& s : a.all("state")) {
-    v1::CallState st;
-    if (!v1::CallState_Parse("CALL_STATE_" + Upper(s), &st)) {
-      throw UsageError("unknown call state '" + s + "'");
-    }
-    req.add_states(st);
-  }
-  req.set_limit(a.get_int("limit", 0));
-  v1::ListCallsResponse resp;
-  Check(Stub(g)->ListCalls(Context(g).get(), req, &resp));
-  if (g.json) {
-    PrintJson(resp);
-    return 0;
-  }
-  Table t(
-      {"CALL", "QUEUE", "STATE", "CALLER", "PRIO", "AGENT", "ATTEMPTS", "WAITING", "EDGE", "DATA"});
-  for (const auto& c : resp.calls()) {
-    // What an IVR menu gathered: its digits, the caller's language, the call's own skills.
-    std::map<std::string, std::string> sorted(c.data().begin(), c.data().end());
-    std::string data;
-    for (const auto& [k, v] : sorted) data += (data.empty() ? "" : " ") + k + "=" + v;
-    if (!c.language().empty()) data += (data.empty() ? "" : " ") + ("lang=" + c.language());
-    if (!c.callback_number().empty()) {
-      data += (data.empty() ? "" : " ") + ("callback=" + c.callback_number() +
-                                           " tries=" + std::to_string(c.callback_attempts()));
-    }
-    for (const auto& s : c.skills()) {
-      data +=
-          (data.empty() ? "" : " ") + ("skill=" + s.name() + ":" + std::to_string(s.min_level()));
-    }
-    t.row({c.id(), c.queue(), Strip(v1::CallState_Name(c.state()), "CALL_STATE_"), c.caller(),
-           std::to_string(c.priority()), c.agent_id().empty() ? "-" : c.agent_id(),
-           std::to_string(c.attempts()), Ago(c.enqueued_at().seconds()), c.edge_id(),
-           data.empty() ? "-" : data});
-  }
-  t.print();
-  return 0;
-}
-
 }  // namespace
 
 void RegisterQueueCommands() {
@@ -683,8 +629,6 @@ void RegisterQueueCommands() {
       DialplanSet};
   c["dialplan delete"] = {"dialplan delete NUMBER|NAME", DialplanDelete};
   c["dialplan list"] = {"dialplan list", DialplanList};
-  c["calls"] = {"calls [--queue Q] [--state S]... [--limit N]  (default: waiting and active)",
-                Calls};
 }
 
 }  // namespace ccctl

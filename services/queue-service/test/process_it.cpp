@@ -424,6 +424,61 @@ TEST_F(QueueProcessIt, CcctlShowsCallbacksAndTheirPolicy) {
   r = ccctl({"calls"});
   EXPECT_NE(r.output.find("callback=+4930777 tries=0"), std::string::npos) << r.output;
 }
+// A connected call transferred with ccctl to another queue, taken there by its agent, and
+// its record printed: both agent legs and the transfer between them. The edge hears of the
+// transfer on its own subject (KIND_TRANSFERRED, with the leg it ended).
+TEST_F(QueueProcessIt, CcctlTransfersACallAndShowsItsChain) {
+  auto svc = Start();
+  auto stub = Stub(*svc);
+  auto ccctl = [&](std::vector<std::string> args) { return Ccctl(*svc, std::move(args)); };
+  ASSERT_EQ(ccctl({"queue", "create", "sales", "--wrap-up", "0"}).exit_code, 0);
+  ASSERT_EQ(ccctl({"queue", "create", "support", "--join-empty", "always"}).exit_code, 0);
+  AddAgent("alice", {"sales"});
+  testing::FakeEdge edge(*nats_, "edge-t");
+  testing::MessageCollector edge_events(*nats_, prefix_ + ".edge.edge-t.call.transferred");
+  v1::EnqueueRequest enq;
+  enq.set_call_id("t-1");
+  enq.set_queue("sales");
+  enq.set_caller("+4930999");
+  enq.set_edge_id("edge-t");
+  v1::EnqueueResponse er;
+  ASSERT_TRUE(CALL(stub, Enqueue, enq, &er).ok());
+  auto connect = [&](size_t n) {
+    ASSERT_TRUE(edge.wait_for_offers(n, seconds(5)));
+    const v1::Offer o = edge.offers()[n - 1];
+    v1::ReportConnectedRequest conn;
+    conn.set_call_id("t-1");
+    conn.set_agent_id(o.agent_id());
+    conn.set_assignment_id(o.assignment_id());
+    v1::ReportResponse rr;
+    ASSERT_TRUE(CALL(stub, ReportConnected, conn, &rr).ok());
+  };
+  connect(1);
+  auto r = ccctl({"calls", "transfer", "t-1"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;  // no target
+  r = ccctl({"calls", "transfer", "t-1", "--queue", "nowhere"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.errors.find("NOT_FOUND"), std::string::npos) << r.errors;
+  r = ccctl({"calls", "transfer", "t-1", "--queue", "support"});
+  ASSERT_EQ(r.exit_code, 0) << r.errors;
+  EXPECT_NE(r.output.find("transferred from alice to queue support (WAITING)"), std::string::npos)
+      << r.output;
+  ASSERT_TRUE(edge_events.wait_for(1, seconds(5)));
+  v1::CallEvent moved;
+  ASSERT_TRUE(moved.ParseFromString(edge_events.messages()[0].data));
+  EXPECT_EQ(moved.kind(), v1::CallEvent::KIND_TRANSFERRED);
+  EXPECT_EQ(moved.transferred_assignment_id(), edge.offers()[0].assignment_id());
+  AddAgent("bob", {"support"});
+  connect(2);
+  EXPECT_EQ(edge.offers()[1].agent_id(), "bob");
+  r = ccctl({"calls", "show", "t-1"});
+  ASSERT_EQ(r.exit_code, 0) << r.errors;
+  EXPECT_NE(r.output.find("transferred to queue support"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("COMPLETED"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("bob"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("CONNECTED"), std::string::npos) << r.output;
+}
+
 // Several instances on one database, dozens of agents, hundreds of calls with random
 // failures and abandons, and one instance killed with SIGKILL mid-run. Afterwards every
 // call is in exactly one terminal state, no agent ever held two calls at once, and no agent

@@ -1,0 +1,156 @@
+// ccctl calls: the calls queue-service holds, one call's record (its agent legs and
+// transfers), and a blind transfer of a connected call.
+#include <iostream>
+#include <map>
+
+#include "callcenter/v1/queue_service.grpc.pb.h"
+#include "cli.h"
+
+namespace ccctl {
+namespace {
+
+namespace v1 = callcenter::v1;
+
+std::unique_ptr<v1::QueueService::Stub> Stub(const Globals& g) {
+  return v1::QueueService::NewStub(Channel(g, "CC_QUEUE_SERVICE_GRPC", "127.0.0.1:50052"));
+}
+
+std::string When(const google::protobuf::Timestamp& t) {
+  return t.seconds() == 0 ? "-" : FormatTimestamp(t.seconds());
+}
+
+int Calls(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {"queue", "state", "limit"}, {});
+  a.expect_positionals(0);
+  v1::ListCallsRequest req;
+  req.set_queue(a.get("queue").value_or(""));
+  for (const auto& s : a.all("state")) {
+    v1::CallState st;
+    if (!v1::CallState_Parse("CALL_STATE_" + Upper(s), &st)) {
+      throw UsageError("unknown call state '" + s + "'");
+    }
+    req.add_states(st);
+  }
+  req.set_limit(a.get_int("limit", 0));
+  v1::ListCallsResponse resp;
+  Check(Stub(g)->ListCalls(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  Table t(
+      {"CALL", "QUEUE", "STATE", "CALLER", "PRIO", "AGENT", "ATTEMPTS", "WAITING", "EDGE", "DATA"});
+  for (const auto& c : resp.calls()) {
+    // What an IVR menu gathered: its digits, the caller's language, the call's own skills.
+    std::map<std::string, std::string> sorted(c.data().begin(), c.data().end());
+    std::string data;
+    for (const auto& [k, v] : sorted) data += (data.empty() ? "" : " ") + k + "=" + v;
+    if (!c.language().empty()) data += (data.empty() ? "" : " ") + ("lang=" + c.language());
+    if (!c.callback_number().empty()) {
+      data += (data.empty() ? "" : " ") + ("callback=" + c.callback_number() +
+                                           " tries=" + std::to_string(c.callback_attempts()));
+    }
+    for (const auto& s : c.skills()) {
+      data +=
+          (data.empty() ? "" : " ") + ("skill=" + s.name() + ":" + std::to_string(s.min_level()));
+    }
+    t.row({c.id(), c.queue(), Strip(v1::CallState_Name(c.state()), "CALL_STATE_"), c.caller(),
+           std::to_string(c.priority()), c.agent_id().empty() ? "-" : c.agent_id(),
+           std::to_string(c.attempts()), Ago(c.enqueued_at().seconds()), c.edge_id(),
+           data.empty() ? "-" : data});
+  }
+  t.print();
+  return 0;
+}
+
+// One call: its state, then the chain of agent legs and the transfers between them.
+int CallShow(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {}, {});
+  a.expect_positionals(1);
+  v1::GetCallRequest req;
+  req.set_call_id(a.positional(0, "call id"));
+  req.set_with_history(true);
+  v1::GetCallResponse resp;
+  Check(Stub(g)->GetCall(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  const v1::Call& c = resp.call();
+  std::cout << "call " << c.id() << "  " << Strip(v1::CallState_Name(c.state()), "CALL_STATE_")
+            << "  queue " << c.queue() << "  caller " << (c.caller().empty() ? "-" : c.caller())
+            << "\n";
+  std::cout << "entered " << When(c.enqueued_at()) << "  ended " << When(c.ended_at())
+            << (c.outcome_reason().empty() ? "" : "  (" + c.outcome_reason() + ")") << "\n";
+  if (c.state() == v1::CALL_STATE_WAITING) {
+    std::cout << "position " << resp.position() << "\n";
+  }
+  std::cout << "\nagent legs:\n";
+  Table legs({"LEG", "AGENT", "QUEUE", "STATE", "OFFERED", "CONNECTED", "ENDED", "OUTCOME"});
+  for (const auto& l : resp.legs()) {
+    legs.row({std::to_string(l.assignment_id()), l.agent_id(), l.queue(), l.state(),
+              When(l.offered_at()), When(l.connected_at()), When(l.ended_at()),
+              l.outcome().empty() ? "-" : l.outcome()});
+  }
+  legs.print();
+  if (resp.transfers().empty()) return 0;
+  std::cout << "\ntransfers:\n";
+  Table t({"FROM", "TO", "BY", "AT", "RESULT", "TAKEN BY", "DETAIL"});
+  for (const auto& x : resp.transfers()) {
+    const std::string to = x.to_queue().empty() ? "agent " + x.to_agent() : "queue " + x.to_queue();
+    t.row({x.from_agent_id() + " (leg " + std::to_string(x.from_assignment_id()) + ")", to,
+           x.requested_by().empty() ? "-" : x.requested_by(), When(x.requested_at()),
+           Strip(v1::TransferResult_Name(x.result()), "TRANSFER_RESULT_"),
+           x.taken_by().empty() ? "-" : x.taken_by(), x.detail().empty() ? "-" : x.detail()});
+  }
+  t.print();
+  return 0;
+}
+
+int CallTransfer(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {"queue", "agent", "number", "on-failure", "leg"}, {});
+  a.expect_positionals(1);
+  v1::TransferCallRequest req;
+  req.set_call_id(a.positional(0, "call id"));
+  req.set_to_queue(a.get("queue").value_or(""));
+  req.set_to_agent(a.get("agent").value_or(""));
+  req.set_to_number(a.get("number").value_or(""));
+  const int targets = a.has("queue") + a.has("agent") + a.has("number");
+  if (targets != 1) throw UsageError("give one target: --queue Q, --agent A or --number N");
+  req.set_assignment_id(a.get_int("leg", 0));
+  const std::string fallback = a.get("on-failure").value_or("return-to-agent");
+  v1::TransferFallback f;
+  if (!v1::TransferFallback_Parse("TRANSFER_FALLBACK_" + Upper(fallback), &f) ||
+      f == v1::TRANSFER_FALLBACK_UNSPECIFIED) {
+    throw UsageError("--on-failure is return-to-agent or queue");
+  }
+  req.set_on_failure(f);
+  v1::TransferCallResponse resp;
+  Check(Stub(g)->TransferCall(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  const auto& t = resp.transfer();
+  std::cout << "call " << resp.call().id() << " transferred from " << t.from_agent_id() << " to "
+            << (t.to_queue().empty() ? "agent " + t.to_agent() : "queue " + t.to_queue()) << " ("
+            << Strip(v1::CallState_Name(resp.call().state()), "CALL_STATE_") << ")\n";
+  return 0;
+}
+
+}  // namespace
+
+void RegisterCallCommands() {
+  auto& c = Commands();
+  c["calls"] = {"calls [--queue Q] [--state S]... [--limit N]  (default: waiting and active)",
+                Calls};
+  c["calls show"] = {"calls show CALL  (its agent legs and transfers)", CallShow};
+  c["calls transfer"] = {
+      "calls transfer CALL --queue Q | --agent A | --number N [--on-failure "
+      "return-to-agent|queue] [--leg ASSIGNMENT]  (blind: the agent's leg ends; to a queue the "
+      "caller keeps the first place; a named agent is rung at once, and if that agent does not "
+      "answer the call goes back to the first agent or to the queue)",
+      CallTransfer};
+}
+
+}  // namespace ccctl
