@@ -42,6 +42,7 @@ const std::set<std::pair<std::string_view, std::string_view>> kEdge = {
     {"media-relay", "ConnectLeg"},
     {"media-relay", "Bridge"},
     {"media-relay", "Unbridge"},
+    {"media-relay", "SetMix"},
     {"media-relay", "EdgeLegs"},
     {"media-relay", "Play"},
     {"media-relay", "StopPlay"},

@@ -45,6 +45,7 @@ void ToProto(const LegInfo& l, v1::Leg* out) {
   out->set_codec(l.codec);
   out->set_direction(ToProto(l.direction));
   out->set_bridged_with(l.bridged_with);
+  out->set_mix_id(l.mix_id);
   out->set_playing(l.playing);
   out->set_recording(l.recording);
   ToProto(l.stats, out->mutable_stats());
@@ -106,6 +107,17 @@ grpc::Status MediaRelayGrpc::Unbridge(Ctx* ctx, const v1::UnbridgeRequest* req,
   return HandleRpc(ctx, metrics_, "Unbridge", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
     return relay_.unbridge(req->leg_id());
+  });
+}
+
+grpc::Status MediaRelayGrpc::SetMix(Ctx* ctx, const v1::SetMixRequest* req, v1::SetMixResponse*) {
+  return HandleRpc(ctx, metrics_, "SetMix", [&]() -> Status {
+    std::vector<MixMemberSpec> members;
+    for (const auto& m : req->members()) {
+      CC_RETURN_IF_ERROR(RequireLeg(m.leg_id()));
+      members.push_back({m.leg_id(), m.muted(), {m.heard_by().begin(), m.heard_by().end()}});
+    }
+    return relay_.set_mix(req->mix_id(), members);
   });
 }
 

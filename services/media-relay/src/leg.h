@@ -20,6 +20,7 @@
 #include "media_relay/relay.h"
 #include "media_relay/rtp.h"
 #include "media_relay/wav.h"
+#include "mix.h"
 
 namespace cc::relay {
 
@@ -144,6 +145,9 @@ struct Leg {
   std::vector<std::string> pacer_prompts;  // the names it plays, for the finished event
   std::shared_ptr<Recording> recording;
   int recording_channel = 0;
+  // In a mix instead of a bridge: its decoded input, and the mix (owned by the worker).
+  Mix* mix = nullptr;
+  std::unique_ptr<PcmRing> mix_in;
 
   LegStats stats;
   bool seq_started = false;

@@ -1,5 +1,7 @@
 #include "media_relay/relay.h"
 
+#include <set>
+
 #include <random>
 
 #include "common/ids.h"
@@ -268,6 +270,74 @@ Status Relay::unbridge(const std::string& leg_id) {
     bridges_--;
     return OkStatus();
   });
+}
+
+Status Relay::set_mix(const std::string& mix_id, const std::vector<MixMemberSpec>& members) {
+  if (mix_id.empty() || mix_id.size() > 128) return InvalidArgument("mix_id must be 1-128 bytes");
+  if (members.size() > 32) return InvalidArgument("a mix has at most 32 members");
+  std::set<std::string> ids;
+  for (const auto& m : members) {
+    if (!ids.insert(m.leg_id).second) {
+      return InvalidArgument("leg '" + m.leg_id + "' is listed twice");
+    }
+  }
+  for (const auto& m : members) {
+    for (const auto& h : m.heard_by) {
+      if (!ids.count(h) || h == m.leg_id) {
+        return InvalidArgument("leg '" + m.leg_id + "' is heard by '" + h +
+                               "', which is not another member of the mix");
+      }
+    }
+  }
+  Worker* target = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    auto it = mix_owner_.find(mix_id);
+    if (it != mix_owner_.end()) target = it->second;
+  }
+  for (const auto& m : members) {
+    if (!owner(m.leg_id)) return NotFound("leg '" + m.leg_id + "' not found");
+  }
+  if (!target) {
+    if (members.empty()) return OkStatus();  // no such mix: nothing to end
+    target = owner(members[0].leg_id);
+  }
+  // Every member on the mix's worker, bridged with nobody.
+  for (const auto& m : members) {
+    Worker* w = owner(m.leg_id);
+    if (!w) return NotFound("leg '" + m.leg_id + "' not found");
+    auto unbridge = [&](Leg& leg) {
+      if (!leg.peer) return;
+      Worker::stop_recording(leg);
+      leg.peer->peer = nullptr;
+      leg.peer = nullptr;
+      bridges_--;
+    };
+    if (w == target) {
+      target->run([&] {
+        if (Leg* leg = target->find(m.leg_id)) unbridge(*leg);
+      });
+      continue;
+    }
+    auto moved = w->run([&]() -> std::unique_ptr<Leg> {
+      Leg* leg = w->find(m.leg_id);
+      if (!leg) return nullptr;
+      unbridge(*leg);
+      return w->detach(m.leg_id);
+    });
+    if (!moved) return NotFound("leg '" + m.leg_id + "' not found");
+    target->run([&] { target->adopt(std::move(moved)); });
+    std::lock_guard lock(mu_);
+    leg_owner_[m.leg_id] = target;
+  }
+  target->run([&] { target->set_mix(mix_id, members); });
+  std::lock_guard lock(mu_);
+  if (members.empty()) {
+    mix_owner_.erase(mix_id);
+  } else {
+    mix_owner_[mix_id] = target;
+  }
+  return OkStatus();
 }
 
 namespace {

@@ -98,6 +98,7 @@ class Worker {
     if (it == legs_.end()) return nullptr;
     auto leg = std::move(it->second);
     legs_.erase(it);
+    leave_mix(*leg);
     epoll_ctl(epfd_, EPOLL_CTL_DEL, leg->rtp.fd, nullptr);
     epoll_ctl(epfd_, EPOLL_CTL_DEL, leg->rtcp.fd, nullptr);
     return leg;
@@ -109,6 +110,7 @@ class Worker {
   }
 
   void close_leg(Leg& leg) {
+    leave_mix(leg);
     if (leg.peer) {
       leg.peer->peer = nullptr;
       leg.peer = nullptr;
@@ -127,6 +129,55 @@ class Worker {
     if (leg.peer && leg.peer->recording == rec) leg.peer->recording.reset();
     leg.recording.reset();
     if (rec.use_count() == 1) (void)rec->writer.close();
+  }
+
+  // The mix `id` made or changed to exactly `members` (their legs are on this worker and
+  // bridged with nobody); none: the mix ends.
+  void set_mix(const std::string& id, const std::vector<MixMemberSpec>& members) {
+    auto& slot = mixes_[id];
+    if (!slot) slot = std::make_unique<Mix>();
+    Mix& mix = *slot;
+    mix.id = id;
+    std::vector<MixMember> next;
+    for (const auto& spec : members) {
+      Leg* leg = find(spec.leg_id);
+      if (!leg) continue;
+      if (leg->mix && leg->mix != &mix) leave_mix(*leg);
+      MixMember m;
+      m.leg = leg;
+      m.leg_id = leg->id;
+      m.muted = spec.muted;
+      m.heard_by = spec.heard_by;
+      // A member already in the mix keeps its stream's numbering.
+      for (const auto& old : mix.members) {
+        if (old.leg == leg) {
+          m.sequence = old.sequence;
+          m.timestamp = old.timestamp;
+        }
+      }
+      next.push_back(std::move(m));
+    }
+    for (auto& old : mix.members) {
+      const bool stays = std::any_of(next.begin(), next.end(),
+                                     [&](const MixMember& m) { return m.leg == old.leg; });
+      if (!stays) {
+        old.leg->mix = nullptr;
+        old.leg->mix_in.reset();
+      }
+    }
+    const TimePoint now = clock().now();
+    for (auto& m : next) {
+      if (!m.leg->mix_in) m.leg->mix_in = std::make_unique<PcmRing>();
+      m.leg->mix = &mix;
+      // The media timeout counts from the mix for a leg that never sent anything.
+      if (m.leg->last_rx.time_since_epoch().count() == 0) m.leg->last_rx = now;
+    }
+    mix.members = std::move(next);
+    if (mix.members.empty()) {
+      mixes_.erase(id);
+      return;
+    }
+    if (mix.next_frame.time_since_epoch().count() == 0) mix.next_frame = now;
   }
 
   LegStats stats_of(const Leg& leg) const {
@@ -154,6 +205,7 @@ class Worker {
     i.codec = leg.negotiated ? (leg.law == G711Law::kMuLaw ? "PCMU" : "PCMA") : "";
     i.direction = leg.remote_direction;
     i.bridged_with = leg.peer ? leg.peer->id : "";
+    i.mix_id = leg.mix ? leg.mix->id : "";
     i.playing = leg.pacer != nullptr;
     i.recording = leg.recording != nullptr;
     i.stats = stats_of(leg);
@@ -322,6 +374,10 @@ class Worker {
       record(leg, pkt);
     }
 
+    if (leg.mix) {  // mixed on the tick, never forwarded as it came
+      if (leg.negotiated && pt == leg.payload_type && leg.mix_in) mix_input(leg, pkt);
+      return false;
+    }
     Leg* peer = leg.peer;
     if (!peer) {
       drop(DropReason::kNoBridge, leg);
@@ -444,6 +500,7 @@ class Worker {
   void tick(TimePoint now) {
     const bool check_timeouts = now - last_timeout_check_ >= Duration{500};
     if (check_timeouts) last_timeout_check_ = now;
+    for (auto& [id, mix] : mixes_) mix_frames(*mix, now);
     for (auto& [id, leg_ptr] : legs_) {
       Leg& leg = *leg_ptr;
       if (leg.pacer) play(leg, now);
@@ -483,6 +540,82 @@ class Worker {
     }
   }
 
+  void leave_mix(Leg& leg) {
+    if (!leg.mix) return;
+    Mix* mix = leg.mix;
+    auto& m = mix->members;
+    m.erase(std::remove_if(m.begin(), m.end(), [&](const MixMember& x) { return x.leg == &leg; }),
+            m.end());
+    leg.mix = nullptr;
+    leg.mix_in.reset();
+    if (m.empty()) {
+      const std::string id = mix->id;
+      mixes_.erase(id);
+    }
+  }
+
+  void mix_input(Leg& leg, std::span<const std::uint8_t> pkt) {
+    auto parsed = ParseRtp(pkt);
+    if (!parsed || parsed->payload.size() > 480) return;
+    std::array<std::int16_t, 480> pcm{};
+    std::span<std::int16_t> out(pcm.data(), parsed->payload.size());
+    DecodeG711(leg.law, parsed->payload, out);
+    leg.mix_in->push(out);
+  }
+
+  // Every 20 ms of the mix's clock: one frame from each member's input, and to each member
+  // the sum of those it hears.
+  void mix_frames(Mix& mix, TimePoint now) {
+    int frames = 0;
+    while (now >= mix.next_frame && frames++ < 5) {
+      const std::size_t n = mix.members.size();
+      mix_pcm_.resize(n);
+      for (std::size_t i = 0; i < n; ++i) mix.members[i].leg->mix_in->pop(mix_pcm_[i]);
+      for (std::size_t i = 0; i < n; ++i) {
+        std::array<std::int32_t, kMixFrame> sum{};
+        for (std::size_t j = 0; j < n; ++j) {
+          if (!Mix::Hears(mix.members[i], mix.members[j])) continue;
+          for (std::size_t k = 0; k < kMixFrame; ++k) sum[k] += mix_pcm_[j][k];
+        }
+        send_mix(mix.members[i], sum, now);
+      }
+      mix.next_frame += Duration{20};
+    }
+    if (now >= mix.next_frame) mix.next_frame = now;  // far behind: do not try to catch up
+  }
+
+  void send_mix(MixMember& m, const std::array<std::int32_t, kMixFrame>& sum, TimePoint now) {
+    Leg& leg = *m.leg;
+    const auto& to = leg.rtp_destination();
+    RtpHeader h;
+    h.payload_type = leg.payload_type;
+    h.sequence = m.sequence++;
+    h.timestamp = m.timestamp;
+    h.ssrc = 0x6d697800u ^ static_cast<std::uint32_t>(leg.port);  // the mix's own source
+    m.timestamp += kMixFrame;
+    if (!leg.negotiated || !to || !leg.can_receive() || leg.pacer) return;
+    if (!leg.out) {
+      leg.out = std::make_unique<SequenceRewriter>(h.ssrc ^ 0x5a5a5a5au, m.sequence, m.timestamp);
+    }
+    auto rewritten = leg.out->rewrite(h, now);
+    if (!rewritten) return;
+    std::array<std::int16_t, kMixFrame> pcm{};
+    for (std::size_t k = 0; k < kMixFrame; ++k) {
+      pcm[k] = static_cast<std::int16_t>(std::clamp(sum[k], -32768, 32767));
+    }
+    std::array<std::uint8_t, kMixFrame> payload{};
+    EncodeG711(leg.law, pcm, payload);
+    std::array<std::uint8_t, kRtpFixedHeaderSize + kMixFrame> bytes{};
+    const std::size_t size = WriteRtp(*rewritten, payload, bytes);
+    if (size == 0) return;
+    if (sendto(leg.rtp.fd, bytes.data(), size, 0, reinterpret_cast<const sockaddr*>(&*to),
+               sizeof(sockaddr_in)) > 0) {
+      count_out(leg, size);
+      packets_out.fetch_add(1, std::memory_order_relaxed);
+      bytes_out.fetch_add(size, std::memory_order_relaxed);
+    }
+  }
+
   static LegRef Ref(const Leg& leg) { return {leg.call_id, leg.id, leg.edge_id}; }
 
   // Silent for too long: a bridged leg past the media timeout (neither side on hold), or a
@@ -491,6 +624,7 @@ class Worker {
     if (leg.peer) {
       return !leg.peer->on_hold() && now - leg.last_rx > relay_.settings_.media_timeout;
     }
+    if (leg.mix) return !leg.on_hold() && now - leg.last_rx > relay_.settings_.media_timeout;
     return leg.pacer && leg.idle_timeout.count() > 0 && now - leg.last_rx > leg.idle_timeout;
   }
 
@@ -516,6 +650,8 @@ class Worker {
   std::mutex cmd_mu_;
   std::deque<std::function<void()>> commands_;
   std::map<std::string, std::unique_ptr<Leg>> legs_;
+  std::map<std::string, std::unique_ptr<Mix>> mixes_;
+  std::vector<std::array<std::int16_t, kMixFrame>> mix_pcm_;  // one frame per member
   TimePoint last_timeout_check_{};
 
   std::array<std::array<std::uint8_t, kPacketBuffer>, kBatch> bufs_{};

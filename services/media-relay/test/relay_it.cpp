@@ -21,6 +21,7 @@
 #include "media_relay/g711.h"
 #include "media_relay/rtp.h"
 #include "testing.h"
+#include "tone_party.h"
 
 namespace cc::relay {
 namespace {
@@ -686,6 +687,106 @@ TEST_F(RelayIt, BadInputIsDroppedOrRefusedNeverACrash) {
   EXPECT_NE(m.find("cc_relay_legs 2"), std::string::npos) << m;
   EXPECT_NE(m.find("cc_relay_ports_total 2"), std::string::npos);
   EXPECT_NE(m.find("reason=\"too_large\"} 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cc::relay
+
+namespace cc::relay {
+namespace {
+
+// Who hears whom in a mix, by tone: the caller, the agent and a supervisor each send their
+// own frequency, and each must hear exactly the members the mix lets it hear, in barge
+// (everyone), listen (the supervisor muted) and whisper (the supervisor heard by the agent
+// alone). A bridge the mix takes over ends; an ended mix forwards nothing.
+class MixIt : public RelayIt {
+ protected:
+  v1::Leg Leg(const std::string& label, const testing::ToneParty& p) {
+    return Create("call-m", label, Offer(p.port(), "0 101")).leg();
+  }
+  grpc::Status SetMix(const std::vector<v1::MixMember>& members) {
+    v1::SetMixRequest req;
+    req.set_mix_id("call-m");
+    for (const auto& m : members) *req.add_members() = m;
+    v1::SetMixResponse resp;
+    return stub_->SetMix(MakeContext(seconds(5)).get(), req, &resp);
+  }
+  static v1::MixMember Member(const v1::Leg& l, bool muted = false,
+                              std::vector<std::string> heard_by = {}) {
+    v1::MixMember m;
+    m.set_leg_id(l.id());
+    m.set_muted(muted);
+    for (auto& h : heard_by) m.add_heard_by(h);
+    return m;
+  }
+  void Listen(std::initializer_list<testing::ToneParty*> parties) {
+    for (auto* p : parties) p->clear();
+    std::this_thread::sleep_for(milliseconds(1200));
+  }
+};
+
+TEST_F(MixIt, EachMemberHearsExactlyWhomTheMixLetsItHear) {
+  Start({}, 20);
+  const std::vector<int> tones = {500, 1100, 1700};
+  testing::ToneParty caller(500), agent(1100), supervisor(1700);
+  for (auto* p : {&caller, &agent, &supervisor}) p->listen_for(tones);
+  const v1::Leg c = Leg("customer", caller), a = Leg("agent", agent),
+                s = Leg("supervisor", supervisor);
+  caller.send_to(c.local_rtp_port());
+  agent.send_to(a.local_rtp_port());
+  supervisor.send_to(s.local_rtp_port());
+  v1::BridgeRequest br;
+  br.set_leg_a(c.id());
+  br.set_leg_b(a.id());
+  v1::BridgeResponse brr;
+  ASSERT_TRUE(stub_->Bridge(MakeContext(seconds(5)).get(), br, &brr).ok());
+  Listen({&caller, &agent, &supervisor});
+  EXPECT_EQ(caller.heard(tones), std::set<int>{1100});
+  EXPECT_EQ(supervisor.frames(), 0);
+
+  // Barge: everyone hears the other two.
+  ASSERT_TRUE(SetMix({Member(c), Member(a), Member(s)}).ok());
+  EXPECT_EQ(Get(c.id()).bridged_with(), "");
+  EXPECT_EQ(Get(c.id()).mix_id(), "call-m");
+  Listen({&caller, &agent, &supervisor});
+  EXPECT_EQ(caller.heard(tones), (std::set<int>{1100, 1700}));
+  EXPECT_EQ(agent.heard(tones), (std::set<int>{500, 1700}));
+  EXPECT_EQ(supervisor.heard(tones), (std::set<int>{500, 1100}));
+
+  // Listen: nobody hears the supervisor.
+  ASSERT_TRUE(SetMix({Member(c), Member(a), Member(s, true)}).ok());
+  Listen({&caller, &agent, &supervisor});
+  EXPECT_EQ(caller.heard(tones), std::set<int>{1100});
+  EXPECT_EQ(agent.heard(tones), std::set<int>{500});
+  EXPECT_EQ(supervisor.heard(tones), (std::set<int>{500, 1100}));
+
+  // Whisper: the agent hears the supervisor, the caller does not.
+  ASSERT_TRUE(SetMix({Member(c), Member(a), Member(s, false, {a.id()})}).ok());
+  Listen({&caller, &agent, &supervisor});
+  EXPECT_EQ(caller.heard(tones), std::set<int>{1100});
+  EXPECT_EQ(agent.heard(tones), (std::set<int>{500, 1700}));
+  EXPECT_EQ(supervisor.heard(tones), (std::set<int>{500, 1100}));
+
+  // Bad mixes are refused and change nothing.
+  EXPECT_EQ(SetMix({Member(c), Member(c)}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(SetMix({Member(c), Member(a, false, {"nobody"})}).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::Leg ghost;
+  ghost.set_id("leg-nope");
+  EXPECT_EQ(SetMix({Member(c), Member(ghost)}).error_code(), grpc::StatusCode::NOT_FOUND);
+  Listen({&caller});
+  EXPECT_EQ(caller.heard(tones), std::set<int>{1100});
+
+  // The supervisor leaves: the two go on in the mix; then the mix ends and forwards nothing.
+  ASSERT_TRUE(SetMix({Member(c), Member(a)}).ok());
+  EXPECT_EQ(Get(s.id()).mix_id(), "");
+  Listen({&caller, &agent, &supervisor});
+  EXPECT_EQ(caller.heard(tones), std::set<int>{1100});
+  EXPECT_EQ(supervisor.frames(), 0);
+  ASSERT_TRUE(SetMix({}).ok());
+  Listen({&caller, &agent});
+  EXPECT_EQ(caller.frames(), 0);
+  EXPECT_EQ(agent.frames(), 0);
 }
 
 }  // namespace

@@ -22,6 +22,8 @@ class MediaRelayGrpc final : public callcenter::v1::MediaRelay::Service {
                       callcenter::v1::BridgeResponse*) override;
   grpc::Status Unbridge(Ctx*, const callcenter::v1::UnbridgeRequest*,
                         callcenter::v1::UnbridgeResponse*) override;
+  grpc::Status SetMix(Ctx*, const callcenter::v1::SetMixRequest*,
+                      callcenter::v1::SetMixResponse*) override;
   grpc::Status Play(Ctx*, const callcenter::v1::PlayRequest*,
                     callcenter::v1::PlayResponse*) override;
   grpc::Status StopPlay(Ctx*, const callcenter::v1::StopPlayRequest*,

@@ -55,6 +55,7 @@ struct LegInfo {
   std::string codec;                           // "PCMU" / "PCMA" / "" before negotiation
   Direction direction = Direction::kSendRecv;  // as the remote end declared it
   std::string bridged_with;
+  std::string mix_id;  // the mix it is in ("" when none)
   bool playing = false;
   bool recording = false;
   LegStats stats;
@@ -63,6 +64,13 @@ struct LegInfo {
 struct LegDescription {
   LegInfo leg;
   std::string local_sdp;
+};
+
+// A leg of a mix, as the control API sets it.
+struct MixMemberSpec {
+  std::string leg_id;
+  bool muted = false;                 // heard by nobody
+  std::vector<std::string> heard_by;  // else heard only by these legs (empty: by all)
 };
 
 enum class DropReason { kMalformed, kUnknownSource, kNoBridge, kTooLarge };
@@ -124,6 +132,11 @@ class Relay {
   Result<LegDescription> update_leg(const std::string& leg_id, const std::string& remote_sdp);
   Status bridge(const std::string& leg_a, const std::string& leg_b);
   Status unbridge(const std::string& leg_id);
+  // Mixes the listed legs (of one call) instead of bridging them: each hears the sum of the
+  // members it may hear (see MixMemberSpec), in its own law. Declarative: the mix `mix_id`
+  // is made or changed to exactly these members (legs of a bridge leave it, legs of the mix
+  // not listed go back to silence); an empty list ends the mix.
+  Status set_mix(const std::string& mix_id, const std::vector<MixMemberSpec>& members);
   // Plays the prompts in turn (looped if asked) instead of forwarding to the leg. With an
   // idle timeout, an unbridged leg that receives nothing for that long while it plays
   // raises a media timeout: a waiting caller gone silent.
@@ -175,6 +188,7 @@ class Relay {
   std::atomic<bool> draining_{false};
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<int> bridges_{0};
+  std::map<std::string, Worker*> mix_owner_;  // mix id -> worker, under mu_
   std::string instance_id_;
   struct EdgeOwnership {
     std::map<std::string, TimePoint> legs;  // leg id -> created
