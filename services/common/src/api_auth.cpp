@@ -14,9 +14,10 @@ constexpr std::size_t kMinTokenLength = 16;
 
 // Methods by the roles that may call them (admin: all but those kept for the edge alone).
 const std::set<std::string_view> kReadOnly = {
-    "GetAgent", "ListAgents",    "ListBindings", "GetQueue",      "ListQueues",    "ListDialplan",
-    "GetCall",  "ListCalls",     "ListMembers",  "GetQueueStats", "ResolveDialed", "GetLeg",
-    "ListLegs", "ListLiveCalls", "Stats",        "GetMenu",       "ListMenus"};
+    "GetAgent",      "ListAgents", "ListBindings",   "GetQueue",      "ListQueues",
+    "ListDialplan",  "GetCall",    "ListCalls",      "ListMembers",   "GetQueueStats",
+    "ResolveDialed", "GetLeg",     "ListLegs",       "ListLiveCalls", "Stats",
+    "GetMenu",       "ListMenus",  "ListSupervisors"};
 const std::set<std::string_view> kSupervisor = {"Login",        "Logout",       "Pause",
                                                 "Unpause",      "ChangeStatus", "SetMember",
                                                 "RemoveMember", "CancelCall",   "TransferCall"};
@@ -33,6 +34,7 @@ const std::set<std::pair<std::string_view, std::string_view>> kEdge = {
     {"queue-service", "GetCall"},  // a waiting caller's position, for announcements
     {"queue-service", "RequestCallback"},
     {"queue-service", "TransferCall"},  // an agent's phone transfers its call (REFER)
+    {"queue-service", "ReportMonitor"},
     {"queue-service", "ReportConnected"},
     {"queue-service", "ReportFailed"},
     {"queue-service", "ReportEnded"},

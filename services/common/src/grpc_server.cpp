@@ -30,6 +30,8 @@ grpc::StatusCode ToGrpcCode(ErrorCode code) {
       return grpc::StatusCode::DEADLINE_EXCEEDED;
     case ErrorCode::kInternal:
       return grpc::StatusCode::INTERNAL;
+    case ErrorCode::kPermissionDenied:
+      return grpc::StatusCode::PERMISSION_DENIED;
   }
   return grpc::StatusCode::INTERNAL;
 }
@@ -84,6 +86,9 @@ Error FromGrpcStatus(const grpc::Status& status) {
       break;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       code = ErrorCode::kDeadlineExceeded;
+      break;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      code = ErrorCode::kPermissionDenied;
       break;
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::CANCELLED:

@@ -22,6 +22,8 @@ const char* ToString(ErrorCode code) {
       return "DEADLINE_EXCEEDED";
     case ErrorCode::kInternal:
       return "INTERNAL";
+    case ErrorCode::kPermissionDenied:
+      return "PERMISSION_DENIED";
   }
   return "INTERNAL";
 }

@@ -241,6 +241,9 @@ Status Relay::bridge(const std::string& a, const std::string& b) {
     Leg* lb = wa->find(b);
     if (!la || !lb) return NotFound("leg not found");
     if (la->peer == lb) return OkStatus();
+    // A bridge takes its legs out of any mix they were in (a monitored call back to two).
+    wa->leave_mix(*la);
+    wa->leave_mix(*lb);
     if (la->peer || lb->peer) {
       return FailedPrecondition("leg " + std::string(la->peer ? a : b) +
                                 " is already bridged; unbridge it first");

@@ -152,6 +152,7 @@ int RunQueueService(int argc, char** argv) {
   PgQueueRepository store(pool, store_settings);
   NatsOfferChannel offers(**nats, instance, config.duration("offer-ack-timeout"));
   NatsEventPublisher events(**nats, instance);
+  NatsMonitorChannel monitor_orders(**nats, instance, config.duration("offer-ack-timeout"));
   QueueMetrics queue_metrics((*metrics)->registry());
   ThreadTimers timers("queue-timers");
   EngineSettings engine_settings;
@@ -179,7 +180,8 @@ int RunQueueService(int argc, char** argv) {
   }
 
   GrpcMetrics grpc_metrics((*metrics)->registry(), "queue-service");
-  QueueServiceGrpc grpc_service(engine, grpc_metrics, store_settings.edge_lease);
+  Monitoring monitoring(store, monitor_orders, SystemClock::instance());
+  QueueServiceGrpc grpc_service(engine, monitoring, grpc_metrics, store_settings.edge_lease);
   GrpcServer server(config.str("grpc-listen"), {&grpc_service});
   if (StartupFailed(server.start())) return 1;
   engine.start();

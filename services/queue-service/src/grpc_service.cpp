@@ -2,8 +2,6 @@
 
 #include <set>
 
-#include "common/api_auth.h"
-#include "common/log.h"
 #include "common/menu_proto.h"
 #include "common/names.h"
 #include "common/proto_convert.h"
@@ -382,49 +380,6 @@ void ToProto(const Call& c, v1::Call* out) {
   out->set_callback_attempts(c.callback_attempts);
 }
 
-void ToProto(const AgentLegRecord& l, v1::AgentLeg* out) {
-  out->set_assignment_id(l.assignment_id);
-  out->set_agent_id(l.agent_id);
-  out->set_queue(l.queue);
-  out->set_state(l.state);
-  ToProto(l.offered_at, out->mutable_offered_at());
-  if (l.connected_at) ToProto(*l.connected_at, out->mutable_connected_at());
-  if (l.ended_at) ToProto(*l.ended_at, out->mutable_ended_at());
-  out->set_outcome(l.outcome);
-}
-
-void ToProto(const Transfer& t, v1::Transfer* out) {
-  out->set_id(t.id);
-  out->set_call_id(t.call_id);
-  out->set_from_assignment_id(t.from_assignment);
-  out->set_from_agent_id(t.from_agent);
-  out->set_from_queue(t.from_queue);
-  out->set_to_queue(t.to_queue);
-  out->set_to_agent(t.to_agent);
-  out->set_on_failure(t.on_failure == TransferFallback::kQueue
-                          ? v1::TRANSFER_FALLBACK_QUEUE
-                          : v1::TRANSFER_FALLBACK_RETURN_TO_AGENT);
-  out->set_requested_by(t.requested_by);
-  ToProto(t.requested_at, out->mutable_requested_at());
-  switch (t.result) {
-    case TransferResult::kPending:
-      out->set_result(v1::TRANSFER_RESULT_PENDING);
-      break;
-    case TransferResult::kCompleted:
-      out->set_result(v1::TRANSFER_RESULT_COMPLETED);
-      break;
-    case TransferResult::kReturned:
-      out->set_result(v1::TRANSFER_RESULT_RETURNED);
-      break;
-    case TransferResult::kFailed:
-      out->set_result(v1::TRANSFER_RESULT_FAILED);
-      break;
-  }
-  out->set_taken_by(t.taken_by);
-  if (t.finished_at) ToProto(*t.finished_at, out->mutable_finished_at());
-  out->set_detail(t.detail);
-}
-
 void ToProto(const QueueStats& s, v1::QueueStats* out) {
   out->set_queue(s.queue);
   out->set_waiting(s.waiting);
@@ -776,44 +731,6 @@ grpc::Status QueueServiceGrpc::RequestCallback(Ctx* ctx, const v1::RequestCallba
   });
 }
 
-grpc::Status QueueServiceGrpc::TransferCall(Ctx* ctx, const v1::TransferCallRequest* req,
-                                            v1::TransferCallResponse* resp) {
-  return HandleRpc(ctx, metrics_, "TransferCall", [&]() -> Status {
-    TransferRequest r;
-    r.call_id = req->call_id();
-    r.assignment_id = req->assignment_id();
-    r.to_queue = req->to_queue();
-    r.to_agent = req->to_agent();
-    r.to_number = req->to_number();
-    switch (req->on_failure()) {
-      case v1::TRANSFER_FALLBACK_UNSPECIFIED:
-      case v1::TRANSFER_FALLBACK_RETURN_TO_AGENT:
-        r.on_failure = TransferFallback::kReturnToAgent;
-        break;
-      case v1::TRANSFER_FALLBACK_QUEUE:
-        r.on_failure = TransferFallback::kQueue;
-        break;
-      default:
-        return InvalidArgument("unknown on_failure " + std::to_string(req->on_failure()));
-    }
-    // Who asked: the API identity (when tokens are on), then what the request says.
-    const std::string who = ApiCallerName(ctx);
-    r.requested_by = who.empty()                   ? req->requested_by()
-                     : req->requested_by().empty() ? who
-                                                   : who + ": " + req->requested_by();
-    CC_RETURN_IF_ERROR(ValidateTransfer(r));
-    CC_ASSIGN_OR_RETURN(TransferOutcome out, engine_.transfer(r));
-    log::Info("call transferred", {{"call_id", r.call_id},
-                                   {"from_agent", out.transfer.from_agent},
-                                   {"to_queue", out.transfer.to_queue},
-                                   {"to_agent", out.transfer.to_agent},
-                                   {"requested_by", r.requested_by}});
-    ToProto(out.call, resp->mutable_call());
-    ToProto(out.transfer, resp->mutable_transfer());
-    return OkStatus();
-  });
-}
-
 grpc::Status QueueServiceGrpc::GetCall(Ctx* ctx, const v1::GetCallRequest* req,
                                        v1::GetCallResponse* resp) {
   return HandleRpc(ctx, metrics_, "GetCall", [&]() -> Status {
@@ -831,6 +748,7 @@ grpc::Status QueueServiceGrpc::GetCall(Ctx* ctx, const v1::GetCallRequest* req,
       CC_ASSIGN_OR_RETURN(CallHistory h, engine_.store().history(c.id));
       for (const auto& l : h.legs) ToProto(l, resp->add_legs());
       for (const auto& t : h.transfers) ToProto(t, resp->add_transfers());
+      for (const auto& m : h.monitors) ToProto(m, resp->add_monitors());
     }
     return OkStatus();
   });

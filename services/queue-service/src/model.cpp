@@ -98,4 +98,23 @@ bool IsTerminal(CallState s) {
   return s != CallState::kWaiting && s != CallState::kOffered && s != CallState::kConnected;
 }
 
+std::string_view ToString(MonitorMode m) {
+  switch (m) {
+    case MonitorMode::kListen:
+      return "LISTEN";
+    case MonitorMode::kWhisper:
+      return "WHISPER";
+    case MonitorMode::kBarge:
+      return "BARGE";
+  }
+  return "LISTEN";
+}
+
+std::optional<MonitorMode> MonitorModeFrom(std::string_view s) {
+  for (auto m : {MonitorMode::kListen, MonitorMode::kWhisper, MonitorMode::kBarge}) {
+    if (ToString(m) == s) return m;
+  }
+  return std::nullopt;
+}
+
 }  // namespace cc::queue

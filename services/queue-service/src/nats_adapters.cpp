@@ -72,6 +72,38 @@ Status NatsOfferChannel::deliver(const Offer& offer) {
   return OkStatus();
 }
 
+Status NatsMonitorChannel::deliver(const MonitorOrder& order) {
+  v1::MonitorOrder msg;
+  Meta(emitter_, order.session_id, msg.mutable_meta());
+  msg.set_session_id(order.session_id);
+  msg.set_call_id(order.call_id);
+  msg.set_supervisor_id(order.supervisor_id);
+  msg.set_mode(ToProto(order.mode));
+  msg.set_stop(order.stop);
+  msg.set_ring_timeout_ms(static_cast<int>(order.ring_timeout.count()));
+  for (const auto& b : order.bindings) {
+    auto* pb = msg.add_bindings();
+    pb->set_agent_id(order.supervisor_id);
+    pb->set_contact_uri(b.contact_uri);
+    pb->set_source_address(b.source_address);
+    pb->set_source_port(b.source_port);
+    pb->set_transport(b.tls   ? v1::SIP_TRANSPORT_TLS
+                      : b.tcp ? v1::SIP_TRANSPORT_TCP
+                              : v1::SIP_TRANSPORT_UDP);
+  }
+  CC_ASSIGN_OR_RETURN(NatsMessage reply,
+                      nats_.request(nats_.subject("edge." + Token(order.edge_id) + ".monitor"),
+                                    msg.SerializeAsString(), ack_timeout_));
+  v1::MonitorAck ack;
+  if (!ack.ParseFromString(reply.data)) return Internal("edge sent an unreadable monitor ack");
+  if (ack.session_id() != order.session_id) {
+    return Internal("edge acknowledged monitoring session " + std::to_string(ack.session_id()) +
+                    " instead of " + std::to_string(order.session_id));
+  }
+  if (!ack.accepted()) return NotFound("edge refused: " + ack.reason());
+  return OkStatus();
+}
+
 void NatsEventPublisher::send(const std::string& subject, const std::string& payload) {
   if (auto st = nats_.publish(subject, payload); !st.ok()) {
     failures_++;

@@ -82,4 +82,7 @@ struct AgentRow {
 };
 std::optional<AgentRow> LockAgent(pqxx::work& tx, const std::string& id);
 
+// The monitoring sessions of a call, oldest first (pg_monitoring.cpp).
+std::vector<MonitorSession> LoadMonitors(pqxx::work& tx, const std::string& call_id);
+
 }  // namespace cc::queue::pg

@@ -18,6 +18,7 @@ enum class ErrorCode {
   kUnavailable,  // a dependency (database, bus) is down
   kDeadlineExceeded,
   kInternal,
+  kPermissionDenied,  // the caller's role (or the person it names) may not do this
 };
 
 const char* ToString(ErrorCode code);
@@ -44,6 +45,9 @@ inline Error Aborted(std::string m) {
 }
 inline Error Unavailable(std::string m) {
   return {ErrorCode::kUnavailable, std::move(m)};
+}
+inline Error PermissionDenied(std::string m) {
+  return {ErrorCode::kPermissionDenied, std::move(m)};
 }
 inline Error Internal(std::string m) {
   return {ErrorCode::kInternal, std::move(m)};

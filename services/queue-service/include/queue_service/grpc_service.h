@@ -5,14 +5,19 @@
 #include "common/grpc_server.h"
 #include "common/metrics.h"
 #include "queue_service/engine.h"
+#include "queue_service/monitoring.h"
 
 // The gRPC adapter of the queue-service: protobuf <-> domain, nothing else.
 namespace cc::queue {
 
 class QueueServiceGrpc final : public callcenter::v1::QueueService::Service {
  public:
-  QueueServiceGrpc(QueueEngine& engine, GrpcMetrics& metrics, Duration default_edge_lease)
-      : engine_(engine), metrics_(metrics), default_edge_lease_(default_edge_lease) {}
+  QueueServiceGrpc(QueueEngine& engine, Monitoring& monitoring, GrpcMetrics& metrics,
+                   Duration default_edge_lease)
+      : engine_(engine),
+        monitoring_(monitoring),
+        metrics_(metrics),
+        default_edge_lease_(default_edge_lease) {}
 
   using Ctx = grpc::ServerContext;
   grpc::Status CreateQueue(Ctx*, const callcenter::v1::CreateQueueRequest*,
@@ -45,8 +50,21 @@ class QueueServiceGrpc final : public callcenter::v1::QueueService::Service {
                           callcenter::v1::CancelCallResponse*) override;
   grpc::Status RequestCallback(Ctx*, const callcenter::v1::RequestCallbackRequest*,
                                callcenter::v1::RequestCallbackResponse*) override;
+  // Agents at work (grpc_work.cpp): transfers, supervisors and their monitoring.
   grpc::Status TransferCall(Ctx*, const callcenter::v1::TransferCallRequest*,
                             callcenter::v1::TransferCallResponse*) override;
+  grpc::Status MonitorCall(Ctx*, const callcenter::v1::MonitorCallRequest*,
+                           callcenter::v1::MonitorCallResponse*) override;
+  grpc::Status StopMonitor(Ctx*, const callcenter::v1::StopMonitorRequest*,
+                           callcenter::v1::StopMonitorResponse*) override;
+  grpc::Status ReportMonitor(Ctx*, const callcenter::v1::ReportMonitorRequest*,
+                             callcenter::v1::ReportMonitorResponse*) override;
+  grpc::Status AddSupervisor(Ctx*, const callcenter::v1::SupervisorRequest*,
+                             callcenter::v1::SupervisorsResponse*) override;
+  grpc::Status RemoveSupervisor(Ctx*, const callcenter::v1::SupervisorRequest*,
+                                callcenter::v1::SupervisorsResponse*) override;
+  grpc::Status ListSupervisors(Ctx*, const callcenter::v1::ListSupervisorsRequest*,
+                               callcenter::v1::SupervisorsResponse*) override;
   grpc::Status GetCall(Ctx*, const callcenter::v1::GetCallRequest*,
                        callcenter::v1::GetCallResponse*) override;
   grpc::Status ListCalls(Ctx*, const callcenter::v1::ListCallsRequest*,
@@ -72,6 +90,7 @@ class QueueServiceGrpc final : public callcenter::v1::QueueService::Service {
 
  private:
   QueueEngine& engine_;
+  Monitoring& monitoring_;
   GrpcMetrics& metrics_;
   Duration default_edge_lease_;
 };
@@ -84,6 +103,10 @@ void ToProto(const Call& c, callcenter::v1::Call* out);
 void ToProto(const QueueStats& s, callcenter::v1::QueueStats* out);
 void ToProto(const Offer& o, callcenter::v1::Offer* out);
 callcenter::v1::CallEvent::Kind ToProto(CallEventKind k);
+callcenter::v1::MonitorMode ToProto(MonitorMode m);
+void ToProto(const MonitorSession& s, callcenter::v1::MonitorSession* out);
+void ToProto(const Transfer& t, callcenter::v1::Transfer* out);
+void ToProto(const AgentLegRecord& l, callcenter::v1::AgentLeg* out);
 // Applies the fields named in `mask` from `from` onto `to`.
 Status ApplyMask(const callcenter::v1::Queue& from, const std::vector<std::string>& mask,
                  QueueConfig& to);

@@ -141,6 +141,16 @@ struct Call {
   int callback_attempts = 0;
 };
 
+// A registration of the agent's phone the offer rings (the edge calls the contact, routed
+// to the address the REGISTER came from).
+struct OfferBinding {
+  std::string contact_uri;
+  std::string source_address;
+  int source_port = 0;
+  bool tcp = false;  // TCP or TLS
+  bool tls = false;
+};
+
 // A blind transfer of a connected call (see TransferCallRequest in the proto).
 enum class TransferFallback { kReturnToAgent, kQueue };
 struct TransferRequest {
@@ -182,20 +192,57 @@ struct AgentLegRecord {
   std::string outcome;
 };
 
-// A call's record: its legs and its transfers, oldest first.
+// Supervisors in calls: listen (hears both, heard by nobody), whisper (heard by the agent
+// alone), barge (everyone hears everyone).
+enum class MonitorMode { kListen, kWhisper, kBarge };
+std::string_view ToString(MonitorMode m);
+std::optional<MonitorMode> MonitorModeFrom(std::string_view s);
+
+struct MonitorModeChange {
+  TimePoint at{};
+  MonitorMode mode = MonitorMode::kListen;
+};
+
+struct MonitorSession {
+  std::int64_t id = 0;
+  std::string call_id;
+  std::string queue;
+  std::string supervisor_id;
+  std::string agent_id;
+  std::string edge_id;
+  MonitorMode mode = MonitorMode::kListen;
+  std::string requested_by;
+  TimePoint started_at{};
+  std::optional<TimePoint> answered_at, ended_at;
+  std::string end_reason;
+  std::vector<MonitorModeChange> modes;
+};
+
+struct MonitorRequest {
+  std::string call_id;
+  std::string supervisor_id;
+  MonitorMode mode = MonitorMode::kListen;
+  std::string requested_by;
+};
+
+// What the edge holding the call is told: ring the supervisor and mix it in, change the
+// mode, or stop.
+struct MonitorOrder {
+  std::int64_t session_id = 0;
+  std::string call_id;
+  std::string supervisor_id;
+  std::string edge_id;
+  MonitorMode mode = MonitorMode::kListen;
+  bool stop = false;
+  std::vector<OfferBinding> bindings;  // a new session: the supervisor's phones
+  Duration ring_timeout{30000};
+};
+
+// A call's record: its legs, its transfers and who monitored it, oldest first.
 struct CallHistory {
   std::vector<AgentLegRecord> legs;
   std::vector<Transfer> transfers;
-};
-
-// A registration of the agent's phone the offer rings (the edge calls the contact, routed
-// to the address the REGISTER came from).
-struct OfferBinding {
-  std::string contact_uri;
-  std::string source_address;
-  int source_port = 0;
-  bool tcp = false;  // TCP or TLS
-  bool tls = false;
+  std::vector<MonitorSession> monitors;
 };
 
 // An offer committed to the database, to be delivered to the edge that owns the call.

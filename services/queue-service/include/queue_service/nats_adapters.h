@@ -4,6 +4,7 @@
 
 #include "common/nats.h"
 #include "queue_service/engine.h"
+#include "queue_service/monitoring.h"
 
 namespace cc::queue {
 
@@ -14,6 +15,20 @@ class NatsOfferChannel final : public OfferChannel {
       : nats_(nats), emitter_(std::move(emitter)), ack_timeout_(ack_timeout) {}
   Status deliver(const Offer& offer) override;
   static std::string Subject(NatsClient& nats, const std::string& edge_id);
+
+ private:
+  NatsClient& nats_;
+  std::string emitter_;
+  Duration ack_timeout_;
+};
+
+// Monitoring orders go to <prefix>.edge.<edge_id>.monitor as a request; the edge answers a
+// MonitorAck.
+class NatsMonitorChannel final : public MonitorChannel {
+ public:
+  NatsMonitorChannel(NatsClient& nats, std::string emitter, Duration ack_timeout)
+      : nats_(nats), emitter_(std::move(emitter)), ack_timeout_(ack_timeout) {}
+  Status deliver(const MonitorOrder& order) override;
 
  private:
   NatsClient& nats_;

@@ -16,8 +16,9 @@ namespace cc::queue {
 // failures and deadlocks by the pool); rows are locked in the order assignment -> call ->
 // agent everywhere, and SKIP LOCKED is used wherever another instance may be working on the
 // same rows. The methods live in files by section: pg_queues.cpp, pg_calls.cpp,
-// pg_matching.cpp, pg_outcomes.cpp, pg_transfers.cpp, pg_sweeps.cpp, pg_stats.cpp; the rules they
-// share (ending an offer, after a call, leaving a queue) in pg_rules.cpp. Thread-safe.
+// pg_matching.cpp, pg_outcomes.cpp, pg_transfers.cpp, pg_monitoring.cpp, pg_sweeps.cpp,
+// pg_stats.cpp; the rules they share (ending an offer, after a call, leaving a queue) in
+// pg_rules.cpp. Thread-safe.
 class PgQueueRepository final : public QueueRepository {
  public:
   PgQueueRepository(PgPool& pool, Settings settings);
@@ -55,6 +56,15 @@ class PgQueueRepository final : public QueueRepository {
   Result<EdgeReconciliation> heartbeat(const EdgeHeartbeat& hb, TimePoint now) override;
   Result<TransferOutcome> transfer(const TransferRequest& r, TimePoint now) override;
   Result<CallHistory> history(const std::string& call_id) override;
+  Result<std::vector<std::string>> set_supervisor(const std::string& queue,
+                                                  const std::string& agent_id, bool add) override;
+  Result<std::vector<std::string>> list_supervisors(const std::string& queue) override;
+  Result<std::pair<MonitorSession, std::optional<MonitorOrder>>> monitor(const MonitorRequest& r,
+                                                                         TimePoint now) override;
+  Result<MonitorSession> get_monitor(std::int64_t id) override;
+  Result<MonitorSession> end_monitor(std::int64_t id, const std::string& reason,
+                                     TimePoint now) override;
+  Result<MonitorSession> monitor_answered(std::int64_t id, TimePoint now) override;
 
   Result<RoutingSnapshot> snapshot(TimePoint now) override;
   Result<std::optional<std::pair<Offer, Effects>>> try_assign(const Proposal& p,

@@ -160,6 +160,23 @@ class QueueRepository {
   // (FAILED_PRECONDITION when that agent cannot take a call now: nothing changes). A repeated
   // request for the same leg answers the transfer it made, with no new offer.
   virtual Result<TransferOutcome> transfer(const TransferRequest& r, TimePoint now) = 0;
+  // Supervisors: the agents with the supervisor role over a queue (the list after the change).
+  virtual Result<std::vector<std::string>> set_supervisor(const std::string& queue,
+                                                          const std::string& agent_id,
+                                                          bool add) = 0;
+  virtual Result<std::vector<std::string>> list_supervisors(const std::string& queue) = 0;
+  // A supervisor monitors a connected call: a new session (the order rings the supervisor's
+  // phone), or the live one of that supervisor in a new mode (the order changes the mode),
+  // or nothing to do (no order). Checked: the role over the call's queue, a phone, one
+  // session per call.
+  virtual Result<std::pair<MonitorSession, std::optional<MonitorOrder>>> monitor(
+      const MonitorRequest& r, TimePoint now) = 0;
+  virtual Result<MonitorSession> get_monitor(std::int64_t id) = 0;
+  // Ends a session (idempotent: an ended one is returned as it is).
+  virtual Result<MonitorSession> end_monitor(std::int64_t id, const std::string& reason,
+                                             TimePoint now) = 0;
+  // The supervisor's phone answered; FAILED_PRECONDITION when the session is over already.
+  virtual Result<MonitorSession> monitor_answered(std::int64_t id, TimePoint now) = 0;
   // The call's record: every offer to an agent and every transfer, oldest first.
   virtual Result<CallHistory> history(const std::string& call_id) = 0;
   // Extends the edge's lease; with the list, ends the edge's live calls it no longer holds.
