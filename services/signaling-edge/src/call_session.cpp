@@ -121,7 +121,8 @@ CallSession::Fork* CallSession::fork_of(SipLeg* leg) {
 }
 
 int CallSession::dialogs() const {
-  int n = (customer_ ? 1 : 0) + (agent_ ? 1 : 0) + static_cast<int>(closing_.size());
+  int n = (customer_ ? 1 : 0) + (agent_ ? 1 : 0) + static_cast<int>(closing_.size()) +
+          (monitor_ && monitor_->leg ? 1 : 0);
   if (attempt_) n += static_cast<int>(attempt_->forks.size());
   return n;
 }
@@ -132,6 +133,7 @@ std::vector<std::string> CallSession::relay_legs() const {
     if (!l->empty()) out.push_back(l->id);
   }
   if (attempt_ && !attempt_->relay.empty()) out.push_back(attempt_->relay.id);
+  if (monitor_ && !monitor_->relay.empty()) out.push_back(monitor_->relay.id);
   return out;
 }
 
@@ -492,12 +494,7 @@ void CallSession::ring_devices() {
     AgentInvite inv;
     inv.call_id = call_.id;
     inv.contact = d.contact;
-    if (!d.source_address.empty() && d.source_port > 0) {
-      inv.route = "sip:" + d.source_address + ":" + std::to_string(d.source_port) +
-                  (d.tls   ? ";transport=tls"
-                   : d.tcp ? ";transport=tcp"
-                           : "");
-    }
+    inv.route = DeviceRoute(d);
     inv.from = from;
     inv.sdp = a.local_sdp;
     inv.max_forwards = call_.max_forwards;
@@ -537,6 +534,7 @@ void CallSession::ring_timeout() {
 }
 
 void CallSession::on_agent_response(SipLeg* leg, int status, const std::string& sdp) {
+  if (is_monitor(leg)) return monitor_response(status, sdp);
   Fork* f = fork_of(leg);
   if (!f) {
     // A device of an attempt that is over answered after all: nobody wants it now.
@@ -719,6 +717,10 @@ void CallSession::on_customer_left(const std::string& why) {
 }
 
 void CallSession::on_agent_bye(SipLeg* leg) {
+  if (is_monitor(leg)) {
+    monitor_->gone = true;
+    return end_monitor("the supervisor hung up", true);
+  }
   if (leg == agent_.get()) {
     agent_gone_ = true;
     end({kNormalClearing, "agent hung up"}, 480, true);
@@ -748,6 +750,10 @@ void CallSession::on_terminated(SipLeg* leg, int status) {
     if (phase_ != CallPhase::kEnding && phase_ != CallPhase::kEnded) {
       end({kNormalClearing, "caller dialog ended"}, 0, true);
     }
+  } else if (is_monitor(leg)) {
+    monitor_->gone = true;
+    monitor_->leg.reset();
+    end_monitor("the supervisor's dialog ended (" + std::to_string(status) + ")", true);
   } else if (leg == agent_.get()) {
     agent_.reset();
     agent_gone_ = true;
@@ -797,6 +803,9 @@ void CallSession::on_reinvite(SipLeg* leg, const std::string& sdp,
   } else if (attempt_ && leg == attempt_->answered) {
     relay = &attempt_->relay;
     local = &attempt_->local_sdp;
+  } else if (is_monitor(leg)) {
+    relay = &monitor_->relay;
+    local = &monitor_->local_sdp;
   }
   if (!relay || phase_ == CallPhase::kEnding || phase_ == CallPhase::kEnded) {
     answer->refuse(481);
@@ -821,6 +830,7 @@ void CallSession::on_reinvite(SipLeg* leg, const std::string& sdp,
                         std::pair{&agent_relay_, &agent_local_sdp_}}) {
       if (l->id == relay_id) *s = *r;
     }
+    if (monitor_ && monitor_->relay.id == relay_id) monitor_->local_sdp = *r;
     pending->accept(*r);
   }));
 }
@@ -899,6 +909,7 @@ void CallSession::end(const EndReason& reason, int unanswered_status, bool tell_
     }
   }
   customer_timer_.cancel();
+  end_monitor(reason.text, false);  // queue-service ends the session with the call
   if (customer_) {
     if (!customer_gone_) {
       if (customer_answered_) {

@@ -261,12 +261,25 @@ void Edge::on_message(const NatsMessage& m) {
   const std::string rest = m.subject.substr(prefix.size());
   if (rest == "offer") {
     on_offer(m.data, m.reply);
+  } else if (rest == "monitor") {
+    on_monitor(m.data, m.reply);
   } else if (rest.rfind("call.", 0) == 0) {
     on_call_event(m.data);
   } else if (rest == "media.timeout" || rest == "media.prompt_finished" || rest == "media.dtmf") {
     on_media_event(m.data);
   }
 }
+
+namespace {
+
+// A phone of an agent (or supervisor) as queue-service sends it.
+AgentDevice DeviceOf(const v1::Binding& b) {
+  return {b.contact_uri(), b.source_address(), b.source_port(),
+          b.transport() == v1::SIP_TRANSPORT_TCP || b.transport() == v1::SIP_TRANSPORT_TLS,
+          b.transport() == v1::SIP_TRANSPORT_TLS};
+}
+
+}  // namespace
 
 void Edge::on_offer(const std::string& data, const std::string& reply) {
   v1::Offer msg;
@@ -283,10 +296,7 @@ void Edge::on_offer(const std::string& data, const std::string& reply) {
     offer.callback_ring_timeout = Duration{msg.callback_ring_timeout_ms()};
   }
   for (const auto& b : msg.bindings()) {
-    offer.devices.push_back(
-        {b.contact_uri(), b.source_address(), b.source_port(),
-         b.transport() == v1::SIP_TRANSPORT_TCP || b.transport() == v1::SIP_TRANSPORT_TLS,
-         b.transport() == v1::SIP_TRANSPORT_TLS});
+    offer.devices.push_back(DeviceOf(b));
   }
   CallSession* s = parts_->calls.find(offer.call_id);
   // A callback is held by no edge until an offer gives it to one: this edge places it (the
@@ -318,6 +328,30 @@ void Edge::on_offer(const std::string& data, const std::string& reply) {
       ack.set_reason("call is " + std::string(ToString(s->phase())));
       break;
   }
+  if (!reply.empty()) (void)nats_.publish(reply, ack.SerializeAsString());
+}
+
+void Edge::on_monitor(const std::string& data, const std::string& reply) {
+  v1::MonitorOrder msg;
+  if (!msg.ParseFromString(data)) return;
+  MonitorOrder order;
+  order.session_id = msg.session_id();
+  order.call_id = msg.call_id();
+  order.supervisor_id = msg.supervisor_id();
+  order.mode = msg.mode() == v1::MONITOR_MODE_BARGE     ? MonitorMode::kBarge
+               : msg.mode() == v1::MONITOR_MODE_WHISPER ? MonitorMode::kWhisper
+                                                        : MonitorMode::kListen;
+  order.stop = msg.stop();
+  if (msg.ring_timeout_ms() > 0) order.ring_timeout = Duration{msg.ring_timeout_ms()};
+  for (const auto& b : msg.bindings()) {
+    order.devices.push_back(DeviceOf(b));
+  }
+  CallSession* s = parts_->calls.find(order.call_id);
+  const std::string refusal = s ? s->on_monitor(order) : "unknown call";
+  v1::MonitorAck ack;
+  ack.set_session_id(order.session_id);
+  ack.set_accepted(refusal.empty());
+  ack.set_reason(refusal);
   if (!reply.empty()) (void)nats_.publish(reply, ack.SerializeAsString());
 }
 

@@ -243,6 +243,25 @@ class QueueGrpcPort final : public QueuePort {
         });
   }
 
+  void report_monitor(std::int64_t session_id, const std::string& call_id, bool answered,
+                      const std::string& reason, Reply<Ok> done) override {
+    v1::ReportMonitorRequest req;
+    req.set_session_id(session_id);
+    req.set_call_id(call_id);
+    req.set_answered(answered);
+    req.set_ended(!answered);
+    req.set_reason(reason.substr(0, 200));
+    Call<v1::ReportMonitorRequest, v1::ReportMonitorResponse>(
+        loop_, inflight_, timeout_, std::move(req),
+        [this](auto* ctx, auto* rq, auto* rs, auto cb) {
+          stub_->async()->ReportMonitor(ctx, rq, rs, std::move(cb));
+        },
+        [done = std::move(done)](const grpc::Status& st, v1::ReportMonitorResponse&) {
+          if (!st.ok()) return done(ErrorOf(st));
+          done(OkStatus());
+        });
+  }
+
   void transfer(const TransferAsk& ask, Reply<Ok> done) override {
     v1::TransferCallRequest req;
     req.set_call_id(ask.call_id);
@@ -457,6 +476,27 @@ class RelayGrpcClient final : public RelayClient {
           stub_->async()->Play(ctx, rq, rs, std::move(cb));
         },
         [done = std::move(done)](const grpc::Status& st, v1::PlayResponse&) {
+          if (!st.ok()) return done(ErrorOf(st));
+          done(OkStatus());
+        });
+  }
+
+  void set_mix(const std::string&, const std::string& mix_id, const std::vector<MixPart>& members,
+               Reply<Ok> done) override {
+    v1::SetMixRequest req;
+    req.set_mix_id(mix_id);
+    for (const auto& m : members) {
+      auto* pm = req.add_members();
+      pm->set_leg_id(m.leg_id);
+      pm->set_muted(m.muted);
+      for (const auto& h : m.heard_by) pm->add_heard_by(h);
+    }
+    Call<v1::SetMixRequest, v1::SetMixResponse>(
+        loop_, inflight_, timeout_, std::move(req),
+        [this](auto* ctx, auto* rq, auto* rs, auto cb) {
+          stub_->async()->SetMix(ctx, rq, rs, std::move(cb));
+        },
+        [done = std::move(done)](const grpc::Status& st, v1::SetMixResponse&) {
           if (!st.ok()) return done(ErrorOf(st));
           done(OkStatus());
         });

@@ -146,6 +146,13 @@ void RelayPool::connect(const RelayLeg& agent, const std::string& answer_sdp,
   relay->client->connect(agent, answer_sdp, customer, std::move(done));
 }
 
+void RelayPool::set_mix(const std::string& address, const std::string& mix_id,
+                        const std::vector<MixPart>& members, Reply<Ok> done) {
+  Relay* relay = find(address);
+  if (!relay) return done(NotFound("media relay " + address + " unknown"));
+  relay->client->set_mix(address, mix_id, members, std::move(done));
+}
+
 void RelayPool::play(const RelayLeg& leg, const std::vector<std::string>& prompts, bool loop,
                      Duration idle_timeout, Reply<Ok> done) {
   Relay* relay = find(leg.relay);

@@ -116,6 +116,16 @@ class FakeMedia final : public MediaPort {
     done(OkStatus());
   }
   void stop_play(const RelayLeg& leg) override { stopped.push_back(leg.id); }
+  void set_mix(const std::string& relay, const std::string& mix_id,
+               const std::vector<MixPart>& members, Reply<Ok> done) override {
+    mixes.push_back({relay, mix_id, members});
+    done(OkStatus());
+  }
+  struct MixCall {
+    std::string relay, mix_id;
+    std::vector<MixPart> members;
+  };
+  std::vector<MixCall> mixes;
   void release(const RelayLeg& leg) override { released.push_back(leg.id); }
 
   // Answers the oldest pending create with a leg "<label>-leg" on relay "r1".
@@ -170,6 +180,14 @@ class FakeQueue final : public QueuePort {
     callbacks.push_back({call_id + " " + number, std::move(done)});
   }
   std::deque<std::pair<std::string, Reply<Ok>>> callbacks;
+
+  void report_monitor(std::int64_t session_id, const std::string&, bool answered,
+                      const std::string& reason, Reply<Ok> done) override {
+    monitor_reports.push_back(std::to_string(session_id) +
+                              (answered ? " answered" : " ended: " + reason));
+    done(OkStatus());
+  }
+  std::vector<std::string> monitor_reports;
 
   void transfer(const TransferAsk& ask, Reply<Ok> done) override {
     transfers.push_back({ask, std::move(done)});

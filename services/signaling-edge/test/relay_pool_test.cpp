@@ -32,6 +32,10 @@ class FakeRelay final : public RelayClient {
     done(OkStatus());
   }
   void stop_play(const RelayLeg&) override {}
+  void set_mix(const std::string&, const std::string&, const std::vector<MixPart>&,
+               Reply<Ok> done) override {
+    done(OkStatus());
+  }
   void release(const RelayLeg& leg) override { released.push_back(leg.id); }
   void edge_legs(const std::vector<std::string>& legs, Duration, Duration,
                  Reply<RelayReport> done) override {

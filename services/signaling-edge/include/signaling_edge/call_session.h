@@ -111,6 +111,10 @@ class CallSession {
   // queue-service ended the agent leg `assignment` by a transfer (asked by the phone, or
   // through the API): the agent goes, the caller waits for the next.
   void on_transferred(std::int64_t assignment);
+  // queue-service orders a supervisor into the connected call (ring the phone, then mix it in
+  // with the mode), a new mode, or the end (call_session_monitor.cpp). "" when taken, else
+  // why not.
+  std::string on_monitor(const MonitorOrder& order);
   // Playing the announcement of a call queue-service has over (it ends when that is done).
   bool announcing() const { return after_announcement_.has_value(); }
   // The edge ends the call: its relay died, shutdown, or queue-service no longer knows it.
@@ -180,6 +184,13 @@ class CallSession {
   void callback_agent_answered(SipLeg* leg, const std::string& sdp);
   void dial_customer(std::int64_t assignment);
   void callback_failed(const std::string& detail);
+  // A supervisor's phone answered (or not), hung up, or its dialog closed.
+  bool is_monitor(const SipLeg* leg) const;
+  void monitor_response(int status, const std::string& sdp);
+  // The mix of the caller, the agent and the supervisor for the mode.
+  void apply_mix();
+  // The supervisor leaves (`report`: queue-service is told); the two are bridged again.
+  void end_monitor(const std::string& why, bool report);
   // The connected agent leaves the call (transferred): its leg closes (BYE after a grace
   // the phone may use to hang up itself), its relay leg goes, and the caller hears music.
   void detach_agent(const std::string& why);
@@ -256,6 +267,21 @@ class CallSession {
   // A callback chosen in a menu, or offered by a closed queue: the queue it goes into once
   // the number is confirmed (the enqueue then carries the number).
   std::string callback_queue_;
+
+  // A supervisor in the call: the phone rung, then its relay leg mixed in with the mode.
+  struct Monitor {
+    std::int64_t session = 0;
+    std::string supervisor;
+    MonitorMode mode = MonitorMode::kListen;
+    std::unique_ptr<SipLeg> leg;
+    RelayLeg relay;
+    std::string local_sdp;
+    bool answered = false;
+    bool final = false;  // a final response came
+    bool gone = false;   // the phone hung up (or the dialog closed) by itself
+    Timer ring_timer;
+  };
+  std::unique_ptr<Monitor> monitor_;
 
   // A blind transfer asked by the agent's phone, waiting for queue-service's answer.
   SipLeg* referring_ = nullptr;

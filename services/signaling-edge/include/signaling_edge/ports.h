@@ -40,6 +40,14 @@ struct LegWithSdp {
   std::string local_sdp;
 };
 
+// A leg of a mix on the relay: heard by every other member, by nobody (muted), or only by the
+// legs named in `heard_by`.
+struct MixPart {
+  std::string leg_id;
+  bool muted = false;
+  std::vector<std::string> heard_by = {};
+};
+
 // The media relays as calls use them. Loop thread only.
 class MediaPort {
  public:
@@ -54,6 +62,10 @@ class MediaPort {
   // Prompts (music) on a leg; with an idle timeout, a caller gone silent is reported.
   virtual void play(const RelayLeg& leg, const std::vector<std::string>& prompts, bool loop,
                     Duration idle_timeout, Reply<Ok> done) = 0;
+  // Mixes the legs (all on `relay`) instead of bridging them (a supervisor in the call);
+  // declarative: the mix becomes exactly `members`.
+  virtual void set_mix(const std::string& relay, const std::string& mix_id,
+                       const std::vector<MixPart>& members, Reply<Ok> done) = 0;
   // Fire and forget: what plays on the leg stops (a key cut a menu's prompts).
   virtual void stop_play(const RelayLeg& leg) = 0;
   // Fire and forget: a leg the relay does not hear about is reclaimed by the EdgeLegs sweep.
@@ -172,6 +184,9 @@ class QueuePort {
   // this edge may hang up once this is acknowledged.
   virtual void request_callback(const std::string& call_id, const std::string& number,
                                 const std::string& edge_id, Reply<Ok> done) = 0;
+  // A supervisor's session at this edge: the phone answered, or the session is over here.
+  virtual void report_monitor(std::int64_t session_id, const std::string& call_id, bool answered,
+                              const std::string& reason, Reply<Ok> done) = 0;
   // A blind transfer: done once queue-service has moved the call (the agent's leg is over
   // there); NOT_FOUND (no such target) or FAILED_PRECONDITION (a busy agent, a call not
   // connected) leave the call as it was.
@@ -187,6 +202,16 @@ struct AgentDevice {
   bool tcp = false;
   bool tls = false;  // over TLS (on TCP): reached back the same way
 };
+
+// Where every request of a dialog with the device goes ("sip:ip:port[;transport=...]"), or
+// "" when its REGISTER's source is not known.
+inline std::string DeviceRoute(const AgentDevice& d) {
+  if (d.source_address.empty() || d.source_port <= 0) return "";
+  return "sip:" + d.source_address + ":" + std::to_string(d.source_port) +
+         (d.tls   ? ";transport=tls"
+          : d.tcp ? ";transport=tcp"
+                  : "");
+}
 
 // An offer from queue-service (NATS), already committed in the database.
 struct Offer {
@@ -204,6 +229,19 @@ struct Offer {
 };
 
 enum class OfferRefusal { kNone, kUnknownCall, kBusy };
+
+// A supervisor in a connected call, as queue-service orders it: listen (hears both, heard by
+// nobody), whisper (heard by the agent alone), barge (everyone hears everyone).
+enum class MonitorMode { kListen, kWhisper, kBarge };
+struct MonitorOrder {
+  std::int64_t session_id = 0;
+  std::string call_id;
+  std::string supervisor_id;
+  MonitorMode mode = MonitorMode::kListen;
+  bool stop = false;
+  std::vector<AgentDevice> devices;  // a new session: the supervisor's phones
+  Duration ring_timeout{30000};
+};
 
 // ---------------------------------------------------------------------------------------
 // agent-registry (the registrar's)

@@ -52,6 +52,12 @@ class QueueOutbox {
   // Straight through: the phone waits for the answer (NOTIFY), and the transfer is
   // idempotent per leg in queue-service, so the agent may simply try again.
   void transfer(const TransferAsk& ask, Reply<Ok> done) { queue_.transfer(ask, std::move(done)); }
+  // Straight through: a lost report is reached by queue-service's own end of the session
+  // (with the call, or when it leaves its agent).
+  void report_monitor(std::int64_t session_id, const std::string& call_id, bool answered,
+                      const std::string& reason, Reply<Ok> done) {
+    queue_.report_monitor(session_id, call_id, answered, reason, std::move(done));
+  }
   void position(const std::string& call_id, Reply<QueuePosition> done) {
     queue_.position(call_id, std::move(done));
   }

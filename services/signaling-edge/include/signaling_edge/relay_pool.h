@@ -72,6 +72,8 @@ class RelayPool final : public MediaPort {
             Duration idle_timeout, Reply<Ok> done) override;
   void stop_play(const RelayLeg& leg) override;
   void release(const RelayLeg& leg) override;
+  void set_mix(const std::string& relay, const std::string& mix_id,
+               const std::vector<MixPart>& members, Reply<Ok> done) override;
 
  private:
   struct Relay {
