@@ -5,10 +5,7 @@
 // with the first); a named agent who does not take the call gives it back to the first
 // agent. After each step the caller must hear exactly the agent it is with, and that agent
 // the caller.
-#include <set>
-
-#include "stack_fixture.h"
-#include "tone_party.h"
+#include "tone_fixture.h"
 
 namespace cc {
 namespace {
@@ -16,40 +13,8 @@ namespace {
 constexpr int kCaller = 500, kAnn = 1100, kBob = 1700, kCarol = 2300;
 const std::vector<int> kTones = {kCaller, kAnn, kBob, kCarol};
 
-class TransferIt : public StackIt {
+class TransferIt : public ToneStackIt {
  protected:
-  // The relay's port of a leg labelled `label` not in `known` (which it is added to), once
-  // there is one.
-  int NewLegPort(const std::string& label, std::set<std::string>& known) {
-    int port = 0;
-    testing::WaitFor(
-        [&] {
-          v1::ListLegsResponse legs;
-          if (!relay_stub_->ListLegs(Ctx().get(), {}, &legs).ok()) return false;
-          for (const auto& l : legs.legs()) {
-            if (l.label() == label && !known.count(l.id()) && l.remote_rtp_port() != 0) {
-              known.insert(l.id());
-              port = l.local_rtp_port();
-              return true;
-            }
-          }
-          return false;
-        },
-        seconds(15));
-    EXPECT_NE(port, 0) << "no new " << label << " leg";
-    return port;
-  }
-
-  // What each party hears over a fresh second and a half.
-  void Listen(std::initializer_list<testing::ToneParty*> parties) {
-    for (auto* p : parties) p->clear();
-    std::this_thread::sleep_for(milliseconds(1500));
-  }
-
-  static std::set<int> Only(int hz) { return {hz}; }
-
-  std::string CallWith() { return Scalar("SELECT concat_ws('|', state, agent_id) FROM calls"); }
-
   grpc::Status Transfer(const std::string& to_agent,
                         v1::TransferFallback on_failure = v1::TRANSFER_FALLBACK_RETURN_TO_AGENT) {
     v1::TransferCallRequest req;
@@ -59,8 +24,6 @@ class TransferIt : public StackIt {
     v1::TransferCallResponse resp;
     return queues_->TransferCall(Ctx().get(), req, &resp);
   }
-
-  std::string Port() { return std::to_string(testing::FreeUdpPort()); }
 };
 
 TEST_F(TransferIt, APhonesReferMovesTheCallerToAnotherQueueAndEachSideHearsTheRightAgent) {

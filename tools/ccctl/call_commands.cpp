@@ -93,6 +93,21 @@ int CallShow(const Globals& g, std::vector<std::string> argv) {
               l.outcome().empty() ? "-" : l.outcome()});
   }
   legs.print();
+  if (!resp.monitors().empty()) {
+    std::cout << "\nsupervisors:\n";
+    Table m({"SESSION", "SUPERVISOR", "AGENT", "MODES", "STARTED", "ANSWERED", "ENDED", "WHY"});
+    for (const auto& x : resp.monitors()) {
+      std::string modes;
+      for (const auto& change : x.modes()) {
+        modes += (modes.empty() ? "" : ",") +
+                 Lower(Strip(v1::MonitorMode_Name(change.mode()), "MONITOR_MODE_"));
+      }
+      m.row({std::to_string(x.id()), x.supervisor_id(), x.agent_id(), modes, When(x.started_at()),
+             When(x.answered_at()), When(x.ended_at()),
+             x.end_reason().empty() ? "-" : x.end_reason()});
+    }
+    m.print();
+  }
   if (resp.transfers().empty()) return 0;
   std::cout << "\ntransfers:\n";
   Table t({"FROM", "TO", "BY", "AT", "RESULT", "TAKEN BY", "DETAIL"});
@@ -138,6 +153,79 @@ int CallTransfer(const Globals& g, std::vector<std::string> argv) {
   return 0;
 }
 
+// A supervisor into a connected call, in a mode; again with another mode to switch.
+int CallMonitor(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {"supervisor", "mode"}, {});
+  a.expect_positionals(1);
+  v1::MonitorCallRequest req;
+  req.set_call_id(a.positional(0, "call id"));
+  const auto supervisor = a.get("supervisor");
+  if (!supervisor) throw UsageError("--supervisor AGENT is required");
+  req.set_supervisor_id(*supervisor);
+  v1::MonitorMode mode;
+  if (!v1::MonitorMode_Parse("MONITOR_MODE_" + Upper(a.get("mode").value_or("listen")), &mode) ||
+      mode == v1::MONITOR_MODE_UNSPECIFIED) {
+    throw UsageError("--mode is listen, whisper or barge");
+  }
+  req.set_mode(mode);
+  v1::MonitorCallResponse resp;
+  Check(Stub(g)->MonitorCall(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  std::cout << "session " << resp.session().id() << ": " << resp.session().supervisor_id() << " "
+            << Lower(Strip(v1::MonitorMode_Name(resp.session().mode()), "MONITOR_MODE_"))
+            << " on call " << resp.session().call_id() << " (agent " << resp.session().agent_id()
+            << ")\n";
+  return 0;
+}
+
+int CallMonitorStop(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {}, {});
+  a.expect_positionals(1);
+  v1::StopMonitorRequest req;
+  try {
+    req.set_session_id(std::stoll(a.positional(0, "session id")));
+  } catch (const std::exception&) {
+    throw UsageError("the session id is a number (ccctl calls show CALL lists them)");
+  }
+  v1::StopMonitorResponse resp;
+  Check(Stub(g)->StopMonitor(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  std::cout << "session " << resp.session().id() << " ended (" << resp.session().end_reason()
+            << ")\n";
+  return 0;
+}
+
+int Supervisors(const Globals& g, std::vector<std::string> argv, int op) {
+  Args a(argv, {}, {});
+  a.expect_positionals(op == 0 ? 1 : 2);
+  v1::SupervisorsResponse resp;
+  if (op == 0) {
+    v1::ListSupervisorsRequest req;
+    req.set_queue(a.positional(0, "queue"));
+    Check(Stub(g)->ListSupervisors(Context(g).get(), req, &resp));
+  } else {
+    v1::SupervisorRequest req;
+    req.set_queue(a.positional(0, "queue"));
+    req.set_agent_id(a.positional(1, "agent"));
+    Check(op > 0 ? Stub(g)->AddSupervisor(Context(g).get(), req, &resp)
+                 : Stub(g)->RemoveSupervisor(Context(g).get(), req, &resp));
+  }
+  if (g.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  std::cout << "supervisors of " << resp.queue() << ":";
+  for (const auto& id : resp.agent_ids()) std::cout << " " << id;
+  std::cout << (resp.agent_ids().empty() ? " none\n" : "\n");
+  return 0;
+}
+
 }  // namespace
 
 void RegisterCallCommands() {
@@ -151,6 +239,22 @@ void RegisterCallCommands() {
       "caller keeps the first place; a named agent is rung at once, and if that agent does not "
       "answer the call goes back to the first agent or to the queue)",
       CallTransfer};
+  c["calls monitor"] = {
+      "calls monitor CALL --supervisor AGENT [--mode listen|whisper|barge]  (the supervisor's "
+      "phone is rung and mixed in: listen hears both, whisper is heard by the agent alone, barge "
+      "by everyone; again with another mode to switch)",
+      CallMonitor};
+  c["calls monitor stop"] = {"calls monitor stop SESSION", CallMonitorStop};
+  c["queue supervisors"] = {
+      "queue supervisors QUEUE",
+      [](const Globals& g, std::vector<std::string> a) { return Supervisors(g, std::move(a), 0); }};
+  c["queue supervisors add"] = {
+      "queue supervisors add QUEUE AGENT  (may monitor its calls)",
+      [](const Globals& g, std::vector<std::string> a) { return Supervisors(g, std::move(a), 1); }};
+  c["queue supervisors remove"] = {"queue supervisors remove QUEUE AGENT",
+                                   [](const Globals& g, std::vector<std::string> a) {
+                                     return Supervisors(g, std::move(a), -1);
+                                   }};
 }
 
 }  // namespace ccctl

@@ -200,6 +200,12 @@ std::string Upper(const std::string& s) {
   return out;
 }
 
+std::string Lower(const std::string& s) {
+  std::string out;
+  for (char c : s) out.push_back(c == '_' ? '-' : static_cast<char>(std::tolower(c)));
+  return out;
+}
+
 std::string Ago(std::int64_t seconds) {
   if (seconds == 0) return "-";
   const std::int64_t d = std::time(nullptr) - seconds;

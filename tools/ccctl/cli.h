@@ -78,6 +78,8 @@ std::string FormatTimestamp(std::int64_t seconds);
 std::string Strip(const std::string& enum_name, const std::string& prefix);
 // A flag's value as an enum's suffix: "ring-until-agent" -> "RING_UNTIL_AGENT".
 std::string Upper(const std::string& s);
+// An enum's suffix as the flags spell it: "LOGGED_IN" -> "logged-in".
+std::string Lower(const std::string& s);
 std::string Ago(std::int64_t seconds);
 
 using Command = std::function<int(const Globals&, std::vector<std::string>)>;

@@ -18,13 +18,6 @@ std::unique_ptr<v1::QueueService::Stub> Stub(const Globals& g) {
   return v1::QueueService::NewStub(Channel(g, "CC_QUEUE_SERVICE_GRPC", "127.0.0.1:50052"));
 }
 
-// "LOGGED_IN" -> "logged-in", as the flags spell it.
-std::string Lower(const std::string& s) {
-  std::string out;
-  for (char c : s) out.push_back(c == '_' ? '-' : static_cast<char>(std::tolower(c)));
-  return out;
-}
-
 cc::Duration ParseDuration(const std::string& flag, const std::string& text) {
   auto d = cc::Config::ParseDuration(text);
   if (!d) throw UsageError("--" + flag + " expects a duration such as 30s, 500ms or 5m");
