@@ -35,6 +35,8 @@ const std::set<std::pair<std::string_view, std::string_view>> kEdge = {
     {"queue-service", "RequestCallback"},
     {"queue-service", "TransferCall"},  // an agent's phone transfers its call (REFER)
     {"queue-service", "ReportMonitor"},
+    {"queue-service", "ReportRecording"},
+    {"media-relay", "PauseRecording"},
     {"queue-service", "ReportConnected"},
     {"queue-service", "ReportFailed"},
     {"queue-service", "ReportEnded"},

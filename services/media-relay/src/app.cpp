@@ -137,6 +137,17 @@ int RunMediaRelay(int argc, char** argv) {
     relay.release_orphans();
     relay_metrics.refresh(relay);
   });
+  // Recordings past their retention day go, checked every ten minutes (and at start).
+  auto retention = std::make_unique<Periodic>(timers, std::chrono::minutes(10), [&] {
+    const std::time_t t = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    char today[9];
+    std::strftime(today, sizeof today, "%Y%m%d", &utc);
+    if (const int n = relay.expire_recordings(today); n > 0) {
+      log::Info("recordings past their retention removed", {{"entries", n}});
+    }
+  });
   GrpcMetrics grpc_metrics((*metrics)->registry(), "media-relay");
   MediaRelayGrpc grpc_service(relay, grpc_metrics);
   GrpcServer server(config.str("grpc-listen"), {&grpc_service});

@@ -110,6 +110,14 @@ grpc::Status MediaRelayGrpc::Unbridge(Ctx* ctx, const v1::UnbridgeRequest* req,
   });
 }
 
+grpc::Status MediaRelayGrpc::PauseRecording(Ctx* ctx, const v1::PauseRecordingRequest* req,
+                                            v1::PauseRecordingResponse*) {
+  return HandleRpc(ctx, metrics_, "PauseRecording", [&]() -> Status {
+    CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
+    return relay_.pause_recording(req->leg_id(), req->paused());
+  });
+}
+
 grpc::Status MediaRelayGrpc::SetMix(Ctx* ctx, const v1::SetMixRequest* req, v1::SetMixResponse*) {
   return HandleRpc(ctx, metrics_, "SetMix", [&]() -> Status {
     std::vector<MixMemberSpec> members;

@@ -75,6 +75,7 @@ struct Recording {
   std::array<std::size_t, 2> head{}, size{};
   TimePoint next_write{};
   std::uint64_t bytes_written = 0;
+  bool paused = false;  // nothing taken in: the file gets silence, its length follows the clock
 
   explicit Recording(StereoWavWriter w) : writer(std::move(w)) {}
   void push(int channel, std::span<const std::int16_t> samples) {

@@ -1,5 +1,6 @@
 #include "media_relay/relay.h"
 
+#include <filesystem>
 #include <set>
 
 #include <random>
@@ -309,9 +310,9 @@ Status Relay::set_mix(const std::string& mix_id, const std::vector<MixMemberSpec
   for (const auto& m : members) {
     Worker* w = owner(m.leg_id);
     if (!w) return NotFound("leg '" + m.leg_id + "' not found");
+    // The recording of the bridge goes on in the mix (the caller left, the agent right).
     auto unbridge = [&](Leg& leg) {
       if (!leg.peer) return;
-      Worker::stop_recording(leg);
       leg.peer->peer = nullptr;
       leg.peer = nullptr;
       bridges_--;
@@ -463,6 +464,10 @@ Result<std::string> Relay::start_recording(const std::string& leg_id, const std:
   Worker* w = owner(leg_id);
   if (!w) return NotFound("leg '" + leg_id + "' not found");
   const std::string full = settings_.recording_dir + "/" + path;
+  // Folders in the path (a retention day's) are made on the way.
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(full).parent_path(), ec);
+  if (ec) return Unavailable("cannot make the folder of " + path + ": " + ec.message());
   return w->run([&]() -> Result<std::string> {
     Leg* leg = w->find(leg_id);
     if (!leg) return NotFound("leg '" + leg_id + "' not found");
@@ -479,6 +484,34 @@ Result<std::string> Relay::start_recording(const std::string& leg_id, const std:
     right->recording_channel = 1;
     return full;
   });
+}
+
+Status Relay::pause_recording(const std::string& leg_id, bool paused) {
+  Worker* w = owner(leg_id);
+  if (!w) return NotFound("leg '" + leg_id + "' not found");
+  return w->run([&]() -> Status {
+    Leg* leg = w->find(leg_id);
+    if (!leg) return NotFound("leg '" + leg_id + "' not found");
+    if (!leg->recording) return FailedPrecondition("leg " + leg_id + " is not being recorded");
+    leg->recording->paused = paused;
+    return OkStatus();
+  });
+}
+
+int Relay::expire_recordings(const std::string& today) {
+  if (settings_.recording_dir.empty()) return 0;
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(settings_.recording_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    // "until-YYYYMMDD": kept through that day.
+    if (!entry.is_directory() || name.rfind("until-", 0) != 0 || name.size() != 14) continue;
+    if (name.substr(6) >= today) continue;
+    std::error_code rm;
+    const auto n = std::filesystem::remove_all(entry.path(), rm);
+    if (!rm) removed += static_cast<int>(n);
+  }
+  return removed;
 }
 
 Result<std::pair<std::string, std::uint64_t>> Relay::stop_recording(const std::string& leg_id) {

@@ -488,6 +488,7 @@ class Worker {
   }
 
   void record(Leg& leg, std::span<const std::uint8_t> pkt) {
+    if (leg.recording->paused) return;
     auto parsed = ParseRtp(pkt);
     if (!parsed || parsed->payload.size() > 480) return;
     std::array<std::int16_t, 480> pcm{};

@@ -152,7 +152,7 @@ int RunQueueService(int argc, char** argv) {
   PgQueueRepository store(pool, store_settings);
   NatsOfferChannel offers(**nats, instance, config.duration("offer-ack-timeout"));
   NatsEventPublisher events(**nats, instance);
-  NatsMonitorChannel monitor_orders(**nats, instance, config.duration("offer-ack-timeout"));
+  NatsEdgeOrders edge_orders(**nats, instance, config.duration("offer-ack-timeout"));
   QueueMetrics queue_metrics((*metrics)->registry());
   ThreadTimers timers("queue-timers");
   EngineSettings engine_settings;
@@ -180,8 +180,10 @@ int RunQueueService(int argc, char** argv) {
   }
 
   GrpcMetrics grpc_metrics((*metrics)->registry(), "queue-service");
-  Monitoring monitoring(store, monitor_orders, SystemClock::instance());
-  QueueServiceGrpc grpc_service(engine, monitoring, grpc_metrics, store_settings.edge_lease);
+  Monitoring monitoring(store, edge_orders, SystemClock::instance());
+  Recordings recordings(store, edge_orders, SystemClock::instance());
+  QueueServiceGrpc grpc_service(engine, monitoring, recordings, grpc_metrics,
+                                store_settings.edge_lease);
   GrpcServer server(config.str("grpc-listen"), {&grpc_service});
   if (StartupFailed(server.start())) return 1;
   engine.start();

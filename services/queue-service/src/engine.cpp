@@ -318,6 +318,20 @@ Status QueueEngine::sweep_once() {
     all.merge(std::move(fx).value());
   }
   apply(std::move(all));
+  // Recordings past their retention day: once a minute is plenty.
+  bool recordings_due = false;
+  {
+    std::lock_guard lock(edges_mu_);
+    if (now - recordings_swept_ >= std::chrono::minutes(1)) {
+      recordings_due = true;
+      recordings_swept_ = now;
+    }
+  }
+  if (recordings_due) {
+    if (auto n = store_.expire_recordings(now); n.ok() && *n > 0) {
+      log::Info("recordings past their retention marked deleted", {{"recordings", *n}});
+    }
+  }
   return OkStatus();
 }
 

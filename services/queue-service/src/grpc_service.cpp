@@ -279,6 +279,22 @@ Status ApplyMask(const v1::Queue& from, const std::vector<std::string>& mask, Qu
       to.announce = FromProto(from.announcements());
     } else if (field == "callback") {
       to.callback = FromProto(from.callback());
+    } else if (field == "recording") {
+      switch (from.recording().mode()) {
+        case v1::RecordingPolicy::MODE_UNSPECIFIED:
+        case v1::RecordingPolicy::MODE_NEVER:
+          to.recording.mode = RecordingMode::kNever;
+          break;
+        case v1::RecordingPolicy::MODE_ALWAYS:
+          to.recording.mode = RecordingMode::kAlways;
+          break;
+        case v1::RecordingPolicy::MODE_ON_DEMAND:
+          to.recording.mode = RecordingMode::kOnDemand;
+          break;
+        default:
+          return InvalidArgument("recording.mode is NEVER, ALWAYS or ON_DEMAND");
+      }
+      to.recording.retention_days = from.recording().retention_days();
     } else if (field == "reoffer_delay") {
       to.reoffer_delay =
           from.has_reoffer_delay() ? FromProto(from.reoffer_delay()) : Duration{5000};
@@ -316,7 +332,8 @@ Result<QueueConfig> FromProto(const v1::Queue& q) {
                                                 "reoffer_delay",
                                                 "opening_hours",
                                                 "announcements",
-                                                "callback"};
+                                                "callback",
+                                                "recording"};
   CC_RETURN_IF_ERROR(ApplyMask(q, kAll, out));
   CC_RETURN_IF_ERROR(ValidateQueue(out));
   return out;
@@ -354,6 +371,11 @@ void ToProto(const QueueConfig& q, v1::Queue* out, TimePoint now) {
   out->set_open_now(q.opening.open_at(now));
   ToProto(q.announce, out->mutable_announcements());
   ToProto(q.callback, out->mutable_callback());
+  out->mutable_recording()->set_mode(
+      q.recording.mode == RecordingMode::kAlways     ? v1::RecordingPolicy::MODE_ALWAYS
+      : q.recording.mode == RecordingMode::kOnDemand ? v1::RecordingPolicy::MODE_ON_DEMAND
+                                                     : v1::RecordingPolicy::MODE_NEVER);
+  out->mutable_recording()->set_retention_days(q.recording.retention_days);
 }
 
 void ToProto(const Call& c, v1::Call* out) {
@@ -417,6 +439,8 @@ void ToProto(const Offer& o, v1::Offer* out) {
   out->set_callback_number(o.callback_number);
   out->set_callback_trunk(o.callback_trunk);
   out->set_callback_ring_timeout_ms(static_cast<int>(o.callback_ring_timeout.count()));
+  out->set_record(o.record);
+  out->set_recording_retention_days(o.recording_retention_days);
 }
 
 v1::CallEvent::Kind ToProto(CallEventKind k) {
@@ -749,6 +773,7 @@ grpc::Status QueueServiceGrpc::GetCall(Ctx* ctx, const v1::GetCallRequest* req,
       for (const auto& l : h.legs) ToProto(l, resp->add_legs());
       for (const auto& t : h.transfers) ToProto(t, resp->add_transfers());
       for (const auto& m : h.monitors) ToProto(m, resp->add_monitors());
+      for (const auto& r : h.recordings) ToProto(r, resp->add_recordings());
     }
     return OkStatus();
   });

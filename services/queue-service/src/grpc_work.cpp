@@ -86,7 +86,42 @@ void ToProto(const MonitorSession& s, v1::MonitorSession* out) {
   }
 }
 
+void ToProto(const RecordingRecord& r, v1::Recording* out) {
+  out->set_id(r.id);
+  out->set_call_id(r.call_id);
+  out->set_assignment_id(r.assignment_id);
+  out->set_agent_id(r.agent_id);
+  out->set_queue(r.queue);
+  out->set_path(r.path);
+  ToProto(r.started_at, out->mutable_started_at());
+  if (r.ended_at) ToProto(*r.ended_at, out->mutable_ended_at());
+  out->set_bytes(r.bytes);
+  out->set_keep_until(r.keep_until);
+  out->set_deleted(r.deleted);
+  out->set_started_by(r.started_by);
+  for (const auto& p : r.pauses) {
+    auto* pp = out->add_pauses();
+    ToProto(p.paused_at, pp->mutable_paused_at());
+    if (p.resumed_at) ToProto(*p.resumed_at, pp->mutable_resumed_at());
+  }
+}
+
 namespace {
+
+Result<RecordingAction> ActionFrom(v1::RecordingAction a) {
+  switch (a) {
+    case v1::RECORDING_ACTION_START:
+      return RecordingAction::kStart;
+    case v1::RECORDING_ACTION_PAUSE:
+      return RecordingAction::kPause;
+    case v1::RECORDING_ACTION_RESUME:
+      return RecordingAction::kResume;
+    case v1::RECORDING_ACTION_STOP:
+      return RecordingAction::kStop;
+    default:
+      return InvalidArgument("action is START, PAUSE, RESUME or STOP");
+  }
+}
 
 // Who asked: the API identity (when tokens are on), then what the request says.
 std::string RequestedBy(const grpc::ServerContext* ctx, const std::string& said) {
@@ -201,6 +236,40 @@ grpc::Status QueueServiceGrpc::ReportMonitor(Ctx* ctx, const v1::ReportMonitorRe
       CC_RETURN_IF_ERROR(monitoring_.ended(req->session_id(), req->reason()));
     }
     return OkStatus();
+  });
+}
+
+grpc::Status QueueServiceGrpc::RecordCall(Ctx* ctx, const v1::RecordCallRequest* req,
+                                          v1::RecordCallResponse*) {
+  return HandleRpc(ctx, metrics_, "RecordCall", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
+    CC_ASSIGN_OR_RETURN(RecordingAction action, ActionFrom(req->action()));
+    return recordings_.control(req->call_id(), action, RequestedBy(ctx, ""));
+  });
+}
+
+grpc::Status QueueServiceGrpc::ReportRecording(Ctx* ctx, const v1::ReportRecordingRequest* req,
+                                               v1::ReportRecordingResponse*) {
+  return HandleRpc(ctx, metrics_, "ReportRecording", [&]() -> Status {
+    CC_RETURN_IF_ERROR(ValidateCallId(req->call_id()));
+    CC_ASSIGN_OR_RETURN(RecordingAction event, ActionFrom(req->event()));
+    if (req->path().empty() || req->path().size() > 512) {
+      return InvalidArgument("path must be 1-512 bytes");
+    }
+    if (!req->keep_until().empty() && req->keep_until().size() != 10) {
+      return InvalidArgument("keep_until is YYYY-MM-DD");
+    }
+    if (req->started_by().size() > 200)
+      return InvalidArgument("started_by is longer than 200 bytes");
+    RecordingReport r;
+    r.call_id = req->call_id();
+    r.assignment_id = req->assignment_id();
+    r.path = req->path();
+    r.event = event;
+    r.bytes = req->bytes();
+    r.keep_until = req->keep_until();
+    r.started_by = req->started_by();
+    return recordings_.report(r);
   });
 }
 

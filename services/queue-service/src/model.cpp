@@ -117,4 +117,37 @@ std::optional<MonitorMode> MonitorModeFrom(std::string_view s) {
   return std::nullopt;
 }
 
+std::string_view ToString(RecordingMode m) {
+  switch (m) {
+    case RecordingMode::kNever:
+      return "NEVER";
+    case RecordingMode::kAlways:
+      return "ALWAYS";
+    case RecordingMode::kOnDemand:
+      return "ON_DEMAND";
+  }
+  return "NEVER";
+}
+
+std::optional<RecordingMode> RecordingModeFrom(std::string_view s) {
+  for (auto m : {RecordingMode::kNever, RecordingMode::kAlways, RecordingMode::kOnDemand}) {
+    if (ToString(m) == s) return m;
+  }
+  return std::nullopt;
+}
+
+std::string_view ToString(RecordingAction a) {
+  switch (a) {
+    case RecordingAction::kStart:
+      return "START";
+    case RecordingAction::kPause:
+      return "PAUSE";
+    case RecordingAction::kResume:
+      return "RESUME";
+    case RecordingAction::kStop:
+      return "STOP";
+  }
+  return "START";
+}
+
 }  // namespace cc::queue

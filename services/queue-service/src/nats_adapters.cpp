@@ -72,7 +72,7 @@ Status NatsOfferChannel::deliver(const Offer& offer) {
   return OkStatus();
 }
 
-Status NatsMonitorChannel::deliver(const MonitorOrder& order) {
+Status NatsEdgeOrders::deliver(const MonitorOrder& order) {
   v1::MonitorOrder msg;
   Meta(emitter_, order.session_id, msg.mutable_meta());
   msg.set_session_id(order.session_id);
@@ -101,6 +101,35 @@ Status NatsMonitorChannel::deliver(const MonitorOrder& order) {
                     " instead of " + std::to_string(order.session_id));
   }
   if (!ack.accepted()) return NotFound("edge refused: " + ack.reason());
+  return OkStatus();
+}
+
+Status NatsEdgeOrders::deliver(const RecordOrder& order) {
+  v1::RecordOrder msg;
+  Meta(emitter_, 0, msg.mutable_meta());
+  msg.set_call_id(order.call_id);
+  switch (order.action) {
+    case RecordingAction::kStart:
+      msg.set_action(v1::RECORDING_ACTION_START);
+      break;
+    case RecordingAction::kPause:
+      msg.set_action(v1::RECORDING_ACTION_PAUSE);
+      break;
+    case RecordingAction::kResume:
+      msg.set_action(v1::RECORDING_ACTION_RESUME);
+      break;
+    case RecordingAction::kStop:
+      msg.set_action(v1::RECORDING_ACTION_STOP);
+      break;
+  }
+  msg.set_retention_days(order.retention_days);
+  msg.set_requested_by(order.requested_by);
+  CC_ASSIGN_OR_RETURN(NatsMessage reply,
+                      nats_.request(nats_.subject("edge." + Token(order.edge_id) + ".record"),
+                                    msg.SerializeAsString(), ack_timeout_));
+  v1::RecordAck ack;
+  if (!ack.ParseFromString(reply.data)) return Internal("edge sent an unreadable record ack");
+  if (!ack.accepted()) return NotFound(ack.reason());
   return OkStatus();
 }
 

@@ -152,6 +152,8 @@ Offer PgQueueRepository::offer_call(pqxx::work& tx, const Call& call, const Queu
     offer.callback_trunk = queue.callback.trunk;
     offer.callback_ring_timeout = queue.callback.ring_timeout;
   }
+  offer.record = queue.recording.mode == RecordingMode::kAlways;
+  offer.recording_retention_days = queue.recording.retention_days;
   // The phones to ring go with the offer: the edge needs no lookup of its own.
   for (const auto& b :
        tx.exec_prepared("offer_bindings", agent_id, Ts(now), settings_.max_offer_bindings)) {

@@ -65,7 +65,8 @@ const std::string kQueueColumns =
     " closed_hangup_reason, closed_prompts, ann_greeting, ann_first_after_ms, ann_every_ms,"
     " ann_periodic, ann_position, ann_estimated_wait, ann_language, ann_all_busy, cb_enabled,"
     " cb_offer_after_ms, cb_key, cb_trunk, cb_ring_timeout_ms, cb_max_attempts,"
-    " cb_retry_delay_ms, COALESCE(closed_menu, ''), closed_uri, closed_callback";
+    " cb_retry_delay_ms, COALESCE(closed_menu, ''), closed_uri, closed_callback, recording,"
+    " recording_retention_days";
 
 QueueConfig ReadQueue(const pqxx::row& r) {
   QueueConfig q;
@@ -113,6 +114,8 @@ QueueConfig ReadQueue(const pqxx::row& r) {
   q.callback.max_attempts = r[43].as<int>();
   q.callback.retry_delay = Duration{r[44].as<int>()};
   ReadClosedDiversion(r, 45, q.opening);
+  q.recording.mode = RecordingModeFrom(r[48].as<std::string>()).value_or(RecordingMode::kNever);
+  q.recording.retention_days = r[49].as<int>();
   return q;
 }
 
@@ -192,6 +195,9 @@ void WriteQueue(pqxx::work& tx, const QueueConfig& q, bool insert, TimePoint now
       static_cast<int>(cb.ring_timeout.count()), cb.max_attempts,
       static_cast<int>(cb.retry_delay.count()), q.opening.closed_menu, q.opening.closed_uri,
       q.opening.closed_callback);
+  tx.exec_params(
+      "UPDATE queues SET (recording, recording_retention_days) = ($2, $3) WHERE name = $1", q.name,
+      std::string(ToString(q.recording.mode)), q.recording.retention_days);
   tx.exec_params("DELETE FROM queue_required_skills WHERE queue = $1", q.name);
   for (const auto& s : q.required_skills) {
     tx.exec_params("INSERT INTO queue_required_skills (queue, skill, min_level) VALUES ($1,$2,$3)",

@@ -84,5 +84,7 @@ std::optional<AgentRow> LockAgent(pqxx::work& tx, const std::string& id);
 
 // The monitoring sessions of a call, oldest first (pg_monitoring.cpp).
 std::vector<MonitorSession> LoadMonitors(pqxx::work& tx, const std::string& call_id);
+// The recordings of a call, oldest first (pg_recordings.cpp).
+std::vector<RecordingRecord> LoadRecordings(pqxx::work& tx, const std::string& call_id);
 
 }  // namespace cc::queue::pg

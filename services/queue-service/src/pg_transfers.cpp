@@ -238,6 +238,7 @@ Result<CallHistory> PgQueueRepository::history(const std::string& call_id) {
       h.transfers.push_back(ReadTransfer(r));
     }
     h.monitors = LoadMonitors(tx, call_id);
+    h.recordings = LoadRecordings(tx, call_id);
     return h;
   });
 }

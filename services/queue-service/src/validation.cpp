@@ -96,6 +96,7 @@ Status ValidateQueue(const QueueConfig& q) {
     return InvalidArgument("announcements.language '" + a.language.substr(0, 20) +
                            "' is not a language folder name (e.g. en, de, pt-BR)");
   }
+  CC_RETURN_IF_ERROR(range("recording.retention_days", q.recording.retention_days, 0, 3650));
   const CallbackPolicy& cb = q.callback;
   CC_RETURN_IF_ERROR(range("callback.offer_after (ms)", cb.offer_after.count(), 0, 3600000));
   CC_RETURN_IF_ERROR(range("callback.ring_timeout (ms)", cb.ring_timeout.count(), 5000, 120000));

@@ -9,7 +9,7 @@
 namespace cc::queue {
 namespace {
 
-class RecordingMonitorChannel final : public MonitorChannel {
+class RecordingEdgeOrders final : public EdgeOrders {
  public:
   Status deliver(const MonitorOrder& o) override {
     std::lock_guard lock(mu);
@@ -17,6 +17,7 @@ class RecordingMonitorChannel final : public MonitorChannel {
     if (!accept) return Unavailable("edge gone (test)");
     return OkStatus();
   }
+  Status deliver(const RecordOrder&) override { return OkStatus(); }
   std::mutex mu;
   std::vector<MonitorOrder> orders;
   bool accept = true;
@@ -39,7 +40,7 @@ class MonitoringIt : public QueueRepositoryIt {
                                  const std::string& call = "c1") {
     return monitoring_.start({call, who, mode, "test"});
   }
-  RecordingMonitorChannel orders_;
+  RecordingEdgeOrders orders_;
   Monitoring monitoring_;
   std::int64_t leg_ = 0;
 };

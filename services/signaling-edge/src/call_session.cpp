@@ -637,6 +637,8 @@ void CallSession::on_connect_confirmed(std::int64_t assignment, Result<Ok> r,
   auto a = std::move(attempt_);
   agent_id_ = a->offer.agent_id;
   assignment_id_ = a->offer.assignment_id;
+  record_on_answer_ = a->offer.record;
+  record_retention_days_ = a->offer.recording_retention_days;
   agent_relay_ = a->relay;
   agent_local_sdp_ = a->local_sdp;
   for (auto& f : a->forks) {
@@ -667,6 +669,7 @@ void CallSession::on_bridged(std::int64_t assignment, Result<Ok> r) {
     return;
   }
   step(CallPhase::kConnected);
+  if (record_on_answer_) start_recording(record_retention_days_, "queue policy");
   if (customer_ && !customer_gone_ && !customer_answered_) {
     customer_answered_ = true;
     respond_customer(200);
@@ -910,6 +913,7 @@ void CallSession::end(const EndReason& reason, int unanswered_status, bool tell_
   }
   customer_timer_.cancel();
   end_monitor(reason.text, false);  // queue-service ends the session with the call
+  recording_over();
   if (customer_) {
     if (!customer_gone_) {
       if (customer_answered_) {

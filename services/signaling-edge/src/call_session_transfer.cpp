@@ -75,6 +75,7 @@ void CallSession::on_transferred(std::int64_t assignment) {
 void CallSession::detach_agent(const std::string& why) {
   if (!step(CallPhase::kQueued)) return;
   end_monitor("the call left its agent", false);  // queue-service ends it likewise
+  recording_over();                               // the next agent's leg gets its own file
   log::Info("agent leaves the call",
             {{"call_id", call_.id}, {"agent_id", agent_id_}, {"why", why}});
   SipLeg* leg = agent_.get();

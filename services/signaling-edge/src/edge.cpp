@@ -263,6 +263,8 @@ void Edge::on_message(const NatsMessage& m) {
     on_offer(m.data, m.reply);
   } else if (rest == "monitor") {
     on_monitor(m.data, m.reply);
+  } else if (rest == "record") {
+    on_record(m.data, m.reply);
   } else if (rest.rfind("call.", 0) == 0) {
     on_call_event(m.data);
   } else if (rest == "media.timeout" || rest == "media.prompt_finished" || rest == "media.dtmf") {
@@ -295,6 +297,8 @@ void Edge::on_offer(const std::string& data, const std::string& reply) {
   if (msg.callback_ring_timeout_ms() > 0) {
     offer.callback_ring_timeout = Duration{msg.callback_ring_timeout_ms()};
   }
+  offer.record = msg.record();
+  offer.recording_retention_days = msg.recording_retention_days();
   for (const auto& b : msg.bindings()) {
     offer.devices.push_back(DeviceOf(b));
   }
@@ -350,6 +354,33 @@ void Edge::on_monitor(const std::string& data, const std::string& reply) {
   const std::string refusal = s ? s->on_monitor(order) : "unknown call";
   v1::MonitorAck ack;
   ack.set_session_id(order.session_id);
+  ack.set_accepted(refusal.empty());
+  ack.set_reason(refusal);
+  if (!reply.empty()) (void)nats_.publish(reply, ack.SerializeAsString());
+}
+
+void Edge::on_record(const std::string& data, const std::string& reply) {
+  v1::RecordOrder msg;
+  if (!msg.ParseFromString(data)) return;
+  RecordingAction action = RecordingAction::kStart;
+  switch (msg.action()) {
+    case v1::RECORDING_ACTION_PAUSE:
+      action = RecordingAction::kPause;
+      break;
+    case v1::RECORDING_ACTION_RESUME:
+      action = RecordingAction::kResume;
+      break;
+    case v1::RECORDING_ACTION_STOP:
+      action = RecordingAction::kStop;
+      break;
+    default:
+      break;
+  }
+  CallSession* s = parts_->calls.find(msg.call_id());
+  const std::string refusal =
+      s ? s->on_record(action, msg.retention_days(), msg.requested_by()) : "unknown call";
+  v1::RecordAck ack;
+  ack.set_call_id(msg.call_id());
   ack.set_accepted(refusal.empty());
   ack.set_reason(refusal);
   if (!reply.empty()) (void)nats_.publish(reply, ack.SerializeAsString());

@@ -243,6 +243,29 @@ class QueueGrpcPort final : public QueuePort {
         });
   }
 
+  void report_recording(const RecordingNews& news, Reply<Ok> done) override {
+    v1::ReportRecordingRequest req;
+    req.set_call_id(news.call_id);
+    req.set_assignment_id(news.assignment_id);
+    req.set_path(news.path);
+    req.set_event(news.event == RecordingAction::kStart    ? v1::RECORDING_ACTION_START
+                  : news.event == RecordingAction::kPause  ? v1::RECORDING_ACTION_PAUSE
+                  : news.event == RecordingAction::kResume ? v1::RECORDING_ACTION_RESUME
+                                                           : v1::RECORDING_ACTION_STOP);
+    req.set_bytes(news.bytes);
+    req.set_keep_until(news.keep_until);
+    req.set_started_by(news.started_by);
+    Call<v1::ReportRecordingRequest, v1::ReportRecordingResponse>(
+        loop_, inflight_, timeout_, std::move(req),
+        [this](auto* ctx, auto* rq, auto* rs, auto cb) {
+          stub_->async()->ReportRecording(ctx, rq, rs, std::move(cb));
+        },
+        [done = std::move(done)](const grpc::Status& st, v1::ReportRecordingResponse&) {
+          if (!st.ok()) return done(ErrorOf(st));
+          done(OkStatus());
+        });
+  }
+
   void report_monitor(std::int64_t session_id, const std::string& call_id, bool answered,
                       const std::string& reason, Reply<Ok> done) override {
     v1::ReportMonitorRequest req;
@@ -499,6 +522,50 @@ class RelayGrpcClient final : public RelayClient {
         [done = std::move(done)](const grpc::Status& st, v1::SetMixResponse&) {
           if (!st.ok()) return done(ErrorOf(st));
           done(OkStatus());
+        });
+  }
+
+  void start_recording(const RelayLeg& leg, const std::string& path, Reply<Ok> done) override {
+    v1::StartRecordingRequest req;
+    req.set_leg_id(leg.id);
+    req.set_path(path);
+    Call<v1::StartRecordingRequest, v1::StartRecordingResponse>(
+        loop_, inflight_, timeout_, std::move(req),
+        [this](auto* ctx, auto* rq, auto* rs, auto cb) {
+          stub_->async()->StartRecording(ctx, rq, rs, std::move(cb));
+        },
+        [done = std::move(done)](const grpc::Status& st, v1::StartRecordingResponse&) {
+          if (!st.ok()) return done(ErrorOf(st));
+          done(OkStatus());
+        });
+  }
+
+  void pause_recording(const RelayLeg& leg, bool paused, Reply<Ok> done) override {
+    v1::PauseRecordingRequest req;
+    req.set_leg_id(leg.id);
+    req.set_paused(paused);
+    Call<v1::PauseRecordingRequest, v1::PauseRecordingResponse>(
+        loop_, inflight_, timeout_, std::move(req),
+        [this](auto* ctx, auto* rq, auto* rs, auto cb) {
+          stub_->async()->PauseRecording(ctx, rq, rs, std::move(cb));
+        },
+        [done = std::move(done)](const grpc::Status& st, v1::PauseRecordingResponse&) {
+          if (!st.ok()) return done(ErrorOf(st));
+          done(OkStatus());
+        });
+  }
+
+  void stop_recording(const RelayLeg& leg, Reply<std::uint64_t> done) override {
+    v1::StopRecordingRequest req;
+    req.set_leg_id(leg.id);
+    Call<v1::StopRecordingRequest, v1::StopRecordingResponse>(
+        loop_, inflight_, timeout_, std::move(req),
+        [this](auto* ctx, auto* rq, auto* rs, auto cb) {
+          stub_->async()->StopRecording(ctx, rq, rs, std::move(cb));
+        },
+        [done = std::move(done)](const grpc::Status& st, v1::StopRecordingResponse& resp) {
+          if (!st.ok()) return done(ErrorOf(st));
+          done(static_cast<std::uint64_t>(resp.bytes()));
         });
   }
 

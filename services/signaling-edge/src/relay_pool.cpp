@@ -153,6 +153,24 @@ void RelayPool::set_mix(const std::string& address, const std::string& mix_id,
   relay->client->set_mix(address, mix_id, members, std::move(done));
 }
 
+void RelayPool::start_recording(const RelayLeg& leg, const std::string& path, Reply<Ok> done) {
+  Relay* relay = find(leg.relay);
+  if (!relay) return done(NotFound("media relay " + leg.relay + " unknown"));
+  relay->client->start_recording(leg, path, std::move(done));
+}
+
+void RelayPool::pause_recording(const RelayLeg& leg, bool paused, Reply<Ok> done) {
+  Relay* relay = find(leg.relay);
+  if (!relay) return done(NotFound("media relay " + leg.relay + " unknown"));
+  relay->client->pause_recording(leg, paused, std::move(done));
+}
+
+void RelayPool::stop_recording(const RelayLeg& leg, Reply<std::uint64_t> done) {
+  Relay* relay = find(leg.relay);
+  if (!relay) return done(NotFound("media relay " + leg.relay + " unknown"));
+  relay->client->stop_recording(leg, std::move(done));
+}
+
 void RelayPool::play(const RelayLeg& leg, const std::vector<std::string>& prompts, bool loop,
                      Duration idle_timeout, Reply<Ok> done) {
   Relay* relay = find(leg.relay);

@@ -126,6 +126,19 @@ class FakeMedia final : public MediaPort {
     std::vector<MixPart> members;
   };
   std::vector<MixCall> mixes;
+  void start_recording(const RelayLeg& leg, const std::string& path, Reply<Ok> done) override {
+    recording.push_back("start " + leg.id + " " + path);
+    done(OkStatus());
+  }
+  void pause_recording(const RelayLeg& leg, bool paused, Reply<Ok> done) override {
+    recording.push_back((paused ? "pause " : "resume ") + leg.id);
+    done(OkStatus());
+  }
+  void stop_recording(const RelayLeg& leg, Reply<std::uint64_t> done) override {
+    recording.push_back("stop " + leg.id);
+    done(std::uint64_t{4096});
+  }
+  std::vector<std::string> recording;
   void release(const RelayLeg& leg) override { released.push_back(leg.id); }
 
   // Answers the oldest pending create with a leg "<label>-leg" on relay "r1".
@@ -188,6 +201,16 @@ class FakeQueue final : public QueuePort {
     done(OkStatus());
   }
   std::vector<std::string> monitor_reports;
+
+  void report_recording(const RecordingNews& n, Reply<Ok> done) override {
+    static const char* const kEvents[] = {"start", "pause", "resume", "stop"};
+    recording_reports.push_back(std::string(kEvents[static_cast<int>(n.event)]) + " " + n.path +
+                                " " + std::to_string(n.assignment_id) +
+                                (n.keep_until.empty() ? "" : " until " + n.keep_until) +
+                                (n.bytes ? " " + std::to_string(n.bytes) + " bytes" : ""));
+    done(OkStatus());
+  }
+  std::vector<std::string> recording_reports;
 
   void transfer(const TransferAsk& ask, Reply<Ok> done) override {
     transfers.push_back({ask, std::move(done)});

@@ -36,6 +36,13 @@ class FakeRelay final : public RelayClient {
                Reply<Ok> done) override {
     done(OkStatus());
   }
+  void start_recording(const RelayLeg&, const std::string&, Reply<Ok> done) override {
+    done(OkStatus());
+  }
+  void pause_recording(const RelayLeg&, bool, Reply<Ok> done) override { done(OkStatus()); }
+  void stop_recording(const RelayLeg&, Reply<std::uint64_t> done) override {
+    done(std::uint64_t{0});
+  }
   void release(const RelayLeg& leg) override { released.push_back(leg.id); }
   void edge_legs(const std::vector<std::string>& legs, Duration, Duration,
                  Reply<RelayReport> done) override {

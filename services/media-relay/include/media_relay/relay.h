@@ -146,6 +146,12 @@ class Relay {
   // Records the bridge the leg is in: the "customer" leg (else this one) left, the other right.
   Result<std::string> start_recording(const std::string& leg_id, const std::string& path);
   Result<std::pair<std::string, std::uint64_t>> stop_recording(const std::string& leg_id);
+  // While paused the file gets silence on both channels (a card number read out).
+  Status pause_recording(const std::string& leg_id, bool paused);
+  // Recordings are kept in "until-YYYYMMDD" folders (the edge names them by the queue's
+  // retention): removes the folders of days before `today` ("YYYYMMDD"); returns the files and
+  // folders removed.
+  int expire_recordings(const std::string& today);
   // An agent's answer connected in one step: the remote answer on `leg_id` (if any), prompts
   // stopped on both legs, and the two bridged.
   Result<LegInfo> connect_leg(const std::string& leg_id, const std::string& remote_sdp,

@@ -128,6 +128,7 @@ class QueueEngine {
   // outage of queue-service (or of PostgreSQL) would end every call of every live edge.
   std::mutex edges_mu_;
   TimePoint edges_trusted_from_{};
+  TimePoint recordings_swept_{};  // under edges_mu_
 };
 
 }  // namespace cc::queue

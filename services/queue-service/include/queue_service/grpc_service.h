@@ -6,16 +6,18 @@
 #include "common/metrics.h"
 #include "queue_service/engine.h"
 #include "queue_service/monitoring.h"
+#include "queue_service/recordings.h"
 
 // The gRPC adapter of the queue-service: protobuf <-> domain, nothing else.
 namespace cc::queue {
 
 class QueueServiceGrpc final : public callcenter::v1::QueueService::Service {
  public:
-  QueueServiceGrpc(QueueEngine& engine, Monitoring& monitoring, GrpcMetrics& metrics,
-                   Duration default_edge_lease)
+  QueueServiceGrpc(QueueEngine& engine, Monitoring& monitoring, Recordings& recordings,
+                   GrpcMetrics& metrics, Duration default_edge_lease)
       : engine_(engine),
         monitoring_(monitoring),
+        recordings_(recordings),
         metrics_(metrics),
         default_edge_lease_(default_edge_lease) {}
 
@@ -59,6 +61,10 @@ class QueueServiceGrpc final : public callcenter::v1::QueueService::Service {
                            callcenter::v1::StopMonitorResponse*) override;
   grpc::Status ReportMonitor(Ctx*, const callcenter::v1::ReportMonitorRequest*,
                              callcenter::v1::ReportMonitorResponse*) override;
+  grpc::Status RecordCall(Ctx*, const callcenter::v1::RecordCallRequest*,
+                          callcenter::v1::RecordCallResponse*) override;
+  grpc::Status ReportRecording(Ctx*, const callcenter::v1::ReportRecordingRequest*,
+                               callcenter::v1::ReportRecordingResponse*) override;
   grpc::Status AddSupervisor(Ctx*, const callcenter::v1::SupervisorRequest*,
                              callcenter::v1::SupervisorsResponse*) override;
   grpc::Status RemoveSupervisor(Ctx*, const callcenter::v1::SupervisorRequest*,
@@ -91,6 +97,7 @@ class QueueServiceGrpc final : public callcenter::v1::QueueService::Service {
  private:
   QueueEngine& engine_;
   Monitoring& monitoring_;
+  Recordings& recordings_;
   GrpcMetrics& metrics_;
   Duration default_edge_lease_;
 };
@@ -107,6 +114,7 @@ callcenter::v1::MonitorMode ToProto(MonitorMode m);
 void ToProto(const MonitorSession& s, callcenter::v1::MonitorSession* out);
 void ToProto(const Transfer& t, callcenter::v1::Transfer* out);
 void ToProto(const AgentLegRecord& l, callcenter::v1::AgentLeg* out);
+void ToProto(const RecordingRecord& r, callcenter::v1::Recording* out);
 // Applies the fields named in `mask` from `from` onto `to`.
 Status ApplyMask(const callcenter::v1::Queue& from, const std::vector<std::string>& mask,
                  QueueConfig& to);

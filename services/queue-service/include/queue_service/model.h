@@ -84,6 +84,16 @@ struct CallbackPolicy {
   bool operator==(const CallbackPolicy&) const = default;
 };
 
+// Whether a queue's calls are recorded, and how long the files are kept (0 days: for ever).
+enum class RecordingMode { kNever, kAlways, kOnDemand };
+std::string_view ToString(RecordingMode m);
+std::optional<RecordingMode> RecordingModeFrom(std::string_view s);
+struct RecordingPolicy {
+  RecordingMode mode = RecordingMode::kNever;
+  int retention_days = 0;
+  bool operator==(const RecordingPolicy&) const = default;
+};
+
 struct QueueConfig {
   std::string name;
   std::string display_name;
@@ -114,6 +124,7 @@ struct QueueConfig {
   OpeningRule opening;  // when callers are taken (no hours: always), and what if not
   Announcements announce;
   CallbackPolicy callback;
+  RecordingPolicy recording;
   std::int64_t version = 0;
   bool has_overflow() const { return !overflow_queue.empty() || !overflow_hangup_reason.empty(); }
 };
@@ -238,11 +249,56 @@ struct MonitorOrder {
   Duration ring_timeout{30000};
 };
 
-// A call's record: its legs, its transfers and who monitored it, oldest first.
+// Recording control of a connected call, carried out by the edge holding it.
+enum class RecordingAction { kStart, kPause, kResume, kStop };
+std::string_view ToString(RecordingAction a);
+struct RecordOrder {
+  std::string call_id;
+  std::string edge_id;
+  RecordingAction action = RecordingAction::kStart;
+  int retention_days = 0;
+  std::string requested_by;
+};
+
+// What the edge reports of a recording (START/PAUSE/RESUME/STOP, each idempotent).
+struct RecordingReport {
+  std::string call_id;
+  std::int64_t assignment_id = 0;
+  std::string path;
+  RecordingAction event = RecordingAction::kStart;
+  std::uint64_t bytes = 0;
+  std::string keep_until;  // YYYY-MM-DD or ""
+  std::string started_by;
+};
+
+struct RecordingPause {
+  TimePoint paused_at{};
+  std::optional<TimePoint> resumed_at;
+};
+
+// A recording of one agent leg, as its metadata keeps it.
+struct RecordingRecord {
+  std::int64_t id = 0;
+  std::string call_id;
+  std::int64_t assignment_id = 0;
+  std::string agent_id;
+  std::string queue;
+  std::string path;
+  TimePoint started_at{};
+  std::optional<TimePoint> ended_at;
+  std::uint64_t bytes = 0;
+  std::string keep_until;
+  bool deleted = false;
+  std::string started_by;
+  std::vector<RecordingPause> pauses;
+};
+
+// A call's record: its legs, its transfers, who monitored it and its recordings, oldest first.
 struct CallHistory {
   std::vector<AgentLegRecord> legs;
   std::vector<Transfer> transfers;
   std::vector<MonitorSession> monitors;
+  std::vector<RecordingRecord> recordings;
 };
 
 // An offer committed to the database, to be delivered to the edge that owns the call.
@@ -263,6 +319,9 @@ struct Offer {
   std::string callback_number = {};
   std::string callback_trunk = {};
   Duration callback_ring_timeout = Duration{0};
+  // The queue records its calls from the answer (and keeps the files this many days; 0: ever).
+  bool record = false;
+  int recording_retention_days = 0;
 };
 
 struct Member {

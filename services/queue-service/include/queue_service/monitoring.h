@@ -1,17 +1,10 @@
 #pragma once
 
 #include "common/clock.h"
+#include "queue_service/edge_orders.h"
 #include "queue_service/repository.h"
 
 namespace cc::queue {
-
-// Delivers a monitoring order to the edge holding the call and waits for its word.
-// Thread-safe.
-class MonitorChannel {
- public:
-  virtual ~MonitorChannel() = default;
-  virtual Status deliver(const MonitorOrder& order) = 0;
-};
 
 // Supervisors in calls: the repository decides (role, one session per call, the audit), the
 // edge holding the call carries it out (rings the supervisor, mixes it in). A session is
@@ -19,7 +12,7 @@ class MonitorChannel {
 // take ends the session at once and the caller of the API hears why. Thread-safe.
 class Monitoring {
  public:
-  Monitoring(QueueRepository& store, MonitorChannel& channel, const Clock& clock)
+  Monitoring(QueueRepository& store, EdgeOrders& channel, const Clock& clock)
       : store_(store), channel_(channel), clock_(clock) {}
 
   // Starts a session, or changes the mode of the supervisor's live one.
@@ -32,7 +25,7 @@ class Monitoring {
 
  private:
   QueueRepository& store_;
-  MonitorChannel& channel_;
+  EdgeOrders& channel_;
   const Clock& clock_;
 };
 

@@ -3,8 +3,8 @@
 #include <atomic>
 
 #include "common/nats.h"
+#include "queue_service/edge_orders.h"
 #include "queue_service/engine.h"
-#include "queue_service/monitoring.h"
 
 namespace cc::queue {
 
@@ -22,13 +22,15 @@ class NatsOfferChannel final : public OfferChannel {
   Duration ack_timeout_;
 };
 
-// Monitoring orders go to <prefix>.edge.<edge_id>.monitor as a request; the edge answers a
-// MonitorAck.
-class NatsMonitorChannel final : public MonitorChannel {
+// Orders about a connected call go to the edge holding it as requests: monitoring to
+// <prefix>.edge.<edge_id>.monitor (MonitorAck), recording to <prefix>.edge.<edge_id>.record
+// (RecordAck).
+class NatsEdgeOrders final : public EdgeOrders {
  public:
-  NatsMonitorChannel(NatsClient& nats, std::string emitter, Duration ack_timeout)
+  NatsEdgeOrders(NatsClient& nats, std::string emitter, Duration ack_timeout)
       : nats_(nats), emitter_(std::move(emitter)), ack_timeout_(ack_timeout) {}
   Status deliver(const MonitorOrder& order) override;
+  Status deliver(const RecordOrder& order) override;
 
  private:
   NatsClient& nats_;

@@ -16,9 +16,9 @@ namespace cc::queue {
 // failures and deadlocks by the pool); rows are locked in the order assignment -> call ->
 // agent everywhere, and SKIP LOCKED is used wherever another instance may be working on the
 // same rows. The methods live in files by section: pg_queues.cpp, pg_calls.cpp,
-// pg_matching.cpp, pg_outcomes.cpp, pg_transfers.cpp, pg_monitoring.cpp, pg_sweeps.cpp,
-// pg_stats.cpp; the rules they share (ending an offer, after a call, leaving a queue) in
-// pg_rules.cpp. Thread-safe.
+// pg_matching.cpp, pg_outcomes.cpp, pg_transfers.cpp, pg_monitoring.cpp, pg_recordings.cpp,
+// pg_sweeps.cpp, pg_stats.cpp; the rules they share (ending an offer, after a call, leaving a
+// queue) in pg_rules.cpp. Thread-safe.
 class PgQueueRepository final : public QueueRepository {
  public:
   PgQueueRepository(PgPool& pool, Settings settings);
@@ -65,6 +65,10 @@ class PgQueueRepository final : public QueueRepository {
   Result<MonitorSession> end_monitor(std::int64_t id, const std::string& reason,
                                      TimePoint now) override;
   Result<MonitorSession> monitor_answered(std::int64_t id, TimePoint now) override;
+  Result<RecordOrder> record_order(const std::string& call_id, RecordingAction action,
+                                   const std::string& requested_by) override;
+  Status report_recording(const RecordingReport& r, TimePoint now) override;
+  Result<int> expire_recordings(TimePoint now) override;
 
   Result<RoutingSnapshot> snapshot(TimePoint now) override;
   Result<std::optional<std::pair<Offer, Effects>>> try_assign(const Proposal& p,

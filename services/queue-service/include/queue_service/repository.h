@@ -177,6 +177,14 @@ class QueueRepository {
                                              TimePoint now) = 0;
   // The supervisor's phone answered; FAILED_PRECONDITION when the session is over already.
   virtual Result<MonitorSession> monitor_answered(std::int64_t id, TimePoint now) = 0;
+  // Recording control: the order for the edge holding the call (FAILED_PRECONDITION when the
+  // call is not connected or its queue never records, or START by a queue that records always
+  // and already does), and the edge's reports, recorded idempotently.
+  virtual Result<RecordOrder> record_order(const std::string& call_id, RecordingAction action,
+                                           const std::string& requested_by) = 0;
+  virtual Status report_recording(const RecordingReport& r, TimePoint now) = 0;
+  // Recordings past their retention day are marked deleted (the relay removes the files).
+  virtual Result<int> expire_recordings(TimePoint now) = 0;
   // The call's record: every offer to an agent and every transfer, oldest first.
   virtual Result<CallHistory> history(const std::string& call_id) = 0;
   // Extends the edge's lease; with the list, ends the edge's live calls it no longer holds.

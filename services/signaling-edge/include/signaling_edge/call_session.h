@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -115,6 +116,10 @@ class CallSession {
   // with the mode), a new mode, or the end (call_session_monitor.cpp). "" when taken, else
   // why not.
   std::string on_monitor(const MonitorOrder& order);
+  // Recording control of the connected call, ordered by queue-service (a queue that records
+  // always starts at the answer by itself): "" when taken, else why not
+  // (call_session_recording.cpp).
+  std::string on_record(RecordingAction action, int retention_days, const std::string& by);
   // Playing the announcement of a call queue-service has over (it ends when that is done).
   bool announcing() const { return after_announcement_.has_value(); }
   // The edge ends the call: its relay died, shutdown, or queue-service no longer knows it.
@@ -191,6 +196,10 @@ class CallSession {
   void apply_mix();
   // The supervisor leaves (`report`: queue-service is told); the two are bridged again.
   void end_monitor(const std::string& why, bool report);
+  // Recording: a stereo file of this agent leg (`until-YYYYMMDD/` by the queue's retention,
+  // else `kept/`), and its end with the leg (the relay closes the file with the legs).
+  void start_recording(int retention_days, const std::string& by);
+  void recording_over();
   // The connected agent leaves the call (transferred): its leg closes (BYE after a grace
   // the phone may use to hang up itself), its relay leg goes, and the caller hears music.
   void detach_agent(const std::string& why);
@@ -282,6 +291,20 @@ class CallSession {
     Timer ring_timer;
   };
   std::unique_ptr<Monitor> monitor_;
+
+  // The recording of the connected agent leg.
+  struct Recording {
+    std::string path;
+    std::string keep_until;
+    std::int64_t assignment = 0;
+    bool paused = false;
+  };
+  std::optional<Recording> recording_;
+  bool recording_starting_ = false;
+  std::map<std::int64_t, int> recordings_of_leg_;  // files started per agent leg
+  // The connected offer's queue records from the answer, keeping files this many days.
+  bool record_on_answer_ = false;
+  int record_retention_days_ = 0;
 
   // A blind transfer asked by the agent's phone, waiting for queue-service's answer.
   SipLeg* referring_ = nullptr;

@@ -65,6 +65,7 @@ class Edge {
   void on_message(const NatsMessage& m);
   void on_offer(const std::string& data, const std::string& reply);
   void on_monitor(const std::string& data, const std::string& reply);
+  void on_record(const std::string& data, const std::string& reply);
   // A session for a callback this edge was offered (no customer dialog yet).
   CallSession* start_callback(const Offer& offer);
   void on_call_event(const std::string& data);

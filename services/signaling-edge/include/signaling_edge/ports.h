@@ -66,6 +66,12 @@ class MediaPort {
   // declarative: the mix becomes exactly `members`.
   virtual void set_mix(const std::string& relay, const std::string& mix_id,
                        const std::vector<MixPart>& members, Reply<Ok> done) = 0;
+  // Recording of the bridge (or mix) `leg` is in: a stereo file at `path` under the relay's
+  // recording directory (the caller left, the agent right); paused spans are silence.
+  virtual void start_recording(const RelayLeg& leg, const std::string& path, Reply<Ok> done) = 0;
+  virtual void pause_recording(const RelayLeg& leg, bool paused, Reply<Ok> done) = 0;
+  // The file closed; its size.
+  virtual void stop_recording(const RelayLeg& leg, Reply<std::uint64_t> done) = 0;
   // Fire and forget: what plays on the leg stops (a key cut a menu's prompts).
   virtual void stop_play(const RelayLeg& leg) = 0;
   // Fire and forget: a leg the relay does not hear about is reclaimed by the EdgeLegs sweep.
@@ -162,6 +168,20 @@ struct HeartbeatReply {
   int reconciled = 0;  // calls it ended because the list no longer had them
 };
 
+// Recording control of a connected call.
+enum class RecordingAction { kStart, kPause, kResume, kStop };
+
+// What the edge tells queue-service of a recording.
+struct RecordingNews {
+  std::string call_id;
+  std::int64_t assignment_id = 0;
+  std::string path;
+  RecordingAction event = RecordingAction::kStart;
+  std::uint64_t bytes = 0;
+  std::string keep_until = {};  // YYYY-MM-DD, "" for ever
+  std::string started_by = {};
+};
+
 // An agent's phone transfers its call (REFER): to what its Refer-To names (a number of the
 // dialplan, an agent's id or SIP user).
 struct TransferAsk {
@@ -187,6 +207,8 @@ class QueuePort {
   // A supervisor's session at this edge: the phone answered, or the session is over here.
   virtual void report_monitor(std::int64_t session_id, const std::string& call_id, bool answered,
                               const std::string& reason, Reply<Ok> done) = 0;
+  // A step of a recording (its metadata there).
+  virtual void report_recording(const RecordingNews& news, Reply<Ok> done) = 0;
   // A blind transfer: done once queue-service has moved the call (the agent's leg is over
   // there); NOT_FOUND (no such target) or FAILED_PRECONDITION (a busy agent, a call not
   // connected) leave the call as it was.
@@ -226,6 +248,9 @@ struct Offer {
   std::string callback_number = {};
   std::string callback_trunk = {};
   Duration callback_ring_timeout = Duration{30000};
+  // Record the call from the answer; keep the file this many days (0: for ever).
+  bool record = false;
+  int recording_retention_days = 0;
 };
 
 enum class OfferRefusal { kNone, kUnknownCall, kBusy };

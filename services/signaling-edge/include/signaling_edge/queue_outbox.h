@@ -54,6 +54,10 @@ class QueueOutbox {
   void transfer(const TransferAsk& ask, Reply<Ok> done) { queue_.transfer(ask, std::move(done)); }
   // Straight through: a lost report is reached by queue-service's own end of the session
   // (with the call, or when it leaves its agent).
+  // Straight through: a lost step is closed by queue-service with the agent leg's end.
+  void report_recording(const RecordingNews& news, Reply<Ok> done) {
+    queue_.report_recording(news, std::move(done));
+  }
   void report_monitor(std::int64_t session_id, const std::string& call_id, bool answered,
                       const std::string& reason, Reply<Ok> done) {
     queue_.report_monitor(session_id, call_id, answered, reason, std::move(done));

@@ -74,6 +74,9 @@ class RelayPool final : public MediaPort {
   void release(const RelayLeg& leg) override;
   void set_mix(const std::string& relay, const std::string& mix_id,
                const std::vector<MixPart>& members, Reply<Ok> done) override;
+  void start_recording(const RelayLeg& leg, const std::string& path, Reply<Ok> done) override;
+  void pause_recording(const RelayLeg& leg, bool paused, Reply<Ok> done) override;
+  void stop_recording(const RelayLeg& leg, Reply<std::uint64_t> done) override;
 
  private:
   struct Relay {
