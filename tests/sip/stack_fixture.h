@@ -48,6 +48,7 @@ class StackIt : public ::testing::Test {
     o.queue_args = {"--sweep-interval=100ms", "--match-interval=200ms", "--lease-grace=2s"};
     // The default prompts the build spoke (tools/prompts.sh), as an installation has them.
     o.relay_args = {media_timeout_, "--default-prompt-dir=" CC_DEFAULT_PROMPT_DIR};
+    o.relay_args.insert(o.relay_args.end(), extra_relay_args_.begin(), extra_relay_args_.end());
     o.relays = relays_;
     o.rtp_port_min = rtp;
     o.rtp_ports_per_relay = 100;
@@ -75,6 +76,14 @@ class StackIt : public ::testing::Test {
   void TearDown() override {
     if (::testing::Test::HasFailure()) {
       fprintf(stderr, "--- edge log ---\n%s\n", edge_ ? edge_->process().output().c_str() : "");
+      if (stack_) {
+        // A relay that died says why only in its own output.
+        const std::string relay = stack_->relay().process().output();
+        if (relay.find("ERROR") != std::string::npos ||
+            relay.find("runtime error") != std::string::npos) {
+          fprintf(stderr, "--- relay log ---\n%s\n", relay.c_str());
+        }
+      }
     }
     std::filesystem::remove_all(work_);
   }
@@ -226,6 +235,7 @@ class StackIt : public ::testing::Test {
 
   // Set by a derived fixture before SetUp.
   std::vector<std::string> extra_edge_args_;
+  std::vector<std::string> extra_relay_args_;
   std::vector<std::string> extra_queue_args_;
   int relays_ = 1;
   int sip_port_wanted_ = 0;  // the edge's SIP port (0: any free one)

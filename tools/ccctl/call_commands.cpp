@@ -108,6 +108,21 @@ int CallShow(const Globals& g, std::vector<std::string> argv) {
     }
     m.print();
   }
+  if (!resp.recordings().empty()) {
+    std::cout << "\nrecordings:\n";
+    Table r({"FILE", "AGENT", "STARTED", "ENDED", "PAUSED", "KEPT UNTIL", "BY"});
+    for (const auto& x : resp.recordings()) {
+      std::string paused;
+      for (const auto& p : x.pauses()) {
+        paused += (paused.empty() ? "" : ",") + When(p.paused_at()) + "-" + When(p.resumed_at());
+      }
+      r.row({x.path() + (x.deleted() ? " (deleted)" : ""), x.agent_id(), When(x.started_at()),
+             When(x.ended_at()), paused.empty() ? "-" : paused,
+             x.keep_until().empty() ? "for ever" : x.keep_until(),
+             x.started_by().empty() ? "-" : x.started_by()});
+    }
+    r.print();
+  }
   if (resp.transfers().empty()) return 0;
   std::cout << "\ntransfers:\n";
   Table t({"FROM", "TO", "BY", "AT", "RESULT", "TAKEN BY", "DETAIL"});
@@ -201,6 +216,28 @@ int CallMonitorStop(const Globals& g, std::vector<std::string> argv) {
   return 0;
 }
 
+int CallRecord(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {}, {});
+  a.expect_positionals(2);
+  v1::RecordCallRequest req;
+  req.set_call_id(a.positional(0, "call id"));
+  v1::RecordingAction action;
+  const std::string what = a.positional(1, "start, pause, resume or stop");
+  if (!v1::RecordingAction_Parse("RECORDING_ACTION_" + Upper(what), &action) ||
+      action == v1::RECORDING_ACTION_UNSPECIFIED) {
+    throw UsageError("the action is start, pause, resume or stop");
+  }
+  req.set_action(action);
+  v1::RecordCallResponse resp;
+  Check(Stub(g)->RecordCall(Context(g).get(), req, &resp));
+  if (g.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  std::cout << "recording of call " << req.call_id() << ": " << what << "\n";
+  return 0;
+}
+
 int Supervisors(const Globals& g, std::vector<std::string> argv, int op) {
   Args a(argv, {}, {});
   a.expect_positionals(op == 0 ? 1 : 2);
@@ -245,6 +282,10 @@ void RegisterCallCommands() {
       "by everyone; again with another mode to switch)",
       CallMonitor};
   c["calls monitor stop"] = {"calls monitor stop SESSION", CallMonitorStop};
+  c["calls record"] = {
+      "calls record CALL start|pause|resume|stop  (the queue must record always or on demand; "
+      "paused spans are silence in the file; ccctl calls show CALL lists the files)",
+      CallRecord};
   c["queue supervisors"] = {
       "queue supervisors QUEUE",
       [](const Globals& g, std::vector<std::string> a) { return Supervisors(g, std::move(a), 0); }};

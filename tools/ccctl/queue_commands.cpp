@@ -71,6 +71,8 @@ const std::vector<std::string> kQueueFlags = {"name",
                                               "callback-ring",
                                               "callback-attempts",
                                               "callback-retry",
+                                              "recording",
+                                              "recording-retention",
                                               "expect-version"};
 const std::vector<std::string> kQueueBoolFlags = {"announce-position", "announce-wait",
                                                   "announce-busy",     "callback",
@@ -239,6 +241,18 @@ std::vector<std::string> FillQueue(const Args& a, v1::Queue* q) {
       if (a.has(f)) throw UsageError(std::string("--") + f + " goes with --callback");
     }
   }
+  // The recording policy, given whole.
+  if (a.has("recording") || a.has("recording-retention")) {
+    v1::RecordingPolicy::Mode mode;
+    const std::string m = a.get("recording").value_or("never");
+    if (!v1::RecordingPolicy::Mode_Parse("MODE_" + Upper(m), &mode) ||
+        mode == v1::RecordingPolicy::MODE_UNSPECIFIED) {
+      throw UsageError("--recording is never, always or on-demand");
+    }
+    q->mutable_recording()->set_mode(mode);
+    q->mutable_recording()->set_retention_days(a.get_int("recording-retention", 0));
+    mask.push_back("recording");
+  }
   if (a.has("expect-version")) q->set_version(a.get_int("expect-version", 0));
   return mask;
 }
@@ -358,6 +372,12 @@ void PrintQueue(const Globals& g, const v1::Queue& q) {
             << "opening hours:    " << Hours(q.opening_hours(), q.open_now()) << "\n"
             << "announcements:    " << Announcements(q) << "\n"
             << "callback:         " << CallbackPolicy(q) << "\n"
+            << "recording:        "
+            << Lower(Strip(v1::RecordingPolicy::Mode_Name(q.recording().mode()), "MODE_"))
+            << (q.recording().retention_days() > 0
+                    ? ", kept " + std::to_string(q.recording().retention_days()) + " days"
+                    : "")
+            << "\n"
             << "version:          " << q.version() << "\n";
 }
 
@@ -600,7 +620,8 @@ void RegisterQueueCommands() {
       "[--greeting P... --announce-every D --announce-first D --announce P... "
       "--announce-position --announce-wait --announce-busy --language L] "
       "[--callback [--callback-key K] [--callback-after D] [--callback-trunk HOST:PORT] "
-      "[--callback-ring D] [--callback-attempts N] [--callback-retry D] | --no-callback]  "
+      "[--callback-ring D] [--callback-attempts N] [--callback-retry D] | --no-callback] "
+      "[--recording never|always|on-demand [--recording-retention DAYS]]  "
       "(R: routable, logged-in or always: who must be there for callers to join / stay; the "
       "opening-hours flags give the hours whole, e.g. --time-zone Europe/Berlin --hours "
       "'mon-fri 08:00-18:00' --date '2026-12-25 closed'; --time-zone '' alone: always open)";

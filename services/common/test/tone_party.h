@@ -22,6 +22,20 @@
 
 namespace cc::testing {
 
+// Goertzel power of `hz` in the frame, relative to the frame's energy.
+inline double ToneShare(const std::vector<double>& x, double hz) {
+  const double w = 2 * std::numbers::pi * hz / 8000.0, c = 2 * std::cos(w);
+  double s1 = 0, s2 = 0, energy = 0;
+  for (double v : x) {
+    const double s0 = v + c * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+    energy += v * v;
+  }
+  const double power = s1 * s1 + s2 * s2 - c * s1 * s2;
+  return energy > 0 ? power / (energy * x.size() / 2.0) : 0.0;
+}
+
 class ToneParty {
  public:
   // Sends `hz` (0: silence) once send_to() names the relay leg.
@@ -114,20 +128,6 @@ class ToneParty {
     }
   }
 
-  // Goertzel power of `hz` in the frame, relative to the frame's energy.
-  static double Share(const std::vector<double>& x, double hz) {
-    const double w = 2 * std::numbers::pi * hz / 8000.0, c = 2 * std::cos(w);
-    double s1 = 0, s2 = 0, energy = 0;
-    for (double v : x) {
-      const double s0 = v + c * s1 - s2;
-      s2 = s1;
-      s1 = s0;
-      energy += v * v;
-    }
-    const double power = s1 * s1 + s2 * s2 - c * s1 * s2;
-    return energy > 0 ? power / (energy * x.size() / 2.0) : 0.0;
-  }
-
   void receive() {
     std::uint8_t buf[2048];
     while (!stop_) {
@@ -147,7 +147,7 @@ class ToneParty {
       if (energy / static_cast<double>(x.size()) < 100.0 * 100.0) continue;  // silence
       for (int f : candidates_) {
         // A tone among up to three mixed ones still holds a fair part of the energy.
-        if (Share(x, f) > 0.15) ++present_[f];
+        if (ToneShare(x, f) > 0.15) ++present_[f];
       }
     }
   }

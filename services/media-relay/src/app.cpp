@@ -137,8 +137,8 @@ int RunMediaRelay(int argc, char** argv) {
     relay.release_orphans();
     relay_metrics.refresh(relay);
   });
-  // Recordings past their retention day go, checked every ten minutes (and at start).
-  auto retention = std::make_unique<Periodic>(timers, std::chrono::minutes(10), [&] {
+  // Recordings past their retention day go: at start, then every ten minutes.
+  const auto sweep_recordings = [&] {
     const std::time_t t = std::time(nullptr);
     std::tm utc{};
     gmtime_r(&t, &utc);
@@ -147,7 +147,10 @@ int RunMediaRelay(int argc, char** argv) {
     if (const int n = relay.expire_recordings(today); n > 0) {
       log::Info("recordings past their retention removed", {{"entries", n}});
     }
-  });
+  };
+  sweep_recordings();
+  auto retention = std::make_unique<Periodic>(timers, std::chrono::minutes(10), sweep_recordings);
+
   GrpcMetrics grpc_metrics((*metrics)->registry(), "media-relay");
   MediaRelayGrpc grpc_service(relay, grpc_metrics);
   GrpcServer server(config.str("grpc-listen"), {&grpc_service});

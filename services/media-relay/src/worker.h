@@ -241,10 +241,13 @@ class Worker {
     std::array<epoll_event, 64> events{};
     while (running_) {
       const int n = epoll_wait(epfd_, events.data(), static_cast<int>(events.size()), 100);
+      // Commands run after the batch: one may close a leg whose socket is further on in it
+      // (its Socket would be freed under the event).
+      bool commands = false;
       for (int i = 0; i < n && running_; ++i) {
         void* tag = events[static_cast<size_t>(i)].data.ptr;
         if (tag == &cmd_tag_) {
-          run_commands();
+          commands = true;
         } else if (tag == &timer_tag_) {
           std::uint64_t expirations;
           ssize_t r = read(timerfd_, &expirations, sizeof expirations);
@@ -254,6 +257,7 @@ class Worker {
           readable(*static_cast<Socket*>(tag));
         }
       }
+      if (commands) run_commands();
     }
   }
 

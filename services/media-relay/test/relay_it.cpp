@@ -388,6 +388,23 @@ TEST_F(RelayIt, RecordsTheBridgeCallerLeftAgentRight) {
   EXPECT_GE(right_hits, 24 * 160);
 }
 
+// Recordings live in "until-YYYYMMDD" folders named by their retention day: the relay
+// removes the folders of past days (at start, then every ten minutes) and keeps the others
+// and the files kept for ever.
+TEST_F(RelayIt, RecordingsPastTheirRetentionDayAreRemoved) {
+  namespace fs = std::filesystem;
+  const std::string rec = dir_ + "/recordings";
+  for (const char* d : {"until-20200101", "until-29991231", "kept", "until-bogus"}) {
+    fs::create_directories(rec + "/" + d);
+    std::ofstream(rec + "/" + d + "/call-1-1.wav") << "RIFF";
+  }
+  Start();
+  EXPECT_TRUE(testing::WaitFor([&] { return !fs::exists(rec + "/until-20200101"); }, seconds(5)));
+  EXPECT_TRUE(fs::exists(rec + "/until-29991231/call-1-1.wav"));
+  EXPECT_TRUE(fs::exists(rec + "/kept/call-1-1.wav"));
+  EXPECT_TRUE(fs::exists(rec + "/until-bogus/call-1-1.wav"));  // not a day: not touched
+}
+
 TEST_F(RelayIt, DtmfFromTheCallerIsOneEventOnNats) {
   Start();
   testing::MessageCollector dtmf(*nats_, prefix_ + ".media.dtmf.>");

@@ -267,8 +267,8 @@ struct RecordingReport {
   std::string path;
   RecordingAction event = RecordingAction::kStart;
   std::uint64_t bytes = 0;
-  std::string keep_until;  // YYYY-MM-DD or ""
-  std::string started_by;
+  std::string keep_until = {};  // YYYY-MM-DD or ""
+  std::string started_by = {};
 };
 
 struct RecordingPause {
