@@ -42,15 +42,9 @@ TEST_F(MonitorIt, ASupervisorListensWhispersAndBargesAndEachPartyHearsWhomItShou
   ASSERT_TRUE(queues_->AddSupervisor(Ctx().get(), role, &roles).ok());
   testing::ToneParty caller(kCaller), ann(kAgent), sam(kSupervisor);
   for (auto* p : {&caller, &ann, &sam}) p->listen_for(kTones);
-  auto with = [](std::vector<std::string> a, std::vector<std::string> b) {
-    a.insert(a.end(), b.begin(), b.end());
-    return a;
-  };
-  auto ann_phone = Sipp("agent_tone.xml", pa, with(MediaAt(ann), {"-m", "1", "-mp", Port()}));
-  auto sam_phone = Sipp("supervisor_tone.xml", ps, with(MediaAt(sam), {"-m", "1", "-mp", Port()}));
-  auto customer =
-      Sipp("customer_tone.xml", testing::FreeUdpPort(),
-           with(MediaAt(caller), {"-s", "sales", "-d", "16000", "-m", "1", "-mp", Port()}));
+  auto ann_phone = Phone("agent_tone.xml", pa, ann);
+  auto sam_phone = Phone("supervisor_tone.xml", ps, sam);
+  auto customer = Caller("sales", caller, 16000);
   std::set<std::string> legs;
   caller.send_to(NewLegPort("customer", legs));
   ann.send_to(NewLegPort("agent", legs));

@@ -83,11 +83,8 @@ TEST_F(RecordingIt, TheFileHoldsTheCallerLeftTheAgentRightAndSilenceWhilePaused)
   AddAgent("ann", "pw", {"sales"});
   Bind("ann", pa);
   testing::ToneParty caller(kCaller), ann(kAgent);
-  auto ann_phone = Sipp("agent_tone.xml", pa,
-                        {"-key", "rtp_port", std::to_string(ann.port()), "-m", "1", "-mp", Port()});
-  auto customer = Sipp("customer_tone.xml", testing::FreeUdpPort(),
-                       {"-key", "rtp_port", std::to_string(caller.port()), "-s", "sales", "-d",
-                        "6500", "-m", "1", "-mp", Port()});
+  auto ann_phone = Phone("agent_tone.xml", pa, ann);
+  auto customer = Caller("sales", caller, 6500);
   std::set<std::string> legs;
   caller.send_to(NewLegPort("customer", legs));
   ann.send_to(NewLegPort("agent", legs));
@@ -134,11 +131,8 @@ TEST_F(RecordingIt, AQueueThatNeverRecordsRefusesToAndOnDemandStartsThroughTheAp
   AddAgent("ann", "pw", {"sales"});
   Bind("ann", pa);
   testing::ToneParty caller(kCaller), ann(kAgent);
-  auto ann_phone = Sipp("agent_tone.xml", pa,
-                        {"-key", "rtp_port", std::to_string(ann.port()), "-m", "1", "-mp", Port()});
-  auto customer = Sipp("customer_tone.xml", testing::FreeUdpPort(),
-                       {"-key", "rtp_port", std::to_string(caller.port()), "-s", "sales", "-d",
-                        "4000", "-m", "1", "-mp", Port()});
+  auto ann_phone = Phone("agent_tone.xml", pa, ann);
+  auto customer = Caller("sales", caller, 4000);
   std::set<std::string> legs;
   caller.send_to(NewLegPort("customer", legs));
   ann.send_to(NewLegPort("agent", legs));

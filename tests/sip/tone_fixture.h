@@ -49,6 +49,27 @@ class ToneStackIt : public StackIt {
     return {"-key", "rtp_port", std::to_string(p.port())};
   }
 
+  // A phone (a SIPp UAS of `scenario` on `port`) whose media is `party`, taking `calls` calls;
+  // `extra`: more SIPp arguments.
+  std::unique_ptr<testing::ChildProcess> Phone(const std::string& scenario, int port,
+                                               const testing::ToneParty& party, int calls = 1,
+                                               std::vector<std::string> extra = {}) {
+    auto args = MediaAt(party);
+    args.insert(args.end(), {"-m", std::to_string(calls), "-mp", Port()});
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Sipp(scenario, port, args);
+  }
+
+  // A customer calling `number` with its media at `party`, hanging up `talk_ms` after the
+  // answer.
+  std::unique_ptr<testing::ChildProcess> Caller(const std::string& number,
+                                                const testing::ToneParty& party, int talk_ms) {
+    auto args = MediaAt(party);
+    args.insert(args.end(),
+                {"-s", number, "-d", std::to_string(talk_ms), "-m", "1", "-mp", Port()});
+    return Sipp("customer_tone.xml", testing::FreeUdpPort(), args);
+  }
+
   std::string Port() { return std::to_string(testing::FreeUdpPort()); }
 };
 

@@ -37,14 +37,9 @@ TEST_F(TransferIt, APhonesReferMovesTheCallerToAnotherQueueAndEachSideHearsTheRi
   testing::ToneParty caller(kCaller), ann(kAnn), bob(kBob);
   for (auto* p : {&caller, &ann, &bob}) p->listen_for(kTones);
 
-  auto ann_phone = Sipp("agent_refer_tone.xml", pa,
-                        {"-key", "rtp_port", std::to_string(ann.port()), "-s", "support", "-d",
-                         "4000", "-m", "1", "-mp", Port()});
-  auto bob_phone = Sipp("agent_tone.xml", pb,
-                        {"-key", "rtp_port", std::to_string(bob.port()), "-m", "1", "-mp", Port()});
-  auto customer = Sipp("customer_tone.xml", testing::FreeUdpPort(),
-                       {"-key", "rtp_port", std::to_string(caller.port()), "-s", "sales", "-d",
-                        "11000", "-m", "1", "-mp", Port()});
+  auto ann_phone = Phone("agent_refer_tone.xml", pa, ann, 1, {"-s", "support", "-d", "4000"});
+  auto bob_phone = Phone("agent_tone.xml", pb, bob);
+  auto customer = Caller("sales", caller, 11000);
   std::set<std::string> legs;
   caller.send_to(NewLegPort("customer", legs));
   ann.send_to(NewLegPort("agent", legs));
@@ -85,14 +80,9 @@ TEST_F(TransferIt, AnApiTransferToABusyAgentIsRefusedThenOneToAFreeAgentIsHeard)
   Bind("carol", pc);
   testing::ToneParty caller(kCaller), ann(kAnn), carol(kCarol);
   for (auto* p : {&caller, &ann, &carol}) p->listen_for(kTones);
-  auto ann_phone = Sipp("agent_tone.xml", pa,
-                        {"-key", "rtp_port", std::to_string(ann.port()), "-m", "1", "-mp", Port()});
-  auto carol_phone =
-      Sipp("agent_tone.xml", pc,
-           {"-key", "rtp_port", std::to_string(carol.port()), "-m", "1", "-mp", Port()});
-  auto customer = Sipp("customer_tone.xml", testing::FreeUdpPort(),
-                       {"-key", "rtp_port", std::to_string(caller.port()), "-s", "sales", "-d",
-                        "9000", "-m", "1", "-mp", Port()});
+  auto ann_phone = Phone("agent_tone.xml", pa, ann);
+  auto carol_phone = Phone("agent_tone.xml", pc, carol);
+  auto customer = Caller("sales", caller, 9000);
   std::set<std::string> legs;
   caller.send_to(NewLegPort("customer", legs));
   ann.send_to(NewLegPort("agent", legs));
@@ -132,12 +122,9 @@ TEST_F(TransferIt, ANamedAgentWhoIsBusyGivesTheCallBackToTheFirstAgent) {
   testing::ToneParty caller(kCaller), ann(kAnn);
   for (auto* p : {&caller, &ann}) p->listen_for(kTones);
   // ann's phone takes two calls: the first, then the same caller given back.
-  auto ann_phone = Sipp("agent_tone.xml", pa,
-                        {"-key", "rtp_port", std::to_string(ann.port()), "-m", "2", "-mp", Port()});
+  auto ann_phone = Phone("agent_tone.xml", pa, ann, 2);
   auto carol_phone = Sipp("agent_busy.xml", pc, {"-m", "1"});
-  auto customer = Sipp("customer_tone.xml", testing::FreeUdpPort(),
-                       {"-key", "rtp_port", std::to_string(caller.port()), "-s", "sales", "-d",
-                        "9000", "-m", "1", "-mp", Port()});
+  auto customer = Caller("sales", caller, 9000);
   std::set<std::string> legs;
   caller.send_to(NewLegPort("customer", legs));
   ann.send_to(NewLegPort("agent", legs));

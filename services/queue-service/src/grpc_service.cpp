@@ -417,6 +417,16 @@ void ToProto(const QueueStats& s, v1::QueueStats* out) {
   ToProto(s.window, out->mutable_window());
 }
 
+void ToProto(const OfferBinding& b, const std::string& agent_id, v1::Binding* out) {
+  out->set_agent_id(agent_id);
+  out->set_contact_uri(b.contact_uri);
+  out->set_source_address(b.source_address);
+  out->set_source_port(b.source_port);
+  out->set_transport(b.tls   ? v1::SIP_TRANSPORT_TLS
+                     : b.tcp ? v1::SIP_TRANSPORT_TCP
+                             : v1::SIP_TRANSPORT_UDP);
+}
+
 void ToProto(const Offer& o, v1::Offer* out) {
   out->set_assignment_id(o.assignment_id);
   out->set_call_id(o.call_id);
@@ -426,16 +436,7 @@ void ToProto(const Offer& o, v1::Offer* out) {
   ToProto(o.lease_deadline, out->mutable_lease_deadline());
   out->set_caller(o.caller);
   out->set_attempt(o.attempt);
-  for (const auto& b : o.bindings) {
-    auto* pb = out->add_bindings();
-    pb->set_agent_id(o.agent_id);
-    pb->set_contact_uri(b.contact_uri);
-    pb->set_source_address(b.source_address);
-    pb->set_source_port(b.source_port);
-    pb->set_transport(b.tls   ? v1::SIP_TRANSPORT_TLS
-                      : b.tcp ? v1::SIP_TRANSPORT_TCP
-                              : v1::SIP_TRANSPORT_UDP);
-  }
+  for (const auto& b : o.bindings) ToProto(b, o.agent_id, out->add_bindings());
   out->set_callback_number(o.callback_number);
   out->set_callback_trunk(o.callback_trunk);
   out->set_callback_ring_timeout_ms(static_cast<int>(o.callback_ring_timeout.count()));

@@ -81,16 +81,7 @@ Status NatsEdgeOrders::deliver(const MonitorOrder& order) {
   msg.set_mode(ToProto(order.mode));
   msg.set_stop(order.stop);
   msg.set_ring_timeout_ms(static_cast<int>(order.ring_timeout.count()));
-  for (const auto& b : order.bindings) {
-    auto* pb = msg.add_bindings();
-    pb->set_agent_id(order.supervisor_id);
-    pb->set_contact_uri(b.contact_uri);
-    pb->set_source_address(b.source_address);
-    pb->set_source_port(b.source_port);
-    pb->set_transport(b.tls   ? v1::SIP_TRANSPORT_TLS
-                      : b.tcp ? v1::SIP_TRANSPORT_TCP
-                              : v1::SIP_TRANSPORT_UDP);
-  }
+  for (const auto& b : order.bindings) ToProto(b, order.supervisor_id, msg.add_bindings());
   CC_ASSIGN_OR_RETURN(NatsMessage reply,
                       nats_.request(nats_.subject("edge." + Token(order.edge_id) + ".monitor"),
                                     msg.SerializeAsString(), ack_timeout_));

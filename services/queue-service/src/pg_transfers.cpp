@@ -118,7 +118,23 @@ Result<TransferOutcome> PgQueueRepository::transfer(const TransferRequest& r, Ti
     if (!r.to_number.empty()) {
       CC_RETURN_IF_ERROR(ResolveTransferNumber(tx, r.to_number, to_queue, to_agent));
     }
-    if (!to_queue.empty()) CC_RETURN_IF_ERROR(RequireQueue(tx, to_queue));
+    if (!to_queue.empty()) {
+      // The target queue must take the caller now, as it would a new one: open, not full,
+      // someone there to answer by its join rule. Else the call stays with its agent.
+      CC_ASSIGN_OR_RETURN(QueueConfig q, RequireQueue(tx, to_queue));
+      if (!q.opening.open_at(now)) {
+        return FailedPrecondition("queue " + to_queue + " is closed now");
+      }
+      auto checks = tx.exec_prepared("entry_checks", q.name, call->id, call->priority,
+                                     std::string(ToString(q.join_empty)), Ts(now));
+      if (q.max_waiting_calls > 0 && checks[0][0].as<int>() >= q.max_waiting_calls) {
+        return FailedPrecondition("queue " + to_queue + " is full");
+      }
+      if (!checks[0][2].as<bool>()) {
+        return FailedPrecondition("nobody in queue " + to_queue + " can answer now (join rule " +
+                                  std::string(ToString(q.join_empty)) + ")");
+      }
+    }
     AgentStatus target_status = AgentStatus::kAvailable;
     if (!to_agent.empty()) {
       if (to_agent == live->agent_id) {

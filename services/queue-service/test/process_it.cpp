@@ -432,7 +432,11 @@ TEST_F(QueueProcessIt, CcctlTransfersACallAndShowsItsChain) {
   auto stub = Stub(*svc);
   auto ccctl = [&](std::vector<std::string> args) { return Ccctl(*svc, std::move(args)); };
   ASSERT_EQ(ccctl({"queue", "create", "sales", "--wrap-up", "0"}).exit_code, 0);
-  ASSERT_EQ(ccctl({"queue", "create", "support", "--join-empty", "always"}).exit_code, 0);
+  // Callers wait in support even before anyone is there (bob joins after the transfer).
+  ASSERT_EQ(ccctl({"queue", "create", "support", "--join-empty", "always", "--leave-empty",
+                   "always"})
+                .exit_code,
+            0);
   AddAgent("alice", {"sales"});
   testing::FakeEdge edge(*nats_, "edge-t");
   testing::MessageCollector edge_events(*nats_, prefix_ + ".edge.edge-t.call.transferred");

@@ -192,6 +192,12 @@ TEST_F(TransfersIt, BadTargetsAndCallsNotConnectedAreRefusedAndNothingChanges) {
       ErrorCode::kFailedPrecondition);
   EXPECT_EQ(Transfer("nope", 0, [](TransferRequest& r) { r.to_queue = "support"; }).error().code,
             ErrorCode::kNotFound);
+  // A queue nobody could answer in (its join rule) would drop the caller: refused.
+  AddQueue("empty");
+  auto nobody = Transfer("c1", leg, [](TransferRequest& r) { r.to_queue = "empty"; });
+  EXPECT_EQ(nobody.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(nobody.error().message.find("nobody in queue empty can answer"), std::string::npos)
+      << nobody.error().message;
   EXPECT_EQ(StateOf("c1"), CallState::kConnected);
   EXPECT_EQ(StatusOf("alice"), AgentStatus::kOnCall);
   EXPECT_TRUE(store_.history("c1")->transfers.empty());

@@ -115,4 +115,31 @@ void CallSession::recording_over() {
   recording_.reset();
 }
 
+void CallSession::on_leg_digit(const std::string& leg_id, char digit) {
+  if (!leg_id.empty() && leg_id == agent_relay_.id) return on_agent_digit(digit);
+  if (!leg_id.empty() && monitor_ && leg_id == monitor_->relay.id) return;  // no codes there
+  on_digit(digit);
+}
+
+void CallSession::on_agent_digit(char digit) {
+  if (phase_ != CallPhase::kConnected) return;
+  const TimePoint now = ctx_.clock.now();
+  if (agent_star_ && now - *agent_star_ <= std::chrono::seconds(3) && digit != '*') {
+    agent_star_.reset();
+    const RecordingAction action =
+        digit == '1' ? RecordingAction::kPause : RecordingAction::kResume;
+    if (digit != '1' && digit != '2') return;
+    const std::string refusal = on_record(action, 0, "agent's keypad");
+    if (!refusal.empty()) {
+      log::Info("agent's recording code ignored", {{"call_id", call_.id}, {"why", refusal}});
+    }
+    return;
+  }
+  if (digit == '*') {
+    agent_star_ = now;
+  } else {
+    agent_star_.reset();
+  }
+}
+
 }  // namespace cc::edge

@@ -424,7 +424,9 @@ void Edge::on_media_event(const std::string& data) {
   if (e.kind() == v1::MediaEvent::KIND_PROMPT_FINISHED) {
     s->on_prompt_finished({e.prompts().begin(), e.prompts().end()});
   }
-  if (e.kind() == v1::MediaEvent::KIND_DTMF && e.digit().size() == 1) s->on_digit(e.digit()[0]);
+  if (e.kind() == v1::MediaEvent::KIND_DTMF && e.digit().size() == 1) {
+    s->on_leg_digit(e.leg_id(), e.digit()[0]);
+  }
 }
 
 // ---------------------------------------------------------------------------------------

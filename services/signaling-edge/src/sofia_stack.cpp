@@ -424,10 +424,16 @@ void SofiaStack::on_leg_event(nua_event_t event, int status, SofiaLeg* leg, nua_
     case nua_i_info: {
       observer_.request("INFO");
       nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua_), TAG_END());
-      // A key the caller's phone sends as SIP INFO (application/dtmf-relay or
-      // application/dtmf) instead of RFC 4733 in the media.
-      const char digit = customer ? InfoDigit(sip) : '\0';
-      if (digit != '\0') call->on_digit(digit);
+      // A key a phone sends as SIP INFO (application/dtmf-relay or application/dtmf) instead
+      // of RFC 4733 in the media.
+      const char digit = InfoDigit(sip);
+      if (digit != '\0') {
+        if (customer) {
+          call->on_digit(digit);
+        } else {
+          call->on_agent_digit(digit);  // the agent's feature codes
+        }
+      }
       return;
     }
     case nua_i_refer: {

@@ -85,5 +85,25 @@ TEST_F(RecordingSessionTest, OrdersComeOnlyForConnectedCallsAndEachAgentLegHasIt
   EXPECT_EQ(media_.recording.back(), "start customer-leg kept/call-1-8.wav");
 }
 
+TEST_F(RecordingSessionTest, TheAgentsKeypadPausesAndResumesWithStarOneAndStarTwo) {
+  auto& s = RecordedCall(0);
+  s.on_leg_digit("agent-leg", '*');
+  s.on_leg_digit("agent-leg", '1');
+  EXPECT_EQ(media_.recording.back(), "pause customer-leg");
+  // The caller's keys are not the agent's codes.
+  s.on_leg_digit("customer-leg", '*');
+  s.on_leg_digit("customer-leg", '2');
+  EXPECT_EQ(media_.recording.back(), "pause customer-leg");
+  // Too slow: the star is forgotten after three seconds.
+  s.on_leg_digit("agent-leg", '*');
+  timers_.advance(std::chrono::seconds(4));
+  s.on_leg_digit("agent-leg", '2');
+  EXPECT_EQ(media_.recording.back(), "pause customer-leg");
+  s.on_agent_digit('*');  // SIP INFO from the agent's phone
+  s.on_agent_digit('2');
+  EXPECT_EQ(media_.recording.back(), "resume customer-leg");
+  EXPECT_EQ(queue_.recording_reports.back(), "resume kept/call-1-7.wav 7");
+}
+
 }  // namespace
 }  // namespace cc::edge

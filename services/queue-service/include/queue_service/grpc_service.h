@@ -109,6 +109,8 @@ void ToProto(const QueueConfig& q, callcenter::v1::Queue* out, TimePoint now);
 void ToProto(const Call& c, callcenter::v1::Call* out);
 void ToProto(const QueueStats& s, callcenter::v1::QueueStats* out);
 void ToProto(const Offer& o, callcenter::v1::Offer* out);
+// A phone an offer (or a monitoring order) rings.
+void ToProto(const OfferBinding& b, const std::string& agent_id, callcenter::v1::Binding* out);
 callcenter::v1::CallEvent::Kind ToProto(CallEventKind k);
 callcenter::v1::MonitorMode ToProto(MonitorMode m);
 void ToProto(const MonitorSession& s, callcenter::v1::MonitorSession* out);

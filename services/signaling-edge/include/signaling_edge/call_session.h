@@ -101,6 +101,12 @@ class CallSession {
   void on_prompt_finished(const std::vector<std::string>& played = {});
   // A key the caller pressed (RFC 4733 from the relay, or SIP INFO).
   void on_digit(char digit);
+  // A key from the relay, by the leg it came on: the caller's go to on_digit, the agent's
+  // are feature codes (on_agent_digit).
+  void on_leg_digit(const std::string& leg_id, char digit);
+  // The connected agent's keypad: *1 pauses the recording, *2 resumes it (a card number read
+  // out is not kept).
+  void on_agent_digit(char digit);
   // The caller's answer to a REFER (a menu's transfer), then the progress it reports
   // (NOTIFY); `final`: the transfer succeeded (2xx) or failed (>= 300).
   void on_transfer_progress(int status, bool final);
@@ -305,6 +311,8 @@ class CallSession {
   // The connected offer's queue records from the answer, keeping files this many days.
   bool record_on_answer_ = false;
   int record_retention_days_ = 0;
+  // The agent pressed '*' at this time: a feature code follows within three seconds.
+  std::optional<TimePoint> agent_star_;
 
   // A blind transfer asked by the agent's phone, waiting for queue-service's answer.
   SipLeg* referring_ = nullptr;
