@@ -148,7 +148,33 @@ TEST_F(RecordingIt, AQueueThatNeverRecordsRefusesToAndOnDemandStartsThroughTheAp
   EXPECT_EQ(customer->wait(seconds(30)), 0) << customer->output();
   EXPECT_EQ(ann_phone->wait(seconds(10)), 0) << ann_phone->output();
   ExpectScalarSoon("SELECT ended_at IS NOT NULL FROM recordings", "t");
-  EXPECT_TRUE(std::filesystem::exists(recordings_ + "/" + Scalar("SELECT path FROM recordings")));
+  const std::string path = Scalar("SELECT path FROM recordings");
+  ASSERT_TRUE(std::filesystem::exists(recordings_ + "/" + path));
+  // Fetched through the relay's API with ccctl: the same bytes. A path outside the
+  // recording directory, or one that is not there, is refused.
+  auto ccctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--server", stack_->relay().target()});
+    return testing::RunCommand(
+        CC_CCCTL_BIN, args,
+        {{"CC_ENV_FILE", "/nonexistent"}, {"CC_API_TOKEN_FILE", testing::ApiTokens().admin_file}});
+  };
+  const std::string copy = recordings_ + "-copy.wav";
+  auto fetched = ccctl({"relay", "recording", path, "--out", copy});
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.output << fetched.errors;
+  auto slurp = [](const std::string& f) {
+    std::ifstream in(f, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  EXPECT_EQ(slurp(copy), slurp(recordings_ + "/" + path));
+  EXPECT_GT(slurp(copy).size(), 44u);
+  std::filesystem::remove(copy);
+  auto outside = ccctl({"relay", "recording", "../../etc/passwd", "--out", copy});
+  EXPECT_EQ(outside.exit_code, 1);
+  EXPECT_NE(outside.errors.find("INVALID_ARGUMENT"), std::string::npos) << outside.errors;
+  auto missing = ccctl({"relay", "recording", "kept/nope.wav", "--out", copy});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.errors.find("NOT_FOUND"), std::string::npos) << missing.errors;
+  EXPECT_FALSE(std::filesystem::exists(copy));
   ExpectClean({"ann"});
 }
 

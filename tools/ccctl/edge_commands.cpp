@@ -1,4 +1,6 @@
 // ccctl edge ... / relay ...: the SignalingEdge and MediaRelay admin commands.
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "callcenter/v1/media_relay.grpc.pb.h"
@@ -98,6 +100,34 @@ int Legs(const Globals& g, std::vector<std::string> argv) {
   return 0;
 }
 
+// A recording's file from the relay that wrote it, by the path `calls show` lists.
+int FetchRecording(const Globals& g, std::vector<std::string> argv) {
+  Args a(argv, {"out"}, {});
+  a.expect_positionals(1);
+  const auto out_path = a.get("out");
+  if (!out_path) throw UsageError("--out FILE is required");
+  v1::FetchRecordingRequest req;
+  req.set_path(a.positional(0, "path"));
+  auto ctx = Context(g);
+  auto reader = Relay(g)->FetchRecording(ctx.get(), req);
+  std::ofstream out(*out_path, std::ios::binary | std::ios::trunc);
+  if (!out) throw UsageError("cannot write " + *out_path);
+  v1::RecordingChunk chunk;
+  std::size_t bytes = 0;
+  while (reader->Read(&chunk)) {
+    out.write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
+    bytes += chunk.data().size();
+  }
+  const grpc::Status st = reader->Finish();
+  if (!st.ok()) {
+    out.close();
+    std::remove(out_path->c_str());
+    Check(st);
+  }
+  std::cout << "wrote " << bytes << " bytes to " << *out_path << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void RegisterEdgeCommands() {
@@ -106,6 +136,10 @@ void RegisterEdgeCommands() {
   c["edge stats"] = {"edge stats", Stats};
   c["edge drain"] = {"edge drain                 (refuse new calls with 503)", Drain};
   c["relay legs"] = {"relay legs [--call ID]", Legs};
+  c["relay recording"] = {
+      "relay recording PATH --out FILE  (a recording's file, by the path ccctl calls show "
+      "lists, from the relay that wrote it: --server or CC_MEDIA_RELAY_GRPC)",
+      FetchRecording};
 }
 
 }  // namespace ccctl

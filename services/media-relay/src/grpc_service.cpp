@@ -1,5 +1,8 @@
 #include "media_relay/grpc_service.h"
 
+#include <fstream>
+#include <vector>
+
 #include "callcenter/v1/events.pb.h"
 #include "common/log.h"
 #include "common/proto_convert.h"
@@ -107,6 +110,25 @@ grpc::Status MediaRelayGrpc::Unbridge(Ctx* ctx, const v1::UnbridgeRequest* req,
   return HandleRpc(ctx, metrics_, "Unbridge", [&]() -> Status {
     CC_RETURN_IF_ERROR(RequireLeg(req->leg_id()));
     return relay_.unbridge(req->leg_id());
+  });
+}
+
+grpc::Status MediaRelayGrpc::FetchRecording(Ctx* ctx, const v1::FetchRecordingRequest* req,
+                                            grpc::ServerWriter<v1::RecordingChunk>* out) {
+  return HandleRpc(ctx, metrics_, "FetchRecording", [&]() -> Status {
+    CC_ASSIGN_OR_RETURN(std::string file, relay_.recording_file(req->path()));
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return Unavailable("cannot read " + req->path());
+    std::vector<char> buf(64 * 1024);
+    while (in) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      const auto n = in.gcount();
+      if (n <= 0) break;
+      v1::RecordingChunk chunk;
+      chunk.set_data(buf.data(), static_cast<std::size_t>(n));
+      if (!out->Write(chunk)) return Unavailable("the reader went away");
+    }
+    return OkStatus();
   });
 }
 

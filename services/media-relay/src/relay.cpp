@@ -452,15 +452,38 @@ Status Relay::stop_play(const std::string& leg_id) {
   });
 }
 
+namespace {
+
+// A recording's path: relative, inside the recording directory.
+Status CheckRecordingPath(const std::string& path) {
+  if (path.empty() || path.find("..") != std::string::npos || path.front() == '/' ||
+      path.size() > 200) {
+    return InvalidArgument("recording path '" + path.substr(0, 200) +
+                           "' must be a relative path inside the recording directory");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<std::string> Relay::recording_file(const std::string& path) const {
+  if (settings_.recording_dir.empty()) {
+    return FailedPrecondition("recording is off: no recording directory configured");
+  }
+  CC_RETURN_IF_ERROR(CheckRecordingPath(path));
+  const std::string full = settings_.recording_dir + "/" + path;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(full, ec)) {
+    return NotFound("no recording " + path + " here (another relay's, or past its retention)");
+  }
+  return full;
+}
+
 Result<std::string> Relay::start_recording(const std::string& leg_id, const std::string& path) {
   if (settings_.recording_dir.empty()) {
     return FailedPrecondition("recording is off: no recording directory configured");
   }
-  if (path.empty() || path.find("..") != std::string::npos || path.front() == '/' ||
-      path.size() > 200) {
-    return InvalidArgument("recording path '" + path +
-                           "' must be a relative path inside the recording directory");
-  }
+  CC_RETURN_IF_ERROR(CheckRecordingPath(path));
   Worker* w = owner(leg_id);
   if (!w) return NotFound("leg '" + leg_id + "' not found");
   const std::string full = settings_.recording_dir + "/" + path;

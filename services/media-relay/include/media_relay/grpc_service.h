@@ -22,6 +22,8 @@ class MediaRelayGrpc final : public callcenter::v1::MediaRelay::Service {
                       callcenter::v1::BridgeResponse*) override;
   grpc::Status Unbridge(Ctx*, const callcenter::v1::UnbridgeRequest*,
                         callcenter::v1::UnbridgeResponse*) override;
+  grpc::Status FetchRecording(Ctx*, const callcenter::v1::FetchRecordingRequest*,
+                              grpc::ServerWriter<callcenter::v1::RecordingChunk>*) override;
   grpc::Status PauseRecording(Ctx*, const callcenter::v1::PauseRecordingRequest*,
                               callcenter::v1::PauseRecordingResponse*) override;
   grpc::Status SetMix(Ctx*, const callcenter::v1::SetMixRequest*,

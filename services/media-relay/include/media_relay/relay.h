@@ -146,6 +146,10 @@ class Relay {
   // Records the bridge the leg is in: the "customer" leg (else this one) left, the other right.
   Result<std::string> start_recording(const std::string& leg_id, const std::string& path);
   Result<std::pair<std::string, std::uint64_t>> stop_recording(const std::string& leg_id);
+  // The full path of a recording file by its path under the recording directory: refused
+  // outside it (INVALID_ARGUMENT), NOT_FOUND when there is no such file (or it is gone with
+  // its retention).
+  Result<std::string> recording_file(const std::string& path) const;
   // While paused the file gets silence on both channels (a card number read out).
   Status pause_recording(const std::string& leg_id, bool paused);
   // Recordings are kept in "until-YYYYMMDD" folders (the edge names them by the queue's
